@@ -1,0 +1,73 @@
+/**
+ * The one configuration object. Built once (defaults < file < environment <
+ * flags) by `loadConfig`, validated, deep-frozen, then passed everywhere.
+ * Nothing else reads process.env or the config file.
+ */
+import type { AfterSend, Security } from '../order/types.js';
+
+export type Language = 'es' | 'en';
+
+export interface SmtpProfile {
+  host?: string;
+  port?: number;
+  security?: Security;
+  user?: string;
+  /** Inline password (discouraged); `passwordEnv` is resolved into this at load time. */
+  password?: string;
+  /** Name of the environment variable holding the password. */
+  passwordEnv?: string;
+  timeoutMinutes?: number;
+  /** Verify the server's certificate (default true). Only for servers with self-signed certificates. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface CompanyProfile {
+  smtp?: SmtpProfile;
+  /** Sender used when the order has no `Remitente`, `Display <address>` or `address`. */
+  from?: string;
+  errorMail?: string;
+  /** Simultaneous SMTP connections for this company (default 2). */
+  maxConnections: number;
+  /** Messages per minute for this company; null = no limit. */
+  perMinute: number | null;
+}
+
+export interface Config {
+  /** The order folder (MAILER_DIR), absolute. */
+  dir: string;
+  /** The attachment folder (MAILER_ATTACHMENT_PATH), absolute; defaults to `dir`. */
+  attachments: string;
+  /** CFD_MAIL_ERR_MAIL: told of every failure unless the order names its own address. */
+  errorMail: string | null;
+  /** Seconds between safety-net rescans of the order folder (default 300). */
+  poll: number;
+  /** Seconds to wait before each further try of a temporarily failed order. */
+  retry: readonly number[];
+  afterSend: AfterSend;
+  /** Folder used instead of the system recycle bin for RECICLAR; null = the system's. */
+  recycleDir: string | null;
+  logSuccess: boolean;
+  /** Folder of the log file; null = `<workDir>/logs`. */
+  logDir: string | null;
+  /** Windows prefixes → local prefixes, e.g. `C:\\Trabajo\\proscai\\Envio_Mails\\` → `/srv/envio_mails/`. */
+  pathMap: Readonly<Record<string, string>>;
+  /** Profiles by company name; looked up case-insensitively. */
+  companies: Readonly<Record<string, Readonly<CompanyProfile>>>;
+  /** SMTP settings used when neither the order nor its company gives them. */
+  smtp: Readonly<SmtpProfile>;
+  /** Sender used when neither the order nor its company gives one. */
+  from: string | null;
+  /** Defaults for companies without a profile. */
+  maxConnections: number;
+  perMinute: number | null;
+  /** Language of operator-facing text (notes, notifications, CLI). */
+  language: Language;
+  /** The mailer's own work area (claims, state, lock, logs); default `<dir>/.proscai-mailer`. */
+  workDir: string;
+  /** Seconds after which another machine's claims (no heartbeat) are taken over. */
+  staleClaimSeconds: number;
+  /** Seconds between failure-notification batches per recipient. */
+  notifyEverySeconds: number;
+  /** Print every transition on the terminal. */
+  verbose: boolean;
+}

@@ -1,0 +1,133 @@
+/**
+ * The one errors module. Every failure the mailer can meet has a stable code
+ * here; code everywhere else throws or returns a `MailerError`, never a string.
+ *
+ * Codes are part of the operator interface: they appear in the log, in the
+ * `.error.txt` notes and in the troubleshooting docs, so they never change
+ * meaning once released. Operator-facing wording lives in `src/i18n.ts`.
+ */
+
+export const ErrorCodes = {
+  // Reading an order (permanent: the order goes to errores/)
+  ORDER_UNREADABLE: 'ORDER_UNREADABLE',
+  ORDER_EMPTY: 'ORDER_EMPTY',
+  ORDER_TOO_LARGE: 'ORDER_TOO_LARGE',
+  ORDER_ENCODING: 'ORDER_ENCODING',
+  ORDER_NOT_XML: 'ORDER_NOT_XML',
+  ORDER_XML_MALFORMED: 'ORDER_XML_MALFORMED',
+  ORDER_DOCTYPE: 'ORDER_DOCTYPE',
+  ORDER_ROOT: 'ORDER_ROOT',
+  ORDER_FIELD_MISSING: 'ORDER_FIELD_MISSING',
+  ORDER_FIELD_INVALID: 'ORDER_FIELD_INVALID',
+  ORDER_NO_RECIPIENT: 'ORDER_NO_RECIPIENT',
+  ORDER_ADDRESS_INVALID: 'ORDER_ADDRESS_INVALID',
+  ORDER_HEADER_INJECTION: 'ORDER_HEADER_INJECTION',
+  // Attachments (permanent)
+  ATTACHMENT_OUTSIDE: 'ATTACHMENT_OUTSIDE',
+  ATTACHMENT_MISSING: 'ATTACHMENT_MISSING',
+  ATTACHMENT_UNREADABLE: 'ATTACHMENT_UNREADABLE',
+  // SMTP
+  SMTP_CONNECTION: 'SMTP_CONNECTION', // refused, reset, DNS failure: temporary
+  SMTP_TIMEOUT: 'SMTP_TIMEOUT', // greeting, socket or whole-send timeout: temporary
+  SMTP_TEMPORARY: 'SMTP_TEMPORARY', // 4xx reply: temporary
+  SMTP_PERMANENT: 'SMTP_PERMANENT', // 5xx reply: permanent
+  SMTP_AUTH: 'SMTP_AUTH', // credentials refused (535): permanent
+  SMTP_TLS: 'SMTP_TLS', // TLS required/unavailable, certificate refused: permanent
+  SMTP_ALL_RECIPIENTS_REJECTED: 'SMTP_ALL_RECIPIENTS_REJECTED',
+  RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
+  // Files and process
+  FS_MOVE_FAILED: 'FS_MOVE_FAILED',
+  CLAIM_LOST: 'CLAIM_LOST',
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  USAGE: 'USAGE',
+  INSTANCE_RUNNING: 'INSTANCE_RUNNING',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** SMTP details kept from a failed conversation, for classification and notes. */
+export interface SmtpErrorInfo {
+  /** Three-digit reply code, when the server answered. */
+  responseCode?: number;
+  /** The server's reply text (never contains our credentials). */
+  response?: string;
+  /** The SMTP command the reply answered (MAIL FROM, RCPT TO, DATA…). */
+  command?: string;
+  /** Low-level error code from node (ECONNREFUSED, ETIMEDOUT…) or nodemailer (EAUTH…). */
+  errno?: string;
+}
+
+export interface MailerErrorOptions {
+  /** The order field concerned, with the element name as the ERP writes it (e.g. `Para`, `Adjuntos/Archivo`). */
+  field?: string;
+  /** The offending value, shortened; never a secret. */
+  value?: string;
+  /** What caused it, for the log. */
+  cause?: unknown;
+  smtp?: SmtpErrorInfo;
+}
+
+/**
+ * A failure with a stable code. `message` is English and meant for the log;
+ * what operators read is produced from `code`, `field` and `value` by i18n.
+ */
+export class MailerError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly value?: string;
+  readonly smtp?: SmtpErrorInfo;
+
+  constructor(code: ErrorCode, message: string, options: MailerErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MailerError';
+    this.code = code;
+    if (options.field !== undefined) this.field = options.field;
+    if (options.value !== undefined) this.value = shorten(options.value);
+    if (options.smtp !== undefined) this.smtp = options.smtp;
+  }
+
+  /** A plain object for structured logs and persisted state. */
+  toJSON(): SerializedError {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.field !== undefined && { field: this.field }),
+      ...(this.value !== undefined && { value: this.value }),
+      ...(this.smtp !== undefined && { smtp: this.smtp }),
+    };
+  }
+
+  static fromJSON(data: SerializedError): MailerError {
+    return new MailerError(data.code, data.message, {
+      ...(data.field !== undefined && { field: data.field }),
+      ...(data.value !== undefined && { value: data.value }),
+      ...(data.smtp !== undefined && { smtp: data.smtp }),
+    });
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+  value?: string;
+  smtp?: SmtpErrorInfo;
+}
+
+export function isMailerError(value: unknown): value is MailerError {
+  return value instanceof MailerError;
+}
+
+/** Wraps anything thrown into a MailerError, keeping MailerErrors as they are. */
+export function toMailerError(value: unknown, code: ErrorCode = ErrorCodes.INTERNAL): MailerError {
+  if (value instanceof MailerError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new MailerError(code, message, { cause: value });
+}
+
+/** Values quoted in notes are cut so that a 1 MB subject cannot flood a note or a log line. */
+export function shorten(value: string, max = 200): string {
+  const oneLine = value.replace(/[\r\n]+/g, '⏎');
+  return oneLine.length > max ? `${oneLine.slice(0, max)}… (${value.length} caracteres)` : oneLine;
+}
