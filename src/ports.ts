@@ -71,6 +71,9 @@ export interface PersistedOrderState {
   lastError?: SerializedError;
   firstSeenAt: number;
   company?: string;
+  /** Set when the SMTP server accepted the message but the file could not be archived yet: never send again. */
+  sentAt?: number;
+  afterSend?: AfterSend;
 }
 
 export interface OrderStore {

@@ -1,0 +1,318 @@
+/**
+ * The supervisor: holds the single-instance lock, learns of order files
+ * (startup scan, watcher, rescans), hands each through the intake (wait until
+ * written, read its company), queues it in its company's lane, and spawns one
+ * order actor per granted slot.
+ *
+ *   locking → active.scanning → active.watching (run) | active.draining (once)
+ *           → active.stopping → releasing → stopped        (refused: lock held)
+ *
+ * Pure: `acquireLock`, `releaseLock`, `scan`, `intake`, `watcher` and `order`
+ * are named actors provided by main.ts (or tests).
+ *
+ * Bookkeeping (`known`, `running`, `lanes`) is mutable data owned by this
+ * machine's context and changed only inside its actions: with 10,000 orders
+ * queued, copying it on every event would make the supervisor quadratic.
+ *
+ * Guarantees:
+ * - One file name is in the pipeline at most once (`known`), however often the
+ *   watcher and the rescans report it.
+ * - A spawned order actor is stopped and forgotten as soon as it is done, so a
+ *   long-running supervisor does not accumulate children.
+ * - On STOP, nothing new starts; orders in the middle of a send finish (their
+ *   timeout bounds it); waiting and deferred orders stay where they are on disk
+ *   and are resumed by the next start.
+ */
+import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type AnyActorRef } from 'xstate';
+import { LaneScheduler, type LaneLimits, type PendingOrder } from './lanes.js';
+import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
+
+export type SupervisorMode = 'run' | 'once';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export type LockResult = { ok: true; handle: { release(): Promise<void> } } | { ok: false; running: LockInfo };
+
+export interface SupervisorInput {
+  mode: SupervisorMode;
+  retrySchedule: readonly number[];
+  limitsFor: (company: string) => LaneLimits;
+}
+
+export interface Counts {
+  sent: number;
+  failed: number;
+  /** Left queued for a later retry (once mode, or at stop). */
+  queued: number;
+  lost: number;
+  skipped: number;
+}
+
+export interface SupervisorContext extends SupervisorInput {
+  lanes: LaneScheduler;
+  /** File names in the pipeline: intake, lane queues, actors. */
+  known: Set<string>;
+  /** Spawned order actors by file name, with their company and whether they hold a slot. */
+  running: Map<string, { company: string; holdsSlot: boolean }>;
+  counts: Counts;
+  lock?: { release(): Promise<void> };
+  refused?: LockInfo;
+  lockError?: string;
+}
+
+export type SupervisorEvent =
+  | { type: 'FILE.SEEN'; fileName: string; location?: 'inbox' | 'claimed' }
+  | { type: 'INTAKE.READY'; order: PendingOrder }
+  | { type: 'INTAKE.DROPPED'; fileName: string; reason: string }
+  | { type: 'ORDER.DEFERRED'; fileName: string; company: string; nextTryAt?: number; attempts: number }
+  | { type: 'ORDER.WANTS_SLOT'; fileName: string; company: string }
+  | { type: 'LANES.TICK' }
+  | { type: 'STOP' };
+
+export interface SupervisorOutput {
+  refused?: LockInfo;
+  lockError?: string;
+  counts: Counts;
+}
+
+/** Events the intake actor receives from the supervisor. */
+export type IntakeEvent = { type: 'INTAKE.FILE'; fileName: string; location: 'inbox' | 'claimed' };
+
+export const orderChildId = (fileName: string): string => `order:${fileName}`;
+
+/** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
+const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked']);
+
+function notProvided(name: string): never {
+  throw new Error(`supervisor: actor "${name}" was not provided`);
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
+    output: {} as SupervisorOutput,
+  },
+  actors: {
+    acquireLock: fromPromise<LockResult, void>(async () => notProvided('acquireLock')),
+    releaseLock: fromPromise<void, { handle?: { release(): Promise<void> } }>(async () => notProvided('releaseLock')),
+    scan: fromPromise<{ claimed: string[]; inbox: string[] }, void>(async () => notProvided('scan')),
+    intake: fromCallback<IntakeEvent>(() => notProvided('intake')),
+    watcher: fromCallback(() => notProvided('watcher')),
+    order: orderMachine,
+  },
+  guards: {
+    isOnce: ({ context }) => context.mode === 'once',
+    drained: ({ context }) => context.known.size === 0,
+    nothingRunning: ({ context }) => context.running.size === 0,
+  },
+  actions: {
+    /** Sends a file to the intake unless it is already in the pipeline. */
+    admit: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<SupervisorEvent, { type: 'FILE.SEEN' }>;
+      if (context.known.has(e.fileName)) return;
+      context.known.add(e.fileName);
+      enqueue.sendTo('intake', { type: 'INTAKE.FILE', fileName: e.fileName, location: e.location ?? 'inbox' });
+    }),
+    admitScan: enqueueActions(({ context, event, enqueue }) => {
+      const { claimed, inbox } = (event as unknown as { output: { claimed: string[]; inbox: string[] } }).output;
+      for (const [names, location] of [[claimed, 'claimed'], [inbox, 'inbox']] as const) {
+        for (const fileName of names) {
+          if (context.known.has(fileName)) continue;
+          context.known.add(fileName);
+          enqueue.sendTo('intake', { type: 'INTAKE.FILE', fileName, location });
+        }
+      }
+    }),
+    enqueueOrder: ({ context, event }) => {
+      context.lanes.enqueue((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order);
+    },
+    forget: ({ context, event }) => {
+      context.known.delete((event as { fileName: string }).fileName);
+    },
+    forgetIntake: ({ context, event }) => {
+      context.known.delete((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order.fileName);
+    },
+    requestResume: ({ context, event }) => {
+      const e = event as Extract<SupervisorEvent, { type: 'ORDER.WANTS_SLOT' }>;
+      context.lanes.requestResume(e.fileName, e.company);
+    },
+    /** A deferred order gives its slot back; in once mode (and when stopping) it also leaves. */
+    releaseDeferred: ({ context, event }) => {
+      const e = event as Extract<SupervisorEvent, { type: 'ORDER.DEFERRED' }>;
+      const entry = context.running.get(e.fileName);
+      if (entry?.holdsSlot) {
+        entry.holdsSlot = false;
+        context.lanes.release(entry.company);
+      }
+    },
+    dismissDeferred: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<SupervisorEvent, { type: 'ORDER.DEFERRED' }>;
+      const entry = context.running.get(e.fileName);
+      if (entry?.holdsSlot) context.lanes.release(entry.company);
+      context.running.delete(e.fileName);
+      context.known.delete(e.fileName);
+      context.counts.queued += 1;
+      enqueue.stopChild(orderChildId(e.fileName));
+    }),
+    /** An order actor finished: count it, free its slot, stop it so it does not linger in children. */
+    orderDone: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as unknown as { output: OrderOutput }).output;
+      const entry = context.running.get(output.fileName);
+      if (entry?.holdsSlot) context.lanes.release(entry.company);
+      context.running.delete(output.fileName);
+      context.known.delete(output.fileName);
+      bump(context.counts, output.outcome);
+      enqueue.stopChild(orderChildId(output.fileName));
+    }),
+    grantSlots: enqueueActions(({ context, enqueue }) => {
+      const now = Date.now();
+      for (const grant of context.lanes.grant(now)) {
+        if (grant.kind === 'spawn') {
+          const { order } = grant;
+          context.running.set(order.fileName, { company: order.company, holdsSlot: true });
+          enqueue.spawnChild('order', {
+            id: orderChildId(order.fileName),
+            input: {
+              fileName: order.fileName,
+              orderId: order.orderId,
+              company: order.company,
+              location: order.location,
+              retrySchedule: context.retrySchedule,
+            },
+          });
+        } else {
+          const entry = context.running.get(grant.fileName);
+          if (!entry) {
+            context.lanes.release(grant.company);
+            continue;
+          }
+          entry.holdsSlot = true;
+          enqueue.sendTo(orderChildId(grant.fileName), { type: 'GO' });
+        }
+      }
+      const wakeAt = context.lanes.nextWakeAt(now);
+      enqueue(cancel('lanesTick'));
+      if (wakeAt !== undefined) enqueue(raise({ type: 'LANES.TICK' }, { id: 'lanesTick', delay: Math.max(1, wakeAt - now) }));
+    }),
+    /** On STOP: drop what has not started, stop what is only waiting. */
+    stopIdle: enqueueActions(({ context, enqueue, self }) => {
+      context.lanes.clearWaiting();
+      const children = self.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+      for (const [fileName] of context.running) {
+        const child = children[orderChildId(fileName)];
+        const value = child?.getSnapshot()?.value;
+        if (!child || (typeof value === 'string' && IDLE_ORDER_STATES.has(value))) {
+          context.running.delete(fileName);
+          context.counts.queued += 1;
+          if (child) enqueue.stopChild(child);
+        }
+      }
+      for (const fileName of [...context.known]) if (!context.running.has(fileName)) context.known.delete(fileName);
+    }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    ...input,
+    lanes: new LaneScheduler(input.limitsFor),
+    known: new Set<string>(),
+    running: new Map(),
+    counts: { sent: 0, failed: 0, queued: 0, lost: 0, skipped: 0 },
+  }),
+  initial: 'locking',
+  output: ({ context }) => ({
+    counts: context.counts,
+    ...(context.refused && { refused: context.refused }),
+    ...(context.lockError && { lockError: context.lockError }),
+  }),
+  states: {
+    locking: {
+      invoke: {
+        src: 'acquireLock',
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: 'active',
+            actions: assign(({ event }) => ({ lock: (event.output as Extract<LockResult, { ok: true }>).handle })),
+          },
+          {
+            target: 'refused',
+            actions: assign(({ event }) => ({ refused: (event.output as Extract<LockResult, { ok: false }>).running })),
+          },
+        ],
+        onError: {
+          target: 'refused',
+          actions: assign(({ event }) => ({ lockError: String((event.error as Error)?.message ?? event.error) })),
+        },
+      },
+      on: { STOP: { target: 'stopped' } },
+    },
+    active: {
+      invoke: { src: 'intake', id: 'intake' },
+      initial: 'scanning',
+      on: {
+        'INTAKE.READY': { actions: ['enqueueOrder', 'grantSlots'] },
+        'INTAKE.DROPPED': { actions: 'forget' },
+        'ORDER.DEFERRED': [{ guard: 'isOnce', actions: ['dismissDeferred', 'grantSlots'] }, { actions: ['releaseDeferred', 'grantSlots'] }],
+        'ORDER.WANTS_SLOT': { actions: ['requestResume', 'grantSlots'] },
+        'xstate.done.actor.*': { actions: ['orderDone', 'grantSlots'] },
+        'LANES.TICK': { actions: 'grantSlots' },
+        'FILE.SEEN': { actions: 'admit' },
+        STOP: { target: '.stopping' },
+      },
+      states: {
+        scanning: {
+          invoke: {
+            src: 'scan',
+            onDone: [
+              { guard: 'isOnce', target: 'draining', actions: 'admitScan' },
+              { target: 'watching', actions: 'admitScan' },
+            ],
+            onError: [{ guard: 'isOnce', target: 'draining' }, { target: 'watching' }],
+          },
+        },
+        watching: {
+          invoke: { src: 'watcher', id: 'watcher' },
+        },
+        draining: {
+          on: { 'FILE.SEEN': {} },
+          always: { guard: 'drained', target: '#supervisor.releasing' },
+        },
+        stopping: {
+          entry: 'stopIdle',
+          on: {
+            'FILE.SEEN': {},
+            STOP: {},
+            'INTAKE.READY': { actions: 'forgetIntake' },
+            'ORDER.DEFERRED': { actions: 'dismissDeferred' },
+            'ORDER.WANTS_SLOT': {},
+            'LANES.TICK': {},
+            'xstate.done.actor.*': { actions: 'orderDone' },
+          },
+          always: { guard: 'nothingRunning', target: '#supervisor.releasing' },
+        },
+      },
+    },
+    releasing: {
+      invoke: {
+        src: 'releaseLock',
+        input: ({ context }) => ({ ...(context.lock && { handle: context.lock }) }),
+        onDone: { target: 'stopped' },
+        onError: { target: 'stopped' },
+      },
+    },
+    refused: { type: 'final' },
+    stopped: { type: 'final' },
+  },
+});
+
+function bump(counts: Counts, outcome: OrderOutcome): void {
+  if (outcome === 'deferred') counts.queued += 1;
+  else counts[outcome] += 1;
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
+import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
+import { orderMachine, type LoadOrderOutput } from '../../src/machines/order.js';
+import type { ResolvedOrder, SendResult } from '../../src/ports.js';
+import { MailerError } from '../../src/errors.js';
+
+/**
+ * The supervisor and order machines driven with in-memory fakes for every
+ * effect: this isolates the scheduling logic (lanes, dedupe, once/stop) from
+ * I/O. The real-parts tests live in test/e2e.
+ */
+function fakeResolved(fileName: string, company: string): ResolvedOrder {
+  return {
+    order: { id: fileName, fileName } as ResolvedOrder['order'],
+    company,
+    smtp: { host: 'h', port: 25, security: 'NINGUNA', timeoutMinutes: 1, rejectUnauthorized: true },
+    from: { name: '', address: 'a@b.mx' },
+    afterSend: 'CONSERVAR',
+    logSuccess: false,
+    errorMail: [],
+    messageId: `<${fileName}@b.mx>`,
+  };
+}
+
+function build(opts: {
+  files: string[];
+  companyOf: (f: string) => string;
+  send: (f: string) => Promise<SendResult>;
+  retry?: number[];
+  maxConnections?: number;
+}) {
+  const sent: string[] = [];
+  const archived: string[] = [];
+  const failed: string[] = [];
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const order = orderMachine.provide({
+    actors: {
+      claimOrder: fromPromise(async () => true),
+      loadState: fromPromise(async () => undefined),
+      loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async ({ input }) => ({
+        ok: true,
+        resolved: fakeResolved(input.fileName, opts.companyOf(input.fileName)),
+        warnings: [],
+      })),
+      sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async ({ input }) => {
+        concurrent += 1;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        try {
+          const r = await opts.send(input.resolved.order.fileName);
+          sent.push(input.resolved.order.fileName);
+          return r;
+        } finally {
+          concurrent -= 1;
+        }
+      }),
+      saveState: fromPromise(async () => undefined),
+      archiveSent: fromPromise<void, { fileName: string }>(async ({ input }) => {
+        archived.push(input.fileName);
+      }),
+      archiveFailed: fromPromise<void, { fileName: string }>(async ({ input }) => {
+        failed.push(input.fileName);
+      }),
+      notifyFailure: fromPromise(async () => undefined),
+    },
+  });
+  const machine = supervisorMachine.provide({
+    actors: {
+      acquireLock: fromPromise<LockResult>(async () => ({ ok: true, handle: { release: async () => {} } })),
+      releaseLock: fromPromise(async () => undefined),
+      scan: fromPromise(async () => ({ claimed: [], inbox: opts.files })),
+      intake: fromCallback<IntakeEvent>(({ receive, sendBack }) => {
+        receive((e) => {
+          queueMicrotask(() =>
+            sendBack({
+              type: 'INTAKE.READY',
+              order: { fileName: e.fileName, orderId: e.fileName, company: opts.companyOf(e.fileName), location: e.location },
+            }),
+          );
+        });
+      }),
+      watcher: fromCallback(() => () => {}),
+      order,
+    },
+  });
+  const actor = createActor(machine, {
+    input: {
+      mode: 'once',
+      retrySchedule: opts.retry ?? [],
+      limitsFor: () => ({ maxConnections: opts.maxConnections ?? 2, perMinute: null }),
+    },
+  });
+  return { actor, sent, archived, failed, get maxConcurrent() { return maxConcurrent; } };
+}
+
+const ok = (f: string): SendResult => ({ messageId: f, accepted: ['x@y.mx'], rejected: [], response: '250 ok' });
+
+describe('supervisor (fake effects)', () => {
+  it('once: sends every order, archives each, ends with counts', async () => {
+    const files = Array.from({ length: 50 }, (_, i) => `_CFD_MAIL_REQ_${i}.XML`);
+    const t = build({ files, companyOf: () => 'ACME', send: async (f) => ok(f) });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 50, failed: 0, queued: 0, lost: 0, skipped: 0 });
+    expect(new Set(t.archived)).toEqual(new Set(files));
+    expect(Object.keys(t.actor.getSnapshot().children).filter((k) => k.startsWith('order:'))).toEqual([]);
+  });
+
+  it('never runs more sends of one company at once than its lane window', async () => {
+    const files = Array.from({ length: 30 }, (_, i) => `_CFD_MAIL_REQ_${i}.XML`);
+    const t = build({
+      files,
+      companyOf: () => 'ACME',
+      maxConnections: 3,
+      send: async (f) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return ok(f);
+      },
+    });
+    t.actor.start();
+    await toPromise(t.actor);
+    expect(t.maxConcurrent).toBeLessThanOrEqual(6);
+    expect(t.maxConcurrent).toBeGreaterThan(1);
+  });
+
+  it('once: a temporary failure leaves the order queued (counted), a permanent one fails it', async () => {
+    const t = build({
+      files: ['_CFD_MAIL_REQ_T.XML', '_CFD_MAIL_REQ_P.XML', '_CFD_MAIL_REQ_OK.XML'],
+      companyOf: () => 'ACME',
+      retry: [60],
+      send: async (f) => {
+        if (f.includes('_T.')) throw new MailerError('SMTP_TEMPORARY', '451 try later', { smtp: { responseCode: 451 } });
+        if (f.includes('_P.')) throw new MailerError('SMTP_PERMANENT', '550 no', { smtp: { responseCode: 550 } });
+        return ok(f);
+      },
+    });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 1, failed: 1, queued: 1, lost: 0, skipped: 0 });
+    expect(t.failed).toEqual(['_CFD_MAIL_REQ_P.XML']);
+  });
+});
