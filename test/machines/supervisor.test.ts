@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
 import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
-import { orderMachine, type LoadOrderOutput } from '../../src/machines/order.js';
-import type { ResolvedOrder, SendResult } from '../../src/ports.js';
+import { orderMachine, type ArchiveFailedInput, type LoadOrderOutput, type NotifyInput } from '../../src/machines/order.js';
+import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
+import type { AfterSend } from '../../src/order/types.js';
 import { MailerError } from '../../src/errors.js';
 
 /**
@@ -37,8 +38,8 @@ function build(opts: {
   let maxConcurrent = 0;
   const order = orderMachine.provide({
     actors: {
-      claimOrder: fromPromise(async () => true),
-      loadState: fromPromise(async () => undefined),
+      claimOrder: fromPromise<boolean, { fileName: string }>(async () => true),
+      loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(async () => undefined),
       loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async ({ input }) => ({
         ok: true,
         resolved: fakeResolved(input.fileName, opts.companyOf(input.fileName)),
@@ -55,21 +56,21 @@ function build(opts: {
           concurrent -= 1;
         }
       }),
-      saveState: fromPromise(async () => undefined),
-      archiveSent: fromPromise<void, { fileName: string }>(async ({ input }) => {
+      saveState: fromPromise<void, { fileName: string; state: PersistedOrderState }>(async () => undefined),
+      archiveSent: fromPromise<void, { fileName: string; afterSend: AfterSend }>(async ({ input }) => {
         archived.push(input.fileName);
       }),
-      archiveFailed: fromPromise<void, { fileName: string }>(async ({ input }) => {
+      archiveFailed: fromPromise<void, ArchiveFailedInput>(async ({ input }) => {
         failed.push(input.fileName);
       }),
-      notifyFailure: fromPromise(async () => undefined),
+      notifyFailure: fromPromise<void, NotifyInput>(async () => undefined),
     },
   });
   const machine = supervisorMachine.provide({
     actors: {
-      acquireLock: fromPromise<LockResult>(async () => ({ ok: true, handle: { release: async () => {} } })),
-      releaseLock: fromPromise(async () => undefined),
-      scan: fromPromise(async () => ({ claimed: [], inbox: opts.files })),
+      acquireLock: fromPromise<LockResult, void>(async () => ({ ok: true, handle: { release: async () => {} } })),
+      releaseLock: fromPromise<void, { handle?: { release(): Promise<void> } }>(async () => undefined),
+      scan: fromPromise<{ claimed: string[]; inbox: string[] }, void>(async () => ({ claimed: [], inbox: opts.files })),
       intake: fromCallback<IntakeEvent>(({ receive, sendBack }) => {
         receive((e) => {
           queueMicrotask(() =>

@@ -1,0 +1,52 @@
+/**
+ * `Cuerpo` → the message body. A body that starts with the word `HTML` (any
+ * case, after leading white space) is an HTML document; anything else is plain
+ * text.
+ *
+ * White space: the spec keeps Cuerpo's *inner* white space. Leading blank lines
+ * and trailing white space (the indentation the XML writer put around the
+ * element's content) are removed; everything between, including the first
+ * line's own indentation, line breaks and blank lines, is kept exactly.
+ *
+ * Guarantees: never throws; an HTML body always comes with a plain-text
+ * alternative derived from it.
+ */
+import { convert } from 'html-to-text';
+import type { HtmlToTextOptions } from 'html-to-text';
+import type { OrderBody } from './types.js';
+
+/** The word `HTML` as a whole word (so a text body starting with "HTMLes…" is not mistaken for HTML). */
+const HTML_PREFIX = /^\s*HTML(?![\p{L}\p{N}_])/iu;
+
+const TEXT_OPTIONS: HtmlToTextOptions = {
+  // Unwrapped: mail clients wrap for display, and wrapping would break long URLs.
+  wordwrap: false,
+  selectors: [
+    { selector: 'a', options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
+    // Inline images (often data: URIs) say nothing in a text alternative.
+    { selector: 'img', format: 'skip' },
+  ],
+};
+
+/** Removes leading blank lines and trailing white space, keeping everything in between as written. */
+export function trimBody(raw: string): string {
+  return raw.replace(/^(?:[ \t\r\f\v]*\n)+/, '').replace(/\s+$/, '');
+}
+
+/** Raw Cuerpo content (entities and CDATA already decoded) → text or HTML body. */
+export function parseBody(raw: string): OrderBody {
+  const match = HTML_PREFIX.exec(raw);
+  if (!match) return { kind: 'text', text: trimBody(raw) };
+  const html = raw.slice(match[0].length).trim();
+  return { kind: 'html', html, text: htmlToPlainText(html) };
+}
+
+/** The plain-text alternative of an HTML body: links shown as `text [url]`, images left out. */
+export function htmlToPlainText(html: string): string {
+  try {
+    return convert(html, TEXT_OPTIONS).trim();
+  } catch {
+    // html-to-text is lenient; should it ever fail, a tag-stripped text is still better than none.
+    return html.replace(/<[^>]*>/g, ' ').replace(/[ \t]+/g, ' ').trim();
+  }
+}

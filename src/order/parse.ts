@@ -1,0 +1,141 @@
+/**
+ * `parseOrder`: the bytes of `_CFD_MAIL_REQ_<id>.XML` → a typed Order, or every
+ * reason it is refused. Pure: no file system, no clock, no configuration;
+ * defaults that depend on the configuration are left `undefined` for
+ * `resolveOrder` to fill.
+ *
+ * Stages: decode (decode.ts) → XML tree (xml.ts) → known elements by path
+ * (tree.ts) → each field's value (fields.ts, addresses.ts, body.ts). File-level
+ * failures stop at their stage; field failures are all collected, so the
+ * operator fixes an order in one go.
+ *
+ * Guarantees: never throws. A refusal carries `partial`: whatever was valid of
+ * company, SMTP, sender and error address, so the failure notification can be
+ * routed even when, say, `Para` is empty.
+ */
+import { ErrorCodes, MailerError } from '../errors.js';
+import { orderIdOf } from './types.js';
+import type { Address, Order, OrderAttachment, OrderSmtp, ParseResult, PartialOrder } from './types.js';
+import { decodeOrderBytes } from './decode.js';
+import { readXml } from './xml.js';
+import { attributeOf, collectTree, nameKey } from './tree.js';
+import type { OrderTree } from './tree.js';
+import { parseAddress, parseAddressList } from './addresses.js';
+import { parseBody } from './body.js';
+import * as F from './fields.js';
+
+/** The root element's name, matched case-insensitively. */
+export const ROOT_ELEMENT = 'OrdenEnvio';
+
+/** Parses one order; see the module comment. `fileName` is the order file's base name. */
+export function parseOrder(bytes: Buffer, fileName: string): ParseResult {
+  const partial: PartialOrder = { id: idOf(fileName), fileName };
+  try {
+    return parseChecked(bytes, partial);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return refuse([new MailerError(ErrorCodes.INTERNAL, `Unexpected failure while parsing the order: ${message}`, { cause: error })], partial);
+  }
+}
+
+/** The `<id>` of an order file name; for any other name, the name without its extension. */
+function idOf(fileName: string): string {
+  return orderIdOf(fileName) ?? fileName.replace(/\.[^.]*$/, '');
+}
+
+function refuse(errors: MailerError[], partial: PartialOrder): ParseResult {
+  return { ok: false, errors, partial };
+}
+
+function parseChecked(bytes: Buffer, partial: PartialOrder): ParseResult {
+  const decoded = decodeOrderBytes(bytes);
+  if (decoded instanceof MailerError) return refuse([decoded], partial);
+  const xml = readXml(decoded.text);
+  if (!xml.ok) return refuse([xml.error], partial);
+  if (nameKey(xml.root.name) !== nameKey(ROOT_ELEMENT)) {
+    const error = new MailerError(ErrorCodes.ORDER_ROOT, `The root element is <${xml.root.name}>, not <${ROOT_ELEMENT}>`, { value: xml.root.name });
+    return refuse([error], partial);
+  }
+  const tree = collectTree(xml.root);
+  const fields = readFields(tree);
+  Object.assign(partial, fields.partial);
+  if (fields.errors.length > 0) return refuse(fields.errors, partial);
+  const warnings = [...(decoded.warning ? [decoded.warning] : []), ...tree.warnings];
+  if (tree.unknown.length > 0) warnings.push(`unknown elements ignored: ${tree.unknown.join(', ')}`);
+  const order: Order = { id: partial.id, fileName: partial.fileName, ...fields.partial, ...fields.order, unknownElements: tree.unknown, encoding: decoded.encoding };
+  return { ok: true, order, warnings };
+}
+
+type OrderFields = Omit<Order, 'id' | 'fileName' | 'company' | 'smtp' | 'from' | 'errorMail' | 'unknownElements' | 'encoding'>;
+type PartialFields = Required<Pick<PartialOrder, 'smtp' | 'errorMail'>> & Pick<PartialOrder, 'company' | 'from'>;
+
+/** Reads every field, collecting all errors (tree errors first, then in element order of the spec table). */
+function readFields(tree: OrderTree): { order: OrderFields; partial: PartialFields; errors: MailerError[] } {
+  const errors = [...tree.errors];
+  const take = <T>(result: F.FieldResult<T>): T | undefined => {
+    if (result instanceof MailerError) {
+      errors.push(result);
+      return undefined;
+    }
+    return result;
+  };
+  const text = (path: string): string | undefined => tree.single.get(path)?.text.trim();
+  const list = (path: string): Address[] => {
+    const value = text(path);
+    if (!value) return [];
+    const parsed = parseAddressList(value, path);
+    errors.push(...parsed.errors);
+    return parsed.addresses;
+  };
+
+  const company = take(F.readHeaderText(text('Empresa'), 'Empresa'));
+  const smtp = readSmtp(text, take);
+  const fromText = text('Remitente');
+  const from = fromText ? take(parseAddress(fromText, 'Remitente')) : undefined;
+  const to = list('Para');
+  if (to.length === 0 && !errors.some((e) => e.field === 'Para')) {
+    errors.push(new MailerError(ErrorCodes.ORDER_NO_RECIPIENT, 'The order has no recipient in Para (sin destinatario)', { field: 'Para', value: text('Para') ?? '' }));
+  }
+  const cc = list('CC');
+  const bcc = list('CCO');
+  const replyTo = list('ResponderA');
+  const subject = take(F.readSubject(text('Asunto'))) ?? '';
+  const body = parseBody(tree.single.get('Cuerpo')?.text ?? '');
+  const attachments = readAttachments(tree, errors);
+  const afterSend = take(F.readKeyword(text('DespuesDeEnviar'), 'DespuesDeEnviar', F.AFTER_SEND_KEYWORDS));
+  const logSuccess = take(F.readBoolean(text('RegistrarEnvios'), 'RegistrarEnvios'));
+  const errorMail = list('CorreoErrores');
+
+  return {
+    order: {
+      to, cc, bcc, replyTo, subject, body, attachments,
+      ...(afterSend !== undefined && { afterSend }),
+      ...(logSuccess !== undefined && { logSuccess }),
+    },
+    partial: { ...(company !== undefined && { company }), smtp, ...(from !== undefined && { from }), errorMail },
+    errors,
+  };
+}
+
+function readSmtp(text: (path: string) => string | undefined, take: <T>(r: F.FieldResult<T>) => T | undefined): OrderSmtp {
+  const smtp: OrderSmtp = {
+    host: take(F.readHost(text('SMTP/Servidor'))),
+    port: take(F.readInteger(text('SMTP/Puerto'), 'SMTP/Puerto', 1, 65535)),
+    security: take(F.readKeyword(text('SMTP/Seguridad'), 'SMTP/Seguridad', F.SECURITY_KEYWORDS)),
+    user: take(F.readHeaderText(text('SMTP/Usuario'), 'SMTP/Usuario')),
+    password: F.readPassword(text('SMTP/Contrasena')),
+    timeoutMinutes: take(F.readInteger(text('SMTP/TiempoEspera'), 'SMTP/TiempoEspera', 1, 10)),
+  };
+  // Only the keys the order sets, so "absent" stays distinguishable from "set".
+  return Object.fromEntries(Object.entries(smtp).filter(([, v]) => v !== undefined)) as OrderSmtp;
+}
+
+function readAttachments(tree: OrderTree, errors: MailerError[]): OrderAttachment[] {
+  const attachments: OrderAttachment[] = [];
+  for (const element of tree.attachments) {
+    const read = F.readAttachment(element.text.trim(), attributeOf(element, 'nombre'));
+    errors.push(...read.errors);
+    if (read.attachment) attachments.push(read.attachment);
+  }
+  return attachments;
+}
