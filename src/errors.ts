@@ -36,7 +36,8 @@ export const ErrorCodes = {
   SMTP_ALL_RECIPIENTS_REJECTED: 'SMTP_ALL_RECIPIENTS_REJECTED',
   RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
   // Files and process
-  FS_MOVE_FAILED: 'FS_MOVE_FAILED',
+  FS_MOVE_FAILED: 'FS_MOVE_FAILED', // moving, writing or deleting a file failed: the order stays where it was; temporary
+  FS_ACCESS_FAILED: 'FS_ACCESS_FAILED', // listing, reading or waiting on a file or folder failed (share down, file held): temporary
   CLAIM_LOST: 'CLAIM_LOST',
   CONFIG_INVALID: 'CONFIG_INVALID',
   USAGE: 'USAGE',

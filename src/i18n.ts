@@ -1,2 +1,279 @@
-/** Placeholder: operator-facing texts (Spanish default, English on request). Filled by the config/i18n work. */
-export {};
+/**
+ * Operator-facing text: the `.error.txt` notes, failure notifications and CLI
+ * messages. Spanish by default, English with `language: "en"`. Code, comments
+ * and log field names stay English; only what a person at the company reads
+ * goes through here.
+ *
+ * Guarantees: every error code has a sentence in both languages (the tables
+ * are typed by `ErrorCode`, so a new code does not compile without one); the
+ * field and the offending value are always named when the error has them; no
+ * SMTP setting other than what the error itself carries is ever printed, so
+ * no password can reach a note or an e-mail.
+ */
+import type { Language } from './config/types.js';
+import { shorten, type ErrorCode, type MailerError, type SerializedError } from './errors.js';
+import type { FailureReport } from './ports.js';
+
+type AnyError = MailerError | SerializedError;
+type Bi = { es: string; en: string };
+
+/** What the templates see of an error: quoted field and value, the server's reply. */
+interface Parts {
+  field: string;
+  value: string;
+  reply: string;
+  message: string;
+}
+
+const strip = (s: string): string => s.trim().replace(/[.\s]+$/, '');
+const withColon = (s: string): string => (s === '' ? '' : `: ${s}`);
+
+/** One sentence per code: `[es, en]`, from the error's parts. */
+const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
+  ORDER_UNREADABLE: (p) => ({ es: `No se pudo leer el archivo de la orden${withColon(p.message)}`, en: `The order file could not be read${withColon(p.message)}` }),
+  ORDER_EMPTY: () => ({ es: 'El archivo de la orden está vacío', en: 'The order file is empty' }),
+  ORDER_TOO_LARGE: (p) => ({ es: `El archivo de la orden es demasiado grande${withColon(p.value)}`, en: `The order file is too large${withColon(p.value)}` }),
+  ORDER_ENCODING: (p) => ({ es: `El texto de la orden no es válido en su codificación${withColon(p.value)}`, en: `The order's text is not valid in its encoding${withColon(p.value)}` }),
+  ORDER_NOT_XML: () => ({ es: 'El archivo de la orden no es un documento XML', en: 'The order file is not an XML document' }),
+  ORDER_XML_MALFORMED: (p) => ({ es: `El XML de la orden está mal formado${withColon(p.value || p.message)}`, en: `The order's XML is malformed${withColon(p.value || p.message)}` }),
+  ORDER_DOCTYPE: () => ({ es: 'La orden contiene una declaración DOCTYPE, que no se admite por seguridad', en: 'The order contains a DOCTYPE declaration, which is refused for safety' }),
+  ORDER_ROOT: (p) => ({ es: `El elemento raíz debe ser «OrdenEnvio», no «${p.value}»`, en: `The root element must be "OrdenEnvio", not "${p.value}"` }),
+  ORDER_FIELD_MISSING: (p) => ({ es: `Falta el campo obligatorio «${p.field}» (no está en la orden ni en la configuración)`, en: `The required field "${p.field}" is missing (neither the order nor the configuration gives it)` }),
+  ORDER_FIELD_INVALID: (p) => ({ es: `El campo «${p.field}» tiene un valor no válido: «${p.value}»`, en: `The field "${p.field}" has an invalid value: "${p.value}"` }),
+  ORDER_NO_RECIPIENT: (p) => ({ es: `El campo «${p.field || 'Para'}» no tiene ningún destinatario (sin destinatario)`, en: `The field "${p.field || 'Para'}" has no recipient (no recipient)` }),
+  ORDER_ADDRESS_INVALID: (p) => ({ es: `El campo «${p.field}» contiene una dirección de correo no válida: «${p.value}»`, en: `The field "${p.field}" contains an invalid e-mail address: "${p.value}"` }),
+  ORDER_HEADER_INJECTION: (p) => ({ es: `El campo «${p.field}» contiene saltos de línea, que no se permiten en un encabezado de correo`, en: `The field "${p.field}" contains line breaks, which an e-mail header cannot carry` }),
+  ATTACHMENT_OUTSIDE: (p) => ({ es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) está fuera de la carpeta de adjuntos y de la de órdenes; no se envió nada`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) lies outside the attachment and order folders; nothing was sent` }),
+  ATTACHMENT_MISSING: (p) => ({ es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) no existe`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) does not exist` }),
+  ATTACHMENT_UNREADABLE: (p) => ({ es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) no se pudo leer`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) could not be read` }),
+  SMTP_CONNECTION: (p) => ({ es: `No se pudo conectar con el servidor SMTP${withColon(p.reply)}`, en: `Could not connect to the SMTP server${withColon(p.reply)}` }),
+  SMTP_TIMEOUT: (p) => ({ es: `El servidor SMTP no respondió a tiempo${withColon(p.reply)}`, en: `The SMTP server did not answer in time${withColon(p.reply)}` }),
+  SMTP_TEMPORARY: (p) => ({ es: `El servidor SMTP rechazó el mensaje de forma temporal${withColon(p.reply)}`, en: `The SMTP server refused the message temporarily${withColon(p.reply)}` }),
+  SMTP_PERMANENT: (p) => ({ es: `El servidor SMTP rechazó el mensaje de forma permanente${withColon(p.reply)}`, en: `The SMTP server refused the message permanently${withColon(p.reply)}` }),
+  SMTP_AUTH: (p) => ({ es: `El servidor SMTP rechazó el usuario o la contraseña${withColon(p.reply)}`, en: `The SMTP server refused the user name or password${withColon(p.reply)}` }),
+  SMTP_TLS: (p) => ({ es: `No se pudo establecer una conexión segura (TLS) con el servidor SMTP${withColon(p.reply)}`, en: `No secure (TLS) connection could be made with the SMTP server${withColon(p.reply)}` }),
+  SMTP_ALL_RECIPIENTS_REJECTED: (p) => ({ es: `El servidor SMTP rechazó a todos los destinatarios${withColon(p.reply)}`, en: `The SMTP server refused every recipient${withColon(p.reply)}` }),
+  RETRIES_EXHAUSTED: (p) => ({ es: `Se agotaron los reintentos sin que el servidor SMTP aceptara el mensaje${withColon(p.reply)}`, en: `All retries were used up without the SMTP server accepting the message${withColon(p.reply)}` }),
+  FS_MOVE_FAILED: (p) => ({ es: `No se pudo mover el archivo de la orden${withColon(p.value || p.message)}`, en: `The order file could not be moved${withColon(p.value || p.message)}` }),
+  FS_ACCESS_FAILED: (p) => ({ es: `No se pudo acceder a un archivo o carpeta${withColon(p.value || p.message)}`, en: `A file or folder could not be accessed${withColon(p.value || p.message)}` }),
+  CLAIM_LOST: () => ({ es: 'Otro proscai-mailer tomó esta orden mientras se procesaba', en: 'Another proscai-mailer took this order while it was being processed' }),
+  CONFIG_INVALID: (p) => ({ es: `La configuración no es válida: ${p.message}`, en: `The configuration is invalid: ${p.message}` }),
+  USAGE: (p) => ({ es: `Uso incorrecto del comando: ${p.message}`, en: `Wrong use of the command: ${p.message}` }),
+  INSTANCE_RUNNING: () => ({ es: 'Ya hay otro proscai-mailer trabajando sobre esta carpeta de órdenes', en: 'Another proscai-mailer is already working on this order folder' }),
+  INTERNAL: (p) => ({ es: `Error interno del programa: ${p.message}`, en: `Internal error: ${p.message}` }),
+};
+
+/** The server's reply as the operator should see it: `550 5.1.1 User unknown`, else the low-level code. */
+function replyOf(error: AnyError): string {
+  const smtp = error.smtp;
+  if (smtp?.response) return strip(shorten(smtp.response));
+  if (smtp?.responseCode !== undefined) return String(smtp.responseCode);
+  return smtp?.errno ?? '';
+}
+
+/**
+ * One sentence in plain words for one error: names the field and the reason,
+ * e.g. `El campo «Para» no tiene ningún destinatario (sin destinatario).`
+ */
+export function describeError(error: AnyError, lang: Language): string {
+  const parts: Parts = {
+    field: error.field ?? '',
+    value: error.value === undefined ? '' : shorten(error.value),
+    reply: replyOf(error),
+    message: strip(shorten(error.message)),
+  };
+  const template = SENTENCES[error.code] ?? SENTENCES.INTERNAL;
+  let text = strip(template(parts)[lang === 'en' ? 'en' : 'es']);
+  // Never lose the field or the value, whatever the template quoted.
+  const extra: string[] = [];
+  if (parts.field !== '' && !text.includes(parts.field)) extra.push(lang === 'en' ? `field "${parts.field}"` : `campo «${parts.field}»`);
+  if (parts.value !== '' && !text.includes(parts.value)) extra.push(lang === 'en' ? `value "${parts.value}"` : `valor «${parts.value}»`);
+  return extra.length > 0 ? `${text} (${extra.join(', ')}).` : `${text}.`;
+}
+
+type Kind = 'order' | 'attachment' | 'auth' | 'tls' | 'recipients' | 'server' | 'files' | 'partial' | 'internal';
+
+function kindOf(code: ErrorCode): Kind {
+  if (code.startsWith('ORDER_')) return 'order';
+  if (code.startsWith('ATTACHMENT_')) return 'attachment';
+  if (code === 'SMTP_AUTH') return 'auth';
+  if (code === 'SMTP_TLS') return 'tls';
+  if (code === 'SMTP_PERMANENT' || code === 'SMTP_ALL_RECIPIENTS_REJECTED') return 'recipients';
+  if (code === 'SMTP_CONNECTION' || code === 'SMTP_TIMEOUT' || code === 'SMTP_TEMPORARY' || code === 'RETRIES_EXHAUSTED') return 'server';
+  if (code === 'FS_MOVE_FAILED' || code === 'FS_ACCESS_FAILED') return 'files';
+  return 'internal';
+}
+
+/** The next step for each kind of failure; `{id}` is the order id. */
+const WHAT_TO_DO: Record<Kind, Bi> = {
+  order: {
+    es: 'Corrija la orden (en el ERP o en el archivo que quedó en errores/) y vuelva a enviarla con «proscai-mailer retry {id}», o copie el archivo corregido a la carpeta de órdenes.',
+    en: 'Fix the order (in the ERP or in the file left in errores/) and send it again with "proscai-mailer retry {id}", or copy the fixed file back to the order folder.',
+  },
+  attachment: {
+    es: 'Verifique que el archivo adjunto exista, se pueda leer y esté dentro de la carpeta de adjuntos; después use «proscai-mailer retry {id}» o copie la orden de errores/ a la carpeta de órdenes.',
+    en: 'Check that the attached file exists, is readable and lies inside the attachment folder; then use "proscai-mailer retry {id}" or copy the order from errores/ back to the order folder.',
+  },
+  auth: {
+    es: 'Revise el usuario y la contraseña SMTP (en la orden o en el perfil de la empresa en la configuración); después use «proscai-mailer retry {id}».',
+    en: "Check the SMTP user name and password (in the order or in the company's profile in the configuration); then use \"proscai-mailer retry {id}\".",
+  },
+  tls: {
+    es: 'Revise «SMTP/Seguridad» y «SMTP/Puerto» (SSL con el puerto 465, STARTTLS con el 587) y el certificado del servidor; después use «proscai-mailer retry {id}».',
+    en: 'Check "SMTP/Seguridad" and "SMTP/Puerto" (SSL with port 465, STARTTLS with 587) and the server\'s certificate; then use "proscai-mailer retry {id}".',
+  },
+  recipients: {
+    es: 'Revise las direcciones de los destinatarios y la respuesta del servidor; corrija la orden y use «proscai-mailer retry {id}».',
+    en: "Check the recipients' addresses and the server's reply; fix the order and use \"proscai-mailer retry {id}\".",
+  },
+  server: {
+    es: 'Verifique que el servidor SMTP esté en línea y se alcance desde este equipo (nombre, puerto, red, cortafuegos); después use «proscai-mailer retry {id}».',
+    en: 'Check that the SMTP server is up and reachable from this machine (name, port, network, firewall); then use "proscai-mailer retry {id}".',
+  },
+  files: {
+    es: 'Verifique que la carpeta de órdenes (o la unidad de red) esté disponible y que este usuario pueda leer y escribir en ella; después use «proscai-mailer retry {id}».',
+    en: 'Check that the order folder (or the network share) is available and that this user can read and write in it; then use "proscai-mailer retry {id}".',
+  },
+  partial: {
+    es: 'El mensaje llegó a los demás destinatarios; corrija las direcciones rechazadas y, si hace falta, envíeles el documento de nuevo.',
+    en: 'The message reached the other recipients; fix the refused addresses and send them the document again if needed.',
+  },
+  internal: {
+    es: 'Revise el registro (log) del programa para más detalle y avise a sistemas si se repite; después use «proscai-mailer retry {id}».',
+    en: 'See the program\'s log for details and tell IT if it happens again; then use "proscai-mailer retry {id}".',
+  },
+};
+
+function whatToDo(kind: Kind, orderId: string, lang: Language): string {
+  return WHAT_TO_DO[kind][lang === 'en' ? 'en' : 'es'].replaceAll('{id}', orderId);
+}
+
+/** `2026-11-27 09:30:15 (UTC-06:00)` in the machine's local time: what the operator's clock shows. */
+export function formatLocalTime(at: Date): string {
+  const pad = (n: number): string => String(Math.abs(n)).padStart(2, '0');
+  const offset = -at.getTimezoneOffset();
+  const zone = `UTC${offset >= 0 ? '+' : '-'}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())} (${zone})`;
+}
+
+/** The full text of `<file>.error.txt`: the order, when, every reason, and what to do next. */
+export function renderErrorNote(
+  input: { fileName: string; orderId: string; errors: AnyError[]; at: Date; attempts?: number },
+  lang: Language,
+): string {
+  const en = lang === 'en';
+  const kinds = [...new Set(input.errors.map((e) => kindOf(e.code)))];
+  const lines = [
+    en ? 'proscai-mailer: this send order was not sent.' : 'proscai-mailer: esta orden de envío no se envió.',
+    '',
+    `${en ? 'File' : 'Archivo'}: ${input.fileName}`,
+    `${en ? 'Order' : 'Orden'}: ${input.orderId}`,
+    `${en ? 'Date' : 'Fecha'}: ${formatLocalTime(input.at)}`,
+    ...(input.attempts !== undefined ? [`${en ? 'Tries' : 'Intentos'}: ${input.attempts}`] : []),
+    '',
+    input.errors.length === 1 ? (en ? 'Reason:' : 'Motivo:') : en ? 'Reasons:' : 'Motivos:',
+    ...input.errors.map((e) => `- ${describeError(e, lang)}`),
+    '',
+    en ? 'What to do:' : 'Qué hacer:',
+    ...kinds.map((k) => `- ${whatToDo(k, input.orderId, lang)}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Subject and plain-text body of the failure notification e-mail for one or more failures. */
+export function renderNotification(reports: FailureReport[], lang: Language): { subject: string; text: string } {
+  const en = lang === 'en';
+  const n = reports.length;
+  const subject = en
+    ? `proscai-mailer: ${n} send order${n === 1 ? '' : 's'} failed`
+    : `proscai-mailer: ${n} ${n === 1 ? 'orden de envío falló' : 'órdenes de envío fallaron'}`;
+  const blocks = reports.map((r, i) => {
+    const rejected = r.rejectedRecipients ?? [];
+    const kind: Kind = rejected.length > 0 ? 'partial' : kindOf(r.error.code);
+    return [
+      `${i + 1}. ${r.fileName}`,
+      ...(r.company ? [`   ${en ? 'Company' : 'Empresa'}: ${r.company}`] : []),
+      `   ${en ? 'Reason' : 'Motivo'}: ${r.reason}`,
+      ...(rejected.length > 0
+        ? [
+            `   ${en ? 'Refused recipients' : 'Destinatarios rechazados'}:`,
+            ...rejected.map((x) => `   - ${x.address}${x.response ? ` (${strip(shorten(x.response))})` : ''}`),
+          ]
+        : []),
+      `   ${en ? 'What to do' : 'Qué hacer'}: ${whatToDo(kind, r.orderId, lang)}`,
+    ].join('\n');
+  });
+  const intro = en
+    ? `proscai-mailer could not deliver ${n === 1 ? 'this send order' : 'these send orders'}:`
+    : `proscai-mailer no pudo entregar ${n === 1 ? 'esta orden de envío' : 'estas órdenes de envío'}:`;
+  return { subject, text: [intro, '', blocks.join('\n\n'), ''].join('\n') };
+}
+
+/** Messages of the command line; `{name}` placeholders are filled from `params`. */
+export const MESSAGES = {
+  'instance.running': {
+    es: 'Ya hay otro proscai-mailer trabajando sobre la carpeta {dir}; este termina sin tocar nada (estado de salida 3).',
+    en: 'Another proscai-mailer is already working on the folder {dir}; this one exits without touching anything (exit status 3).',
+  },
+  'config.invalid': {
+    es: 'La configuración no es válida: {reason}',
+    en: 'The configuration is invalid: {reason}',
+  },
+  usage: {
+    es: [
+      'Uso: proscai-mailer <comando> [opciones]',
+      '  run           vigila la carpeta de órdenes y envía cada orden que aparece',
+      '  once          una pasada: intenta cada orden presente y termina',
+      '  retry <id>    devuelve a la cola una orden que quedó en errores/',
+      'Opciones:',
+      '  --dir CARPETA             carpeta de órdenes (MAILER_DIR)',
+      '  --attachments CARPETA     carpeta de adjuntos (MAILER_ATTACHMENT_PATH; por omisión, la de órdenes)',
+      '  --error-mail DIRECCIÓN    a quién avisar de cada falla (CFD_MAIL_ERR_MAIL)',
+      '  --config ARCHIVO          archivo de configuración JSON',
+      '  --poll SEGUNDOS           cada cuánto se revisa la carpeta (300)',
+      '  --retry LISTA             esperas entre reintentos en segundos, p. ej. 60,120,300',
+      '  --language es|en          idioma de los mensajes',
+      '  --verbose                 muestra cada paso en la terminal',
+      'Estado de salida de once: 0 todo enviado, 1 alguna falló, 4 alguna quedó en espera de reintento,',
+      '2 error de uso o de configuración, 3 otro proscai-mailer ya trabaja sobre la carpeta.',
+    ].join('\n'),
+    en: [
+      'Usage: proscai-mailer <command> [options]',
+      '  run           watch the order folder and send every order that appears',
+      '  once          one pass: try every order present, then exit',
+      '  retry <id>    put an order left in errores/ back in the queue',
+      'Options:',
+      '  --dir FOLDER              order folder (MAILER_DIR)',
+      '  --attachments FOLDER      attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)',
+      '  --error-mail ADDRESS      who is told of every failure (CFD_MAIL_ERR_MAIL)',
+      '  --config FILE             JSON configuration file',
+      '  --poll SECONDS            how often the folder is rescanned (300)',
+      '  --retry LIST              seconds to wait between retries, e.g. 60,120,300',
+      '  --language es|en          language of the messages',
+      '  --verbose                 show every step on the terminal',
+      'Exit status of once: 0 all sent, 1 some failed, 4 some left queued for a retry,',
+      '2 usage or configuration error, 3 another proscai-mailer is working on the folder.',
+    ].join('\n'),
+  },
+  'run.started': {
+    es: 'proscai-mailer vigila {dir} (revisión completa cada {poll} s).',
+    en: 'proscai-mailer is watching {dir} (full rescan every {poll} s).',
+  },
+  'run.stopping': {
+    es: 'Deteniendo: se terminan los envíos en curso…',
+    en: 'Stopping: finishing the sends in progress…',
+  },
+  'run.stopped': { es: 'proscai-mailer se detuvo.', en: 'proscai-mailer stopped.' },
+  'once.summary': {
+    es: 'Enviadas: {sent}; fallidas: {failed}; en espera de reintento: {queued}.',
+    en: 'Sent: {sent}; failed: {failed}; queued for a retry: {queued}.',
+  },
+} as const satisfies Record<string, Bi>;
+
+export type MessageKey = keyof typeof MESSAGES;
+
+/** One CLI message in `lang`; unknown placeholders stay visible so a missing parameter is noticed. */
+export function t(key: MessageKey, lang: Language, params: Record<string, string | number> = {}): string {
+  const text: string = MESSAGES[key][lang === 'en' ? 'en' : 'es'];
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (params[name] !== undefined ? String(params[name]) : whole));
+}

@@ -5,13 +5,12 @@
  * (`toSendError` in classify.ts); from then on the code alone decides, so a
  * decision restored from disk after a restart is the same as the live one.
  */
-import type { ErrorCode, SerializedError } from '../errors.js';
+import type { SerializedError } from '../errors.js';
+import { isTemporaryCode } from './classify.js';
 
 export type RetryDecision = 'retry' | 'fail';
 
-/** Connection refused/dropped, timeouts and 4xx replies are temporary; everything else is permanent. */
-const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SMTP_CONNECTION', 'SMTP_TIMEOUT', 'SMTP_TEMPORARY']);
-
+/** Decides on a (possibly persisted) error by its code: connection, timeout and 4xx codes retry. */
 export function classifySerializedError(error: Pick<SerializedError, 'code'>): RetryDecision {
-  return TEMPORARY_CODES.has(error.code) ? 'retry' : 'fail';
+  return isTemporaryCode(error.code) ? 'retry' : 'fail';
 }

@@ -1,0 +1,239 @@
+/**
+ * Builds the one `Config` from its four sources. PURE: the caller reads the
+ * file (src/io/config-file.ts) and hands in `process.env` and the parsed flags;
+ * nothing here touches the file system or the real environment, so every
+ * precedence rule is testable with plain objects.
+ *
+ * Precedence, highest first: flag > environment variable (only MAILER_DIR,
+ * MAILER_ATTACHMENT_PATH, CFD_MAIL_ERR_MAIL) > file top level > built-in
+ * defaults. Per-order precedence (order > company profile > top level) is
+ * `resolveOrder`'s job.
+ *
+ * Guarantees: the result is validated, every path is absolute, every
+ * `passwordEnv` is resolved into `password`, and the object is deep-frozen.
+ * Any problem throws a CONFIG_INVALID `MailerError` naming the key.
+ */
+import path from 'node:path';
+import { ErrorCodes, MailerError } from '../errors.js';
+import type { CompanyProfile, Config, Language, SmtpProfile } from './types.js';
+import { addressList, bool, configError, int, oneOf, str, topRules, validateFile, LANGUAGES, type Rule } from './schema.js';
+
+/** Command-line options that feed the configuration (strings as commander hands them, or already parsed). */
+export interface Flags {
+  dir: string;
+  attachments: string;
+  errorMail: string;
+  /** Path of the configuration file (read by the caller; used here to resolve relative paths). */
+  config: string;
+  poll: number | string;
+  /** `[60, 120]` or the command-line form `"60,120"`. */
+  retry: number[] | string;
+  verbose: boolean;
+  language: Language | string;
+}
+
+export interface BuildConfigInput {
+  /** Overrides of the built-in defaults (embedding, tests). */
+  defaults?: Partial<Config>;
+  /** The parsed JSON of the configuration file, if any. */
+  file?: unknown;
+  /** The file's path: relative paths inside the file are resolved against its folder. */
+  fileName?: string;
+  env: Record<string, string | undefined>;
+  flags: Partial<Flags>;
+  /** Base for relative paths given by flags or environment; default `process.cwd()`. */
+  cwd?: string;
+}
+
+/**
+ * Default retry delays in seconds: 1, 2, 5, 10 and 30 minutes, then hourly.
+ * 28 further tries over 23 h 48 min (2 880 s + 23 × 3 600 s = 85 680 s), so a
+ * mail server that is down for a day still gets the order once it is back.
+ */
+export const DEFAULT_RETRY: readonly number[] = Object.freeze([60, 120, 300, 600, 1800, ...Array<number>(23).fill(3600)]);
+
+/** Built-in defaults; `dir`, `attachments` and `workDir` are derived from `dir` at build time. */
+export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
+  errorMail: null,
+  poll: 300,
+  retry: DEFAULT_RETRY,
+  afterSend: 'CONSERVAR',
+  recycleDir: null,
+  logSuccess: false,
+  logDir: null,
+  pathMap: {},
+  companies: {},
+  smtp: {},
+  from: null,
+  maxConnections: 2,
+  perMinute: null,
+  language: 'es',
+  staleClaimSeconds: 600,
+  notifyEverySeconds: 60,
+  verbose: false,
+};
+
+const ENV = { dir: 'MAILER_DIR', attachments: 'MAILER_ATTACHMENT_PATH', errorMail: 'CFD_MAIL_ERR_MAIL' } as const;
+const PATH_KEYS = ['dir', 'attachments', 'recycleDir', 'logDir', 'workDir'] as const;
+
+/** `"60,120, 300"` → `[60, 120, 300]`; throws CONFIG_INVALID (key `--retry`) on anything else. */
+export function parseRetryList(s: string): number[] {
+  const parts = s.split(',').map((p) => p.trim());
+  if (s.trim() === '') return [];
+  return parts.map((p, i) => {
+    if (!/^\d+$/.test(p)) configError(`--retry[${i}]`, 'must be a whole number of seconds ≥ 0', p);
+    return Number(p);
+  });
+}
+
+/** Validates and merges the sources; see the module comment for precedence and guarantees. */
+export function buildConfig(input: BuildConfigInput): Config {
+  const cwd = input.cwd ?? process.cwd();
+  const fileBase = input.fileName !== undefined ? path.dirname(path.resolve(cwd, input.fileName)) : cwd;
+  const file = input.file === undefined ? {} : inFile(() => validateFile(input.file), input.fileName);
+  const env = envValues(input.env);
+  const flags = flagValues(input.flags);
+
+  const pick = (key: string): { value: unknown; base: string } | undefined => {
+    if (flags[key] !== undefined) return { value: flags[key], base: cwd };
+    if (env[key] !== undefined) return { value: env[key], base: cwd };
+    if (file[key] !== undefined) return { value: file[key], base: fileBase };
+    return undefined;
+  };
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...input.defaults };
+  for (const key of Object.keys(topRules)) {
+    const found = pick(key);
+    if (found === undefined) continue;
+    merged[key] = (PATH_KEYS as readonly string[]).includes(key) && typeof found.value === 'string'
+      ? path.resolve(found.base, found.value)
+      : found.value;
+  }
+  if (flags.verbose !== undefined) merged.verbose = flags.verbose;
+  if (typeof merged.dir !== 'string') {
+    configError(
+      'dir',
+      'the order folder is required: give --dir, MAILER_DIR or "dir" in the configuration file ' +
+        '(falta la carpeta de órdenes: indíquela con --dir, MAILER_DIR o "dir" en el archivo de configuración)',
+    );
+  }
+  const dir = path.resolve(cwd, merged.dir);
+  merged.dir = dir;
+  merged.attachments = typeof merged.attachments === 'string' ? path.resolve(cwd, merged.attachments) : dir;
+  merged.workDir = typeof merged.workDir === 'string' ? path.resolve(cwd, merged.workDir) : path.join(dir, '.proscai-mailer');
+  if (file.pathMap !== undefined) merged.pathMap = mapTargets(file.pathMap as Record<string, string>, fileBase);
+  merged.smtp = inFile(() => withPassword(merged.smtp as SmtpProfile, 'smtp', input.env), input.fileName);
+  merged.companies = inFile(() => companies(merged, input.env), input.fileName);
+  return deepFreeze(merged as unknown as Config);
+}
+
+/** Adds the file name to errors raised while checking the file's contents. */
+function inFile<T>(run: () => T, fileName: string | undefined): T {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof MailerError) || fileName === undefined) throw err;
+    throw new MailerError(ErrorCodes.CONFIG_INVALID, `${err.message} (in ${fileName})`, {
+      ...(err.field !== undefined && { field: err.field }),
+      ...(err.value !== undefined && { value: err.value }),
+    });
+  }
+}
+
+function envValues(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    out[key] = key === 'errorMail' ? addressList(raw, name) : str(raw, name);
+  }
+  return out;
+}
+
+const flagRules: Record<string, { name: string; rule: Rule }> = {
+  dir: { name: '--dir', rule: str },
+  attachments: { name: '--attachments', rule: str },
+  errorMail: { name: '--error-mail', rule: addressList },
+  poll: { name: '--poll', rule: (v, p) => int(1, Number.MAX_SAFE_INTEGER, ' of seconds')(numeric(v), p) },
+  retry: { name: '--retry', rule: (v, p) => (typeof v === 'string' ? parseRetryList(v) : topRules.retry(v, p)) },
+  verbose: { name: '--verbose', rule: bool },
+  language: { name: '--language', rule: oneOf(LANGUAGES) },
+};
+
+/** Commander hands numbers over as text: `"300"` counts as 300, `"5m"` stays text and is refused. */
+function numeric(v: unknown): unknown {
+  return typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+}
+
+function flagValues(flags: Partial<Flags>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined || key === 'config') continue;
+    const known = flagRules[key];
+    if (known === undefined) configError(key, 'unknown option');
+    out[key] = known.rule(value, known.name);
+  }
+  return out;
+}
+
+/** pathMap targets are local folders: relative ones are taken from the file's folder, trailing separator kept. */
+function mapTargets(map: Record<string, string>, base: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(map).map(([from, to]) => {
+      const abs = path.resolve(base, to);
+      return [from, /[\\/]$/.test(to) && !abs.endsWith(path.sep) ? abs + path.sep : abs];
+    }),
+  );
+}
+
+/** Replaces `passwordEnv` by the variable's value so nothing later reads the environment. */
+function withPassword(smtp: SmtpProfile, key: string, env: Record<string, string | undefined>): SmtpProfile {
+  if (smtp.passwordEnv === undefined) return smtp;
+  if (smtp.password !== undefined) configError(`${key}.password`, 'give either "password" or "passwordEnv", not both');
+  const value = env[smtp.passwordEnv];
+  if (value === undefined || value === '') {
+    configError(`${key}.passwordEnv`, `the environment variable ${smtp.passwordEnv} is not set`);
+  }
+  return { ...smtp, password: value };
+}
+
+function companies(merged: Record<string, unknown>, env: Record<string, string | undefined>): Record<string, CompanyProfile> {
+  const seen = new Map<string, string>();
+  const out: Record<string, CompanyProfile> = {};
+  for (const [name, raw] of Object.entries(merged.companies as Record<string, Partial<CompanyProfile>>)) {
+    const upper = name.trim().toUpperCase();
+    const twin = seen.get(upper);
+    if (twin !== undefined) configError(`companies.${name}`, `same company as "${twin}" (names are matched ignoring case)`);
+    seen.set(upper, name);
+    out[name] = {
+      ...raw,
+      ...(raw.smtp !== undefined && { smtp: withPassword(raw.smtp, `companies.${name}.smtp`, env) }),
+      maxConnections: raw.maxConnections ?? (merged.maxConnections as number),
+      perMinute: raw.perMinute !== undefined ? raw.perMinute : (merged.perMinute as number | null),
+    };
+  }
+  return out;
+}
+
+/** Freezes every nested object, so no part of the program can change the configuration after start. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+const SECRET_KEY = /pass|secret|token/i;
+
+/**
+ * A deep copy fit for printing (`proscai-mailer config`): every value under a
+ * key that looks secret (`password`, `passwordEnv`, `*token*`, `*secret*`) is
+ * replaced by `********`.
+ */
+export function maskConfig(config: unknown): unknown {
+  if (Array.isArray(config)) return config.map(maskConfig);
+  if (typeof config !== 'object' || config === null) return config;
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined && v !== null ? '********' : maskConfig(v)]),
+  );
+}

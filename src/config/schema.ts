@@ -1,0 +1,193 @@
+/**
+ * The configuration file's schema, as a small table of rules. Each rule checks
+ * one value and returns it normalised (keywords upper-cased, addresses
+ * trimmed), or throws a CONFIG_INVALID `MailerError` whose message starts with
+ * the dotted key (`companies.ACME.smtp.port: …`) so the operator can find it.
+ *
+ * Guarantees: every key not listed here is refused at every level (a typo such
+ * as `polll` must not silently fall back to a default), and no secret is ever
+ * quoted in an error message.
+ */
+import { ErrorCodes, MailerError } from '../errors.js';
+import { parseAddress as parseOrderAddress, parseAddressList as parseOrderAddressList } from '../order/addresses.js';
+import type { Address } from '../order/types.js';
+
+/** Checks and normalises one value found at `path` (a dotted key). */
+export type Rule = (value: unknown, path: string) => unknown;
+
+/** Throws the CONFIG_INVALID error for `path`; `value` is quoted only when given (never pass a secret). */
+export function configError(path: string, problem: string, value?: unknown): never {
+  const prefix = path === '' ? '' : `${path}: `;
+  throw new MailerError(ErrorCodes.CONFIG_INVALID, `${prefix}${problem}`, {
+    ...(path !== '' && { field: path }),
+    ...(value !== undefined && { value: typeof value === 'string' ? value : String(JSON.stringify(value)) }),
+  });
+}
+
+/**
+ * Parses `a@b.mx, Name <c@d.mx>; e@f.mx` with the order parser's own rules
+ * (src/order/addresses.ts), so an address the configuration accepts is one an
+ * order would accept too. Undefined when any entry is invalid or none is given.
+ */
+export function parseAddressList(text: string): Address[] | undefined {
+  const { addresses, errors } = parseOrderAddressList(text, 'config');
+  return errors.length === 0 && addresses.length > 0 ? addresses : undefined;
+}
+
+/** Exactly one `Display <address>` or `address`; undefined when invalid. */
+export function parseAddress(text: string): Address | undefined {
+  const parsed = parseOrderAddress(text, 'config');
+  return parsed instanceof MailerError ? undefined : parsed;
+}
+
+// ---- rule builders -------------------------------------------------------
+
+export const str: Rule = (v, p) =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim() : configError(p, 'must be a non-empty text', v);
+
+/** A text that may hold a secret: never quoted back. */
+export const secret: Rule = (v, p) =>
+  typeof v === 'string' && v !== '' ? v : configError(p, 'must be a non-empty text');
+
+export const bool: Rule = (v, p) => (typeof v === 'boolean' ? v : configError(p, 'must be true or false', v));
+
+export function int(min: number, max = Number.MAX_SAFE_INTEGER, unit = ''): Rule {
+  const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+  return (v, p) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? v
+      : configError(p, `must be a whole number${unit} ${range}`, v);
+}
+
+export function nullable(rule: Rule): Rule {
+  return (v, p) => (v === null ? null : rule(v, p));
+}
+
+export function oneOf(values: readonly string[]): Rule {
+  return (v, p) => {
+    const wanted = typeof v === 'string' ? v.trim().toLowerCase() : undefined;
+    const found = values.find((x) => x.toLowerCase() === wanted);
+    return found ?? configError(p, `must be one of ${values.join(', ')}`, v);
+  };
+}
+
+export const address: Rule = (v, p) =>
+  typeof v === 'string' && parseAddress(v) !== undefined ? v.trim() : configError(p, 'must be one e-mail address, `address` or `Name <address>`', v);
+
+export const addressList: Rule = (v, p) =>
+  typeof v === 'string' && parseAddressList(v) !== undefined
+    ? v.trim()
+    : configError(p, 'must be one or more e-mail addresses separated by "," or ";"', v);
+
+export function list(item: Rule): Rule {
+  return (v, p) => (Array.isArray(v) ? v.map((x, i) => item(x, `${p}[${i}]`)) : configError(p, 'must be a list', v));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A map with free keys (company names, path prefixes) and one rule for every value. */
+export function record(item: Rule): Rule {
+  return (v, p) => {
+    if (!isPlainObject(v)) return configError(p, 'must be an object');
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, item(x, `${p}.${k}`)]));
+  };
+}
+
+/** An object with exactly these keys (all optional here; `required` ones must be present). */
+export function object(rules: Readonly<Record<string, Rule>>, required: readonly string[] = []): Rule {
+  return (v, p) => {
+    if (!isPlainObject(v)) return configError(p, 'must be an object');
+    for (const key of Object.keys(v)) {
+      if (!Object.hasOwn(rules, key)) configError(p, `unknown key "${key}"${hint(key, Object.keys(rules))}`);
+    }
+    for (const key of required) {
+      if (v[key] === undefined) configError(p, `a profile needs "${key}"`);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(v)) {
+      if (value !== undefined) out[key] = rules[key](value, p === '' ? key : `${p}.${key}`);
+    }
+    return out;
+  };
+}
+
+/** `(did you mean "poll"?)` when a known key is one edit away from the unknown one. */
+function hint(key: string, known: string[]): string {
+  const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 1);
+  return near === undefined ? '' : ` (did you mean "${near}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+// ---- the schema ------------------------------------------------------------
+
+export const SECURITY = ['NINGUNA', 'STARTTLS', 'SSL'] as const;
+export const AFTER_SEND = ['CONSERVAR', 'RECICLAR', 'ELIMINAR'] as const;
+export const LANGUAGES = ['es', 'en'] as const;
+
+export const smtpRules = {
+  host: str,
+  port: int(1, 65535),
+  security: oneOf(SECURITY),
+  user: str,
+  password: secret,
+  passwordEnv: str,
+  timeoutMinutes: int(1, 10, ' of minutes'),
+  rejectUnauthorized: bool,
+} as const;
+
+export const companyRules = {
+  smtp: object(smtpRules, ['host']),
+  from: address,
+  errorMail: addressList,
+  maxConnections: int(1),
+  perMinute: nullable(int(1)),
+} as const;
+
+/** A company profile must say which server to use: a missing `smtp` is reported as a missing host. */
+const company: Rule = (v, p) => {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Record<string, unknown>).smtp === undefined) {
+    configError(`${p}.smtp`, 'a profile needs "host"');
+  }
+  return object(companyRules)(v, p);
+};
+
+/** Exactly the keys of the spec's example plus the mailer's own settings. */
+export const topRules = {
+  dir: str,
+  attachments: str,
+  errorMail: nullable(addressList),
+  poll: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  retry: list(int(0, Number.MAX_SAFE_INTEGER, ' of seconds')),
+  afterSend: oneOf(AFTER_SEND),
+  recycleDir: nullable(str),
+  logSuccess: bool,
+  logDir: nullable(str),
+  pathMap: record(str),
+  companies: record(company),
+  smtp: object(smtpRules),
+  from: nullable(address),
+  maxConnections: int(1),
+  perMinute: nullable(int(1)),
+  language: oneOf(LANGUAGES),
+  workDir: str,
+  staleClaimSeconds: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  notifyEverySeconds: int(0, Number.MAX_SAFE_INTEGER, ' of seconds'),
+} as const;
+
+/** Validates a parsed configuration file; returns its normalised top-level values. */
+export function validateFile(file: unknown): Record<string, unknown> {
+  return object(topRules)(file, '') as Record<string, unknown>;
+}

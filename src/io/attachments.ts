@@ -1,0 +1,196 @@
+/**
+ * Turns the `Adjuntos/Archivo` paths of an order into files that may be sent
+ * (spec §2, Attachments). The guarantees:
+ * - every returned path is an absolute real path (symlinks resolved) to a
+ *   regular, readable file inside the attachment folder or the order folder;
+ * - a path that leaves those folders (`..`, a symlink pointing out, another
+ *   absolute path, a Windows path with no configured mapping) is refused with
+ *   ATTACHMENT_OUTSIDE, a missing one with ATTACHMENT_MISSING, anything that
+ *   cannot be read as a file with ATTACHMENT_UNREADABLE;
+ * - all attachments are checked before the caller sends anything, so an order
+ *   with one bad attachment never produces a partial e-mail.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
+import type { Order, OrderAttachment } from '../order/types.js';
+import type { ResolvedAttachment } from '../ports.js';
+
+export interface AttachmentOptions {
+  /** The attachment folder (MAILER_ATTACHMENT_PATH), absolute. */
+  attachmentsDir: string;
+  /** The order folder (MAILER_DIR), absolute. */
+  orderDir: string;
+  /** Windows prefix → local prefix (Config.pathMap). */
+  pathMap: Readonly<Record<string, string>>;
+}
+
+const FIELD = 'Adjuntos/Archivo';
+
+/** `C:\…`, `C:/…`, `C:foo` (drive-relative). */
+const DRIVE_PATH = /^[A-Za-z]:/;
+/** `\\server\share\…` or `//server/share/…`. */
+const UNC_PATH = /^[\\/]{2}[^\\/]/;
+
+/**
+ * Applies the longest matching `pathMap` prefix to a path as written in an
+ * order; returns the mapped local path (with `/` separators), or undefined when
+ * no prefix matches. Prefixes match with either separator and only at a path
+ * boundary; Windows-style prefixes (drive, UNC, or containing `\`) match
+ * case-insensitively, POSIX ones exactly.
+ */
+export function mapWindowsPath(p: string, pathMap: Readonly<Record<string, string>>): string | undefined {
+  const written = toSlashes(p);
+  const entries = Object.entries(pathMap).sort((a, b) => b[0].length - a[0].length);
+  for (const [from, to] of entries) {
+    const prefix = toSlashes(from).replace(/\/+$/, '');
+    if (prefix === '') continue;
+    const windowsStyle = DRIVE_PATH.test(from) || UNC_PATH.test(from) || from.includes('\\');
+    const head = written.slice(0, prefix.length);
+    const same = windowsStyle ? head.toLowerCase() === prefix.toLowerCase() : head === prefix;
+    const boundary = written.length === prefix.length || written[prefix.length] === '/';
+    if (!same || !boundary) continue;
+    const rest = written.slice(prefix.length).replace(/^\/+/, '');
+    const base = toSlashes(to).replace(/\/+$/, '');
+    return rest === '' ? base || '/' : `${base}/${rest}`;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves and checks every attachment of an order. Rejects with the first
+ * failure (its message lists the others too), so nothing is sent when any
+ * attachment is bad.
+ */
+export async function resolveAttachments(order: Order, opts: AttachmentOptions): Promise<ResolvedAttachment[]> {
+  const roots = await realRoots(opts);
+  const results = await Promise.all(order.attachments.map((a) => settle(resolveOne(a, opts, roots))));
+  const failures = results.filter((r): r is { error: MailerError } => 'error' in r).map((r) => r.error);
+  const first = failures[0];
+  if (first === undefined) return results.map((r) => (r as { value: ResolvedAttachment }).value);
+  if (failures.length === 1) throw first;
+  const others = failures.slice(1).map((f) => `${f.code} ${f.value ?? ''}`.trim());
+  throw new MailerError(first.code, `${first.message} (also: ${others.join('; ')})`, {
+    field: FIELD,
+    ...(first.value !== undefined && { value: first.value }),
+  });
+}
+
+/** The content type spec §2 asks for, from the file's extension. */
+export function contentTypeFor(fileName: string): string {
+  const ext = path.posix.extname(toSlashes(fileName)).toLowerCase();
+  if (ext === '.xml') return 'application/xml';
+  if (ext === '.pdf') return 'application/pdf';
+  return 'application/octet-stream';
+}
+
+/** The last component of a path written with either separator. */
+export function baseName(p: string): string {
+  const parts = toSlashes(p).split('/').filter((s) => s !== '');
+  return parts[parts.length - 1] ?? p;
+}
+
+interface Roots {
+  /** The folders as configured (absolute, normalised). */
+  lexical: string[];
+  /** The same folders with symlinks resolved. */
+  real: string[];
+}
+
+async function realRoots(opts: AttachmentOptions): Promise<Roots> {
+  const lexical = [path.resolve(opts.attachmentsDir), path.resolve(opts.orderDir)];
+  const real = await Promise.all(lexical.map((dir) => realpath(dir).catch(() => dir)));
+  return { lexical, real };
+}
+
+async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: Roots): Promise<ResolvedAttachment> {
+  const source = att.path;
+  const fail = (code: ErrorCode, why: string, cause?: unknown): MailerError =>
+    new MailerError(code, `Attachment ${JSON.stringify(source)} ${why}`, { field: FIELD, value: source, cause });
+
+  const candidate = localPath(source, opts);
+  if (candidate === undefined) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'is a Windows path with no configured mapping');
+  // Checked lexically first so that `..` is refused as "outside" even when the target does not exist
+  // (against the folders as configured and as resolved, so either spelling of a symlinked folder works).
+  if (!insideAny(candidate, [...roots.lexical, ...roots.real])) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'is outside the attachment and order folders');
+
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch (err) {
+    throw fail(fsErrorCode(err), `cannot be found (${errnoOf(err)})`, err);
+  }
+  if (!insideAny(real, roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
+
+  const info = await stat(real).catch((err: unknown) => {
+    throw fail(fsErrorCode(err), `cannot be examined (${errnoOf(err)})`, err);
+  });
+  if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
+  await assertReadable(real).catch((err: unknown) => {
+    throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
+  });
+
+  return {
+    source,
+    path: real,
+    filename: att.filename?.trim() || baseName(source),
+    contentType: contentTypeFor(source),
+    size: info.size,
+  };
+}
+
+/**
+ * The local absolute path an order's path designates, or undefined for a
+ * Windows absolute path that no mapping covers.
+ */
+function localPath(source: string, opts: AttachmentOptions): string | undefined {
+  const mapped = mapWindowsPath(source, opts.pathMap);
+  if (mapped !== undefined) return path.resolve(mapped);
+  // Drive, UNC, or rooted-on-the-current-drive (`\dir\file`) paths only make sense on Windows.
+  if (DRIVE_PATH.test(source) || UNC_PATH.test(source) || source.startsWith('\\')) return undefined;
+  const slashed = toSlashes(source);
+  return slashed.startsWith('/') ? path.resolve(slashed) : path.resolve(opts.attachmentsDir, slashed);
+}
+
+/** Opens and reads one byte: the only check that holds for ACLs, root and network shares alike. */
+async function assertReadable(file: string): Promise<void> {
+  const handle = await open(file, fsConstants.O_RDONLY);
+  try {
+    await handle.read(Buffer.alloc(1), 0, 1, 0);
+  } finally {
+    await handle.close();
+  }
+}
+
+function insideAny(candidate: string, roots: string[]): boolean {
+  return roots.some((root) => {
+    const rel = path.relative(root, candidate);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  });
+}
+
+function fsErrorCode(err: unknown): ErrorCode {
+  const code = errnoOf(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP'
+    ? ErrorCodes.ATTACHMENT_MISSING
+    : ErrorCodes.ATTACHMENT_UNREADABLE;
+}
+
+function errnoOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : String(err);
+}
+
+function toSlashes(p: string): string {
+  return p.replace(/\\/g, '/');
+}
+
+async function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: MailerError }> {
+  try {
+    return { value: await p };
+  } catch (err) {
+    return { error: err instanceof MailerError ? err : new MailerError(ErrorCodes.INTERNAL, String(err), { cause: err }) };
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Structured logging: JSON lines to the log file, readable lines on the
+ * terminal (stderr) when asked. Convention everywhere:
+ * `logger.info({ event: Events.ORDER_SENT, orderId, ... }, 'message')`.
+ *
+ * Guarantees:
+ * - No password reaches the file or the terminal. Three layers: (1) every
+ *   value under a key that looks secret (`password`, `pass`, `*secret*`,
+ *   `*token*`) is censored at any depth before serialisation; (2) pino's
+ *   `redact` paths cover the known places (belt and braces); (3) a last pass
+ *   over each serialised line replaces every string given to
+ *   `registerSecret` (also when it sits in a free-text message).
+ * - `close()` resolves only after every line logged before it is in the file.
+ *
+ * The file is written asynchronously (sonic-boom, 4 KB batches, flushed at
+ * least every second): the order folder, and so the log, may sit on a network
+ * share, where a synchronous write per line would stall the event loop. Pino
+ * flushes synchronously on process exit; a SIGKILL can lose at most the last
+ * second of lines.
+ */
+import type { EventEmitter } from 'node:events';
+import pino from 'pino';
+import pretty from 'pino-pretty';
+
+/** Stable event names (log field `event`): scripts and dashboards filter on them. */
+export const Events = {
+  ORDER_DETECTED: 'order.detected',
+  ORDER_TRANSITION: 'order.transition',
+  ORDER_SENT: 'order.sent',
+  ORDER_FAILED: 'order.failed',
+  ORDER_DEFERRED: 'order.deferred',
+  ORDER_UNKNOWN_ELEMENTS: 'order.unknown_elements',
+  ORDER_CLAIM_LOST: 'order.claim_lost',
+  ORDER_ARCHIVE_FAILED: 'order.archive_failed',
+  ORDER_RETRY_REQUESTED: 'order.retry_requested',
+  ORDER_PARTIAL_DELIVERY: 'order.partial_delivery',
+  NOTIFY_SENT: 'notify.sent',
+  NOTIFY_FAILED: 'notify.failed',
+  SUPERVISOR_STARTED: 'supervisor.started',
+  SUPERVISOR_STOPPING: 'supervisor.stopping',
+  SUPERVISOR_STOPPED: 'supervisor.stopped',
+  SCAN_COMPLETED: 'scan.completed',
+  SCAN_FAILED: 'scan.failed',
+  WATCH_ERROR: 'watch.error',
+  LOCK_ACQUIRED: 'lock.acquired',
+  LOCK_STALE_TAKEN_OVER: 'lock.stale_taken_over',
+  LOCK_REFUSED: 'lock.refused',
+  CONFIG_LOADED: 'config.loaded',
+  CONFIG_INVALID: 'config.invalid',
+  INTERNAL_ERROR: 'internal.error',
+} as const;
+
+export type EventName = (typeof Events)[keyof typeof Events];
+
+export const CENSOR = '********';
+
+/** Keys whose values are always censored, at any depth. */
+const SECRET_KEY = /pass|secret|token/i;
+
+/** Known places, for pino's own redaction (it does not cover unknown depths; layer 1 does). */
+export const REDACT_PATHS = [
+  'password', 'pass', '*.password', '*.pass', '*.*.password', '*.*.pass',
+  'smtp.password', '*.smtp.password', 'auth.pass', 'auth.password', '*.auth.pass', '*.auth.password',
+  'config.smtp.password', 'config.companies.*.smtp.password', 'companies.*.smtp.password',
+  'order.smtp.password', 'resolved.smtp.password', 'report.smtp.password',
+  'err.config', 'err.auth', 'err.smtp.password',
+];
+
+/** Secrets shorter than this are not searched in free text: replacing every `a` would wreck every line. */
+const MIN_SECRET_LENGTH = 4;
+const secrets = new Set<string>();
+let secretPattern: RegExp | undefined;
+
+/**
+ * Registers a value (an SMTP password from the configuration or an order)
+ * that must never appear in a log line, wherever it is. Idempotent.
+ */
+export function registerSecret(secret: string | undefined | null): void {
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || secrets.has(secret)) return;
+  secrets.add(secret);
+  // The line is JSON: a secret with quotes or backslashes appears escaped there.
+  const forms = [...secrets].flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
+  const unique = [...new Set(forms)].sort((a, b) => b.length - a.length);
+  secretPattern = new RegExp(unique.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+}
+
+/** Layer 3: the serialised line with every registered secret replaced. */
+export function scrubLine(line: string): string {
+  return secretPattern === undefined ? line : line.replace(secretPattern, CENSOR);
+}
+
+/** Layer 1: a copy of plain objects and arrays with secret-looking keys censored; other values as they are. */
+export function scrubObject<T>(value: T, depth = 0, seen = new WeakSet<object>()): T {
+  if (typeof value !== 'object' || value === null || depth > 12) return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  const isArray = Array.isArray(value);
+  if (!isArray && proto !== Object.prototype && proto !== null) return value;
+  if (seen.has(value)) return '[Circular]' as T;
+  seen.add(value);
+  if (isArray) return value.map((v) => scrubObject(v, depth + 1, seen)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '' ? CENSOR : scrubObject(v, depth + 1, seen);
+  }
+  return out as T;
+}
+
+export interface LoggerOptions {
+  /** Absolute path of the JSON log file; its folder is created. */
+  file?: string;
+  /** Level of the file (default `info`). */
+  level?: string;
+  /** Readable lines on the terminal (stderr). */
+  pretty?: boolean;
+  /** Terminal shows `debug` too (every transition). */
+  verbose?: boolean;
+  /**
+   * Told when the log file cannot be opened or written (folder not writable,
+   * share gone); default: one line on stderr. The mailer keeps running.
+   */
+  onFileError?: (err: Error) => void;
+  /** Where the readable lines go (default process.stderr); for tests. */
+  prettyDestination?: { write(chunk: string): unknown };
+}
+
+export interface LoggerHandle {
+  logger: pino.Logger;
+  /** Resolves once every line logged so far is written (and fsync'ed) to the file. */
+  flush(): Promise<void>;
+  /** Flushes and closes the file; the logger must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** A pino logger writing to the file and/or the terminal; JSON to stderr when neither is asked for. */
+export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
+  const fileLevel = opts.level ?? 'info';
+  const termLevel = opts.verbose ? 'debug' : 'info';
+  const streams: pino.StreamEntry[] = [];
+  const file = opts.file
+    ? pino.destination({ dest: opts.file, mkdir: true, sync: false, minLength: 4096, periodicFlush: 1000 })
+    : undefined;
+  let ready = false;
+  let failed: Error | undefined;
+  file?.once('ready', () => (ready = true));
+  file?.on('error', (err: Error) => {
+    if (failed !== undefined) return;
+    failed = err;
+    (opts.onFileError ?? ((e: Error) => process.stderr.write(`proscai-mailer: cannot write the log file ${opts.file}: ${e.message}\n`)))(err);
+  });
+  if (file) streams.push({ stream: file, level: fileLevel as pino.Level });
+  if (opts.pretty) streams.push({ stream: prettyStream(opts.prettyDestination ?? process.stderr), level: termLevel });
+  if (streams.length === 0) streams.push({ stream: pino.destination({ dest: 2, sync: true }), level: fileLevel as pino.Level });
+
+  const values = pino.levels.values;
+  const lowest = streams.map((s) => s.level ?? 'info').sort((a, b) => values[a] - values[b])[0];
+  const logger = pino(
+    {
+      level: lowest,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      formatters: { log: (obj) => scrubObject(obj), bindings: (b) => scrubObject(b) },
+      serializers: { err: (e: unknown) => scrubObject(pino.stdSerializers.err(e as Error)) },
+      hooks: { streamWrite: scrubLine },
+    },
+    pino.multistream(streams),
+  );
+
+  const flush = async (): Promise<void> => {
+    if (!file || failed) return;
+    if (!ready) await settled(file, 'ready');
+    if (failed) return;
+    await new Promise<void>((resolve, reject) => file.flush((err) => (err ? reject(err) : resolve())));
+  };
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      if (!file || failed) return;
+      const done = settled(file, 'close');
+      file.end();
+      await done;
+    })();
+    return closed;
+  };
+  return { logger, flush, close };
+}
+
+/** Resolves on `event` or on an error (reported through onFileError), never rejects, leaves no listener behind. */
+function settled(emitter: EventEmitter, event: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      emitter.off(event, done);
+      emitter.off('error', done);
+      resolve();
+    };
+    emitter.on(event, done);
+    emitter.on('error', done);
+  });
+}
+
+/** pino-pretty's formatter over a plain write: synchronous, so nothing is lost and stderr is never closed. */
+function prettyStream(out: { write(chunk: string): unknown }): pino.DestinationStream {
+  const format = pretty.prettyFactory({
+    colorize: out === process.stderr && process.stderr.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname',
+  });
+  return { write: (line: string) => void out.write(format(line)) };
+}

@@ -1,0 +1,205 @@
+/**
+ * Pooled nodemailer SMTP transports, one per (lane, SMTP settings).
+ *
+ * Why pooled: connections are reused between messages, which saves the TCP,
+ * TLS and AUTH round trips (and smtp-server's 100 ms early-talker wait) on
+ * every message. Why per lane: each company gets its own pool, so one
+ * company's backlog or stuck server never occupies another company's
+ * connections (spec §5, maxConnections).
+ *
+ * Guarantees of `send`:
+ * - it settles within the order's TiempoEspera (`timeoutMinutes`, or the
+ *   pool's `timeoutMs` override): on expiry it rejects with SMTP_TIMEOUT and
+ *   aborts that message, which closes the connection carrying it, so a
+ *   stalled server cannot hold a connection for ever; other messages of the
+ *   same pool keep their connections;
+ * - it rejects only with MailerErrors (see machines/classify.ts), whose
+ *   messages never contain the password;
+ * - certificates are verified unless the settings say `rejectUnauthorized: false`.
+ */
+import { createHash } from 'node:crypto';
+
+import nodemailer from 'nodemailer';
+import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transporter } from 'nodemailer';
+
+import { ErrorCodes, MailerError } from '../errors.js';
+import { toSendError } from '../machines/classify.js';
+import type { ResolvedSmtp } from '../ports.js';
+
+export type SmtpSendInfo = SMTPPoolSentMessageInfo;
+
+export interface TransportPoolOptions {
+  /** Bound of one whole send in ms, instead of `timeoutMinutes` (tests; never minutes-long there). */
+  timeoutMs?: number;
+  /** EHLO name; nodemailer uses the machine's host name when absent. */
+  name?: string;
+  /** Closes a connection after this many idle ms (nodemailer default: 4 minutes). */
+  idleTimeoutMs?: number;
+}
+
+export interface TransportPool {
+  /**
+   * Sends one message through the pooled transport of `lane` for `smtp`,
+   * creating it (with `maxConnections` connections at most) on first use.
+   */
+  send(smtp: ResolvedSmtp, lane: string, maxConnections: number, message: SendMailOptions): Promise<SmtpSendInfo>;
+  /** Closes every transport; in-flight sends finish or fail first. A later send opens new ones. */
+  closeAll(): Promise<void>;
+  /** Number of live transports (for tests and diagnostics). */
+  size(): number;
+}
+
+interface Entry {
+  transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  inFlight: Set<Promise<unknown>>;
+}
+
+/** The per-send bound in ms for these settings. */
+export function sendTimeoutMs(smtp: ResolvedSmtp, override?: number): number {
+  return override ?? Math.max(1, Math.round(smtp.timeoutMinutes * 60_000));
+}
+
+/**
+ * nodemailer pool options for resolved settings (spec §2, SMTP/Seguridad):
+ * SSL = implicit TLS; STARTTLS = upgrade required; NINGUNA = plain, STARTTLS
+ * ignored even when offered; unset = implicit TLS on 465, else STARTTLS when
+ * the server offers it. AUTH only when a user is given.
+ */
+export function transportOptionsFor(
+  smtp: ResolvedSmtp,
+  maxConnections: number,
+  timeoutMs: number,
+  extra: Pick<TransportPoolOptions, 'name' | 'idleTimeoutMs'> = {},
+): SMTPPoolOptions {
+  const options: SMTPPoolOptions = {
+    pool: true,
+    host: smtp.host,
+    port: smtp.port,
+    maxConnections: Math.max(1, Math.floor(maxConnections)),
+    // A healthy connection is kept for as long as the server allows.
+    maxMessages: Number.MAX_SAFE_INTEGER,
+    // One requeue covers a pooled connection the server closed while idle; more
+    // only delay the failure our own retry schedule handles better.
+    maxRequeues: 1,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    tls: { rejectUnauthorized: smtp.rejectUnauthorized },
+    logger: false,
+    debug: false,
+    ...securityOptions(smtp),
+  };
+  if (smtp.user !== undefined && smtp.user !== '') options.auth = { user: smtp.user, pass: smtp.password ?? '' };
+  if (extra.name !== undefined) options.name = extra.name;
+  if (extra.idleTimeoutMs !== undefined) options.idleTimeout = extra.idleTimeoutMs;
+  return options;
+}
+
+function securityOptions(smtp: ResolvedSmtp): Pick<SMTPPoolOptions, 'secure' | 'requireTLS' | 'ignoreTLS'> {
+  switch (smtp.security) {
+    case 'SSL':
+      return { secure: true };
+    case 'STARTTLS':
+      return { secure: false, requireTLS: true };
+    case 'NINGUNA':
+      return { secure: false, ignoreTLS: true };
+    default:
+      return smtp.port === 465 ? { secure: true } : { secure: false };
+  }
+}
+
+/** A cache of pooled transports keyed by lane and SMTP settings. */
+export function createTransportPool(options: TransportPoolOptions = {}): TransportPool {
+  const entries = new Map<string, Entry>();
+
+  function entryFor(smtp: ResolvedSmtp, lane: string, maxConnections: number, timeoutMs: number): Entry {
+    const key = keyOf(smtp, lane, maxConnections);
+    let entry = entries.get(key);
+    if (entry === undefined) {
+      const transport = nodemailer.createTransport({
+        ...transportOptionsFor(smtp, maxConnections, timeoutMs, options),
+        pool: true,
+      });
+      entry = { transport, inFlight: new Set() };
+      entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  async function send(
+    smtp: ResolvedSmtp,
+    lane: string,
+    maxConnections: number,
+    message: SendMailOptions,
+  ): Promise<SmtpSendInfo> {
+    const timeoutMs = sendTimeoutMs(smtp, options.timeoutMs);
+    const entry = entryFor(smtp, lane, maxConnections, timeoutMs);
+    const attempt = boundedSend(entry, smtp, message, timeoutMs);
+    entry.inFlight.add(attempt);
+    try {
+      return await attempt;
+    } finally {
+      entry.inFlight.delete(attempt);
+    }
+  }
+
+  async function closeAll(): Promise<void> {
+    const closing = [...entries.values()];
+    entries.clear();
+    for (const entry of closing) entry.transport.close();
+    await Promise.allSettled(closing.flatMap((e) => [...e.inFlight]));
+  }
+
+  return { send, closeAll, size: () => entries.size };
+}
+
+/**
+ * One sendMail bounded by `timeoutMs`. The abort signal makes nodemailer drop
+ * the message from its queue or close the connection delivering it; the
+ * promise rejects at the deadline whatever nodemailer does afterwards.
+ */
+function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number): Promise<SmtpSendInfo> {
+  const controller = new AbortController();
+  const secrets = [smtp.password];
+  return new Promise<SmtpSendInfo>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new MailerError(ErrorCodes.SMTP_TIMEOUT, `Sending took longer than ${timeoutMs} ms (TiempoEspera)`, {
+          smtp: { errno: 'ETIMEDOUT' },
+        }),
+      );
+    }, timeoutMs);
+    entry.transport.sendMail({ ...message, signal: controller.signal }).then(
+      (info) => {
+        clearTimeout(timer);
+        resolve(info);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(toSendError(err, { secrets }));
+      },
+    );
+  });
+}
+
+/**
+ * Cache key: the lane plus every setting that changes the connection; the
+ * password only as a hash. The timeout is left out on purpose: orders of one
+ * company with different TiempoEspera share the company's connections (the
+ * pool's socket timeouts come from the first of them, and each send is bounded
+ * by its own timer anyway).
+ */
+function keyOf(smtp: ResolvedSmtp, lane: string, maxConnections: number): string {
+  const secret = smtp.password === undefined ? '' : createHash('sha256').update(smtp.password).digest('hex');
+  return JSON.stringify([
+    lane,
+    smtp.host.toLowerCase(),
+    smtp.port,
+    smtp.security ?? '',
+    smtp.user ?? '',
+    secret,
+    smtp.rejectUnauthorized,
+    maxConnections,
+  ]);
+}

@@ -1,0 +1,216 @@
+/**
+ * Classifies what went wrong while handing a message to an SMTP server:
+ * `retry` (the order stays queued and is tried again later) or `fail` (the
+ * order goes to errores/ at once). Pure: it only reads the properties that
+ * nodemailer and node put on their errors, so it imports neither.
+ *
+ * Decisions worth knowing (they follow spec §3, "temporary failure" vs
+ * "permanent failure"):
+ * - No answer from the server (refused, reset, DNS, closed, timed out) → retry.
+ *   `ENOTFOUND` is retried too: on an office LAN a dropped VPN or resolver makes
+ *   a good host name unresolvable for a while, and the retry schedule is bounded,
+ *   so a real typo still ends in errores/ once the retries are used up.
+ * - An SMTP reply decides by its class: 4xx → retry, 5xx → fail. 503 (bad
+ *   sequence) is the exception nodemailer also makes: it says the session was in
+ *   the wrong state, so a new connection may succeed → retry.
+ * - Credentials refused (535, 534…) → fail; 454 "temporary authentication
+ *   failure" → retry.
+ * - TLS problems (certificate refused, STARTTLS required but not offered, a TLS
+ *   handshake against a plain port) → fail: retrying cannot fix a certificate,
+ *   and falling back to plain text would leak the password. A 4xx answer to
+ *   STARTTLS (454 "TLS not available now") → retry.
+ * - Every recipient refused: with 5xx only → fail; if any was a 4xx → retry.
+ * - Anything not recognised → INTERNAL, fail: a bug must be visible in errores/
+ *   rather than loop through the retry schedule.
+ *
+ * Messages never carry credentials: everything after `AUTH PLAIN`/`AUTH LOGIN`
+ * on a line is cut, and any `secrets` given are masked wherever they appear
+ * (also base64-encoded, the form AUTH sends them in).
+ */
+import { ErrorCodes, MailerError, isMailerError, type ErrorCode, type SmtpErrorInfo } from '../errors.js';
+
+export type SendDecision = 'retry' | 'fail';
+
+/** Codes after which the same order may succeed on a later try. */
+const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.SMTP_CONNECTION,
+  ErrorCodes.SMTP_TIMEOUT,
+  ErrorCodes.SMTP_TEMPORARY,
+]);
+
+/** Node/nodemailer codes meaning "the connection did not work out"; retried. */
+const CONNECTION_CODES = new Set([
+  'ECONNECTION',
+  'ESOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'EDNS',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ENODATA',
+  'ESERVFAIL',
+  'EPROTOCOL',
+  'EMAXLIMIT',
+]);
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ETIME', 'ESOCKETTIMEDOUT', 'EABORT', 'ABORT_ERR']);
+
+/**
+ * Low-level codes of a refused TLS handshake or certificate (node sets them on
+ * the socket error; nodemailer keeps them as `originalCode`).
+ */
+const TLS_CODE_PATTERN =
+  /^(ETLS|EREQUIRETLS|EPROTO|ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_|HOSTNAME_MISMATCH|ERR_OSSL)/;
+
+/** The fields of nodemailer/node errors that classification reads. */
+interface ErrorLike {
+  message?: unknown;
+  name?: unknown;
+  code?: unknown;
+  originalCode?: unknown;
+  responseCode?: unknown;
+  response?: unknown;
+  command?: unknown;
+  timeoutType?: unknown;
+  rejected?: unknown;
+  rejectedErrors?: unknown;
+  recipient?: unknown;
+}
+
+export interface ToSendErrorOptions {
+  /** Values to mask in every message and response (e.g. the SMTP password). */
+  secrets?: readonly (string | undefined)[];
+}
+
+/** `retry` when trying the same order again later may succeed, else `fail`. */
+export function classifySendError(err: unknown): SendDecision {
+  return isTemporaryCode(toSendError(err).code) ? 'retry' : 'fail';
+}
+
+/** True for the codes spec §3 calls temporary failures. */
+export function isTemporaryCode(code: ErrorCode): boolean {
+  return TEMPORARY_CODES.has(code);
+}
+
+/** Maps anything thrown by nodemailer or node while sending to a MailerError with our stable code. */
+export function toSendError(err: unknown, options: ToSendErrorOptions = {}): MailerError {
+  if (isMailerError(err)) return err;
+  const e: ErrorLike = typeof err === 'object' && err !== null ? (err as ErrorLike) : { message: String(err) };
+  const clean = (text: string): string => redact(text, options.secrets ?? []);
+  const smtp = smtpInfo(e, clean);
+  const code = codeFor(e, smtp);
+  const message = clean(str(e.message) ?? 'SMTP send failed');
+  return new MailerError(code, message, { smtp });
+}
+
+function codeFor(e: ErrorLike, smtp: SmtpErrorInfo): ErrorCode {
+  const code = str(e.code) ?? '';
+  const original = str(e.originalCode) ?? '';
+  const reply = smtp.responseCode;
+  const temporaryReply = reply !== undefined && (isTransientReply(reply) || (reply >= 200 && reply < 400));
+
+  if (code === 'EABORT' || e.name === 'AbortError') return ErrorCodes.SMTP_TIMEOUT;
+  if (isTlsCode(code) || isTlsCode(original)) {
+    return temporaryReply ? ErrorCodes.SMTP_TEMPORARY : ErrorCodes.SMTP_TLS;
+  }
+  if (code === 'EAUTH' || code === 'ENOAUTH') {
+    return reply !== undefined && isTransientReply(reply) ? ErrorCodes.SMTP_TEMPORARY : ErrorCodes.SMTP_AUTH;
+  }
+  if (code === 'ESTREAM') return ErrorCodes.ATTACHMENT_UNREADABLE;
+  if (code === 'ECONFIG') return ErrorCodes.INTERNAL;
+  if (Array.isArray(e.rejected) && e.rejected.length > 0 && smtp.command === 'RCPT TO') {
+    return anyTransientRejection(e) ? ErrorCodes.SMTP_TEMPORARY : ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED;
+  }
+  if (reply !== undefined) return codeForReply(reply, smtp.response ?? '');
+  if (TIMEOUT_CODES.has(code) || TIMEOUT_CODES.has(original) || e.timeoutType !== undefined) {
+    return ErrorCodes.SMTP_TIMEOUT;
+  }
+  if (CONNECTION_CODES.has(code) || CONNECTION_CODES.has(original)) return ErrorCodes.SMTP_CONNECTION;
+  // Refused before a byte was sent (no recipients, invalid address, message larger than SIZE).
+  if (code === 'EENVELOPE' || code === 'EMESSAGE' || code === 'EMAXRECIPIENTS') return ErrorCodes.SMTP_PERMANENT;
+  return ErrorCodes.INTERNAL;
+}
+
+/** Code for an SMTP reply that was not classified by the error's own code. */
+function codeForReply(reply: number, response: string): ErrorCode {
+  if (isTransientReply(reply)) return ErrorCodes.SMTP_TEMPORARY;
+  if (reply === 530 || reply === 538) {
+    // 530 is both "authentication required" and "must issue STARTTLS first".
+    return /tls/i.test(response) ? ErrorCodes.SMTP_TLS : ErrorCodes.SMTP_AUTH;
+  }
+  if (reply === 534 || reply === 535) return ErrorCodes.SMTP_AUTH;
+  if (reply >= 500) return ErrorCodes.SMTP_PERMANENT;
+  // An unexpected 2xx/3xx where an error was expected: a confused session, try again.
+  return ErrorCodes.SMTP_TEMPORARY;
+}
+
+/** 4xx, and 503 "bad sequence of commands" (a state problem of that session, not of the message). */
+function isTransientReply(reply: number): boolean {
+  return (reply >= 400 && reply < 500) || reply === 503;
+}
+
+function isTlsCode(code: string): boolean {
+  return code !== '' && TLS_CODE_PATTERN.test(code);
+}
+
+function anyTransientRejection(e: ErrorLike): boolean {
+  const list = Array.isArray(e.rejectedErrors) ? (e.rejectedErrors as ErrorLike[]) : [];
+  const codes = list.map((r) => replyCode(r)).filter((c): c is number => c !== undefined);
+  const own = replyCode(e);
+  if (own !== undefined) codes.push(own);
+  return codes.some((c) => c >= 400 && c < 500);
+}
+
+function smtpInfo(e: ErrorLike, clean: (s: string) => string): SmtpErrorInfo {
+  const info: SmtpErrorInfo = {};
+  const responseCode = replyCode(e);
+  if (responseCode !== undefined) info.responseCode = responseCode;
+  const response = str(e.response);
+  if (response !== undefined) info.response = clean(response);
+  const command = str(e.command);
+  if (command !== undefined) info.command = clean(command);
+  const errno = str(e.originalCode) ?? str(e.code);
+  if (errno !== undefined) info.errno = errno;
+  return info;
+}
+
+/** The three-digit reply code, from `responseCode` or the start of `response`. */
+function replyCode(e: ErrorLike): number | undefined {
+  if (typeof e.responseCode === 'number' && e.responseCode >= 200 && e.responseCode < 600) return e.responseCode;
+  const match = /^([2-5]\d\d)\b/.exec(str(e.response) ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Removes credentials from text meant for logs and notes: the rest of any line
+ * after `AUTH <mechanism>`, and every given secret, verbatim or base64-encoded.
+ */
+export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text.replace(/(AUTH[ \t]+(?:PLAIN|LOGIN|XOAUTH2|CRAM-MD5|OAUTHBEARER))[ \t]+[^\r\n]+/gi, '$1 [redacted]');
+  for (const secret of secrets) {
+    // Very short values would mask ordinary digits and words; passwords are longer.
+    if (!secret || secret.length < 3) continue;
+    for (const form of [secret, base64(secret)]) out = out.split(form).join('[redacted]');
+  }
+  return out;
+}
+
+/** btoa over UTF-8 bytes, without importing Buffer (this module stays platform-free). */
+function base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

@@ -1,0 +1,87 @@
+/**
+ * Builds the nodemailer message for a resolved order (spec §2, The body and
+ * Attachments; §3 "the repeat carries the same Message-ID"). Pure: no I/O
+ * happens here; nodemailer streams each attachment from its path at send time.
+ *
+ * Guarantees:
+ * - attachment bytes reach the recipient unchanged: every attachment is sent
+ *   base64-encoded from its file, with no `encoding`/charset conversion, so a
+ *   CFDI XML keeps its BOM and a PDF its binary bytes;
+ * - an HTML body is sent as multipart/alternative: `html` plus the plain-text
+ *   alternative the parser derived from it;
+ * - the Message-ID is `resolved.messageId`, stable for an order id.
+ */
+import { domainToASCII } from 'node:url';
+
+import type { SendMailOptions } from 'nodemailer';
+
+import type { Address } from './types.js';
+import type { ResolvedAttachment, ResolvedOrder } from '../ports.js';
+
+/** Header that names the order a message came from (for tracing in the server's logs). */
+export const ORDER_HEADER = 'X-Proscai-Order';
+
+export interface ComposeOptions {
+  /** Date header; nodemailer sets the current time when absent. */
+  date?: Date;
+}
+
+/** The nodemailer message for a resolved order and its checked attachments. */
+export function composeMessage(
+  resolved: ResolvedOrder,
+  attachments: readonly ResolvedAttachment[],
+  options: ComposeOptions = {},
+): SendMailOptions {
+  const { order } = resolved;
+  const message: SendMailOptions = {
+    from: toNodemailer(resolved.from),
+    to: order.to.map(toNodemailer),
+    subject: order.subject,
+    messageId: resolved.messageId,
+    headers: { [ORDER_HEADER]: order.id },
+    attachments: attachments.map((a) => ({
+      filename: a.filename,
+      path: a.path,
+      contentType: a.contentType,
+      contentTransferEncoding: 'base64',
+      contentDisposition: 'attachment',
+    })),
+    // The only external content is our own attachment files; never fetch URLs.
+    disableUrlAccess: true,
+  };
+  if (order.cc.length > 0) message.cc = order.cc.map(toNodemailer);
+  if (order.bcc.length > 0) message.bcc = order.bcc.map(toNodemailer);
+  if (order.replyTo.length > 0) message.replyTo = order.replyTo.map(toNodemailer);
+  if (order.body.kind === 'html') {
+    message.html = order.body.html;
+    message.text = order.body.text;
+  } else {
+    message.text = order.body.text;
+  }
+  if (options.date !== undefined) message.date = options.date;
+  return message;
+}
+
+/**
+ * The Message-ID of an order's e-mail: `<proscai.<id>@<sender domain>>`.
+ * Depends only on its arguments, so a repeat after a crash carries the same
+ * one and receiving servers can recognise it. Characters outside the
+ * dot-atom set are replaced by `_` (order ids never contain them anyway);
+ * an internationalised domain is written in punycode.
+ */
+export function messageIdFor(orderId: string, fromAddress: string): string {
+  const local = orderId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+|\.+$/g, '') || 'order';
+  return `<proscai.${local}@${domainOf(fromAddress)}>`;
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  const raw = at >= 0 ? address.slice(at + 1).trim().replace(/>$/, '') : '';
+  const ascii = raw === '' ? '' : domainToASCII(raw.toLowerCase());
+  const safe = ascii.replace(/[^a-z0-9.-]/g, '').replace(/^\.+|\.+$/g, '');
+  return safe || 'proscai-mailer.invalid';
+}
+
+function toNodemailer(address: Address): string | { name: string; address: string } {
+  return address.name === '' ? address.address : { name: address.name, address: address.address };
+}

@@ -1,0 +1,286 @@
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ErrorCodes, MailerError, type ErrorCode } from '../../src/errors.js';
+import { createTransportPool, sendTimeoutMs, transportOptionsFor, type TransportPool } from '../../src/io/smtp.js';
+import { classifySendError } from '../../src/machines/classify.js';
+import type { ResolvedSmtp } from '../../src/ports.js';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../helpers/smtp-sink.js';
+import { makeSmtp } from './send-fixtures.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const s = await startSmtpSink(options);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function pool(timeoutMs?: number): TransportPool {
+  const p = createTransportPool(timeoutMs === undefined ? {} : { timeoutMs });
+  cleanups.push(() => p.closeAll());
+  return p;
+}
+
+const message = (to: string[] = ['pagos@cliente.example']) => ({
+  from: 'facturas@acme.example',
+  to,
+  subject: 'Prueba',
+  text: 'Hola',
+});
+
+async function sendError(p: TransportPool, smtp: ResolvedSmtp, to?: string[]): Promise<MailerError> {
+  const err = await p.send(smtp, 'ACME', 2, message(to)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MailerError);
+  return err as MailerError;
+}
+
+/** A raw TCP server for conversations smtp-server cannot script; records when each client socket goes away. */
+async function rawServer(onConnection: (socket: net.Socket) => void) {
+  const closed: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      closed.push(Date.now());
+      sockets.delete(socket);
+    });
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { port: (server.address() as net.AddressInfo).port, closed };
+}
+
+async function eventually(predicate: () => boolean, timeoutMs = 7_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('transportOptionsFor', () => {
+  const base = makeSmtp(587, { security: undefined });
+  it.each([
+    ['SSL', { ...base, security: 'SSL' as const, port: 465 }, { secure: true }],
+    ['STARTTLS', { ...base, security: 'STARTTLS' as const }, { secure: false, requireTLS: true }],
+    ['NINGUNA', { ...base, security: 'NINGUNA' as const }, { secure: false, ignoreTLS: true }],
+    ['unset on 465', { ...base, port: 465 }, { secure: true }],
+    ['unset on 587', base, { secure: false }],
+  ])('%s', (_name, smtp, expected) => {
+    const options = transportOptionsFor(smtp, 3, 1000);
+    expect(options).toMatchObject({ ...expected, pool: true, maxConnections: 3, tls: { rejectUnauthorized: true } });
+    for (const key of ['secure', 'requireTLS', 'ignoreTLS'] as const) {
+      if (!(key in expected)) expect(options[key]).toBeUndefined();
+    }
+  });
+
+  it('uses AUTH only with a user, and derives every timeout from TiempoEspera', () => {
+    expect(transportOptionsFor(base, 1, 1000).auth).toBeUndefined();
+    expect(transportOptionsFor({ ...base, user: 'u', password: 'p' }, 1, 1000).auth).toEqual({ user: 'u', pass: 'p' });
+    expect(sendTimeoutMs({ ...base, timeoutMinutes: 2 })).toBe(120_000);
+    expect(sendTimeoutMs({ ...base, timeoutMinutes: 0.01 })).toBe(600);
+    expect(sendTimeoutMs(base, 250)).toBe(250);
+    expect(transportOptionsFor(base, 1, 1234)).toMatchObject({ connectionTimeout: 1234, greetingTimeout: 1234, socketTimeout: 1234 });
+  });
+});
+
+describe('createTransportPool against a real SMTP server', () => {
+  it('sends plain (NINGUNA) and reuses one connection for several messages', async () => {
+    const s = await sink({ tls: 'starttls' });
+    const p = pool();
+    const smtp = makeSmtp(s.port);
+    for (let i = 0; i < 3; i += 1) {
+      const info = await p.send(smtp, 'ACME', 1, message());
+      expect(info.accepted).toEqual(['pagos@cliente.example']);
+    }
+    expect(s.messages).toHaveLength(3);
+    expect(s.messages.every((m) => !m.secure)).toBe(true); // NINGUNA ignores the offered STARTTLS
+    expect(s.connectionCount()).toBe(1);
+    expect(p.size()).toBe(1);
+    await p.send(smtp, 'OTRA', 1, message());
+    expect(p.size()).toBe(2); // another lane gets its own transport
+    await p.closeAll();
+    expect(p.size()).toBe(0);
+  });
+
+  it('AUTH PLAIN and AUTH LOGIN with the right password', async () => {
+    for (const method of ['PLAIN', 'LOGIN'] as const) {
+      const s = await sink({ auth: { user: 'facturas', pass: 'correcta', methods: [method] } });
+      await pool().send(makeSmtp(s.port, { user: 'facturas', password: 'correcta' }), 'ACME', 1, message());
+      expect(s.authAttempts).toEqual([{ user: 'facturas', method, ok: true }]);
+      expect(s.messages[0].user).toBe('facturas');
+    }
+  });
+
+  it('a wrong password fails with SMTP_AUTH and never shows the password', async () => {
+    for (const method of ['PLAIN', 'LOGIN'] as const) {
+      const s = await sink({ auth: { user: 'facturas', pass: 'correcta', methods: [method] } });
+      const err = await sendError(pool(), makeSmtp(s.port, { user: 'facturas', password: 'Incorrecta-123' }));
+      expect(err.code).toBe(ErrorCodes.SMTP_AUTH);
+      expect(err.smtp?.responseCode).toBe(535);
+      expect(classifySendError(err)).toBe('fail');
+      const everything = `${err.message} ${JSON.stringify(err.toJSON())}`;
+      expect(everything).not.toContain('Incorrecta-123');
+      expect(everything).not.toContain(Buffer.from('Incorrecta-123').toString('base64'));
+      expect(s.messages).toHaveLength(0);
+    }
+  });
+
+  it('STARTTLS required: upgrades when offered (certificate accepted explicitly)', async () => {
+    const s = await sink({ tls: 'starttls', auth: { user: 'u', pass: 'p' } });
+    await pool().send(makeSmtp(s.port, { security: 'STARTTLS', rejectUnauthorized: false, user: 'u', password: 'p' }), 'ACME', 1, message());
+    expect(s.messages[0].secure).toBe(true);
+  });
+
+  it('STARTTLS required but not offered: SMTP_TLS, nothing sent', async () => {
+    const s = await sink({ tls: 'none' });
+    const err = await sendError(pool(), makeSmtp(s.port, { security: 'STARTTLS', rejectUnauthorized: false }));
+    expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(classifySendError(err)).toBe('fail');
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('unset security: STARTTLS when offered, plain when not', async () => {
+    const tls = await sink({ tls: 'starttls' });
+    await pool().send(makeSmtp(tls.port, { security: undefined, rejectUnauthorized: false }), 'ACME', 1, message());
+    expect(tls.messages[0].secure).toBe(true);
+    const plain = await sink({ tls: 'none' });
+    await pool().send(makeSmtp(plain.port, { security: undefined }), 'ACME', 1, message());
+    expect(plain.messages[0].secure).toBe(false);
+  });
+
+  it('verifies certificates by default: the self-signed one is refused with SMTP_TLS (STARTTLS and SSL)', async () => {
+    const starttls = await sink({ tls: 'starttls' });
+    const e1 = await sendError(pool(), makeSmtp(starttls.port, { security: 'STARTTLS' }));
+    expect(e1.code).toBe(ErrorCodes.SMTP_TLS);
+    const implicit = await sink({ tls: 'implicit' });
+    const e2 = await sendError(pool(), makeSmtp(implicit.port, { security: 'SSL' }));
+    expect(e2.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(classifySendError(e2)).toBe('fail');
+    expect(starttls.messages.length + implicit.messages.length).toBe(0);
+  });
+
+  it('implicit TLS (SSL) works when the certificate is accepted', async () => {
+    const s = await sink({ tls: 'implicit' });
+    await pool().send(makeSmtp(s.port, { security: 'SSL', rejectUnauthorized: false }), 'ACME', 1, message());
+    expect(s.messages[0].secure).toBe(true);
+  });
+
+  it('connection refused is SMTP_CONNECTION, retried', async () => {
+    const { port } = await rawServer((socket) => socket.destroy());
+    // A port that was just free: listen, read it, close.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const freePort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const refused = await sendError(pool(), makeSmtp(freePort));
+    expect(refused.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(refused.smtp?.errno).toBe('ECONNREFUSED');
+    expect(classifySendError(refused)).toBe('retry');
+    const dropped = await sendError(pool(), makeSmtp(port)); // accepts and hangs up at once
+    expect(dropped.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(classifySendError(dropped)).toBe('retry');
+  });
+
+  const replyCases: [string, SmtpSinkOptions, ErrorCode, 'retry' | 'fail'][] = [
+    ['451 on RCPT TO', { rcptError: () => ({ code: 451, message: '4.3.0 try later' }) }, ErrorCodes.SMTP_TEMPORARY, 'retry'],
+    ['451 after DATA', { dataError: () => ({ code: 451, message: '4.3.0 try later' }) }, ErrorCodes.SMTP_TEMPORARY, 'retry'],
+    ['421 on MAIL FROM', { mailFromError: () => ({ code: 421, message: '4.7.0 too many connections' }) }, ErrorCodes.SMTP_TEMPORARY, 'retry'],
+    ['550 after DATA', { dataError: () => ({ code: 550, message: '5.7.1 looks like spam' }) }, ErrorCodes.SMTP_PERMANENT, 'fail'],
+    ['550 on MAIL FROM', { mailFromError: () => ({ code: 550, message: '5.7.1 sender refused' }) }, ErrorCodes.SMTP_PERMANENT, 'fail'],
+    ['550 for every recipient', { rejectRecipients: ['pagos@cliente.example'] }, ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED, 'fail'],
+  ];
+  it.each(replyCases)('%s → %s (%s)', async (_name, options, code, decision) => {
+    const s = await sink(options);
+    const err = await sendError(pool(), makeSmtp(s.port));
+    expect(err.code).toBe(code);
+    expect(classifySendError(err)).toBe(decision);
+    expect(err.smtp?.responseCode).toBeGreaterThanOrEqual(400);
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('reports recipients refused while others were accepted', async () => {
+    const s = await sink({ rejectRecipients: ['nadie@cliente.example'] });
+    const info = await pool().send(makeSmtp(s.port), 'ACME', 1, message(['pagos@cliente.example', 'nadie@cliente.example']));
+    expect(info.accepted).toEqual(['pagos@cliente.example']);
+    expect(info.rejected).toEqual(['nadie@cliente.example']);
+    expect(s.messages[0].envelope.to).toEqual(['pagos@cliente.example']);
+  });
+});
+
+describe('TiempoEspera bounds the whole send', () => {
+  it('a server that accepts and never greets: SMTP_TIMEOUT within the bound, and the connection is dropped', async () => {
+    const server = await rawServer(() => undefined);
+    const started = Date.now();
+    const err = await sendError(pool(400), makeSmtp(server.port));
+    const elapsed = Date.now() - started;
+    expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
+    expect(classifySendError(err)).toBe('retry');
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(1_500);
+    await eventually(() => server.closed.length === 1);
+  });
+
+  it('a server that trickles its reply (no idle timeout fires): SMTP_TIMEOUT at the bound, connection closed', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    cleanups.push(() => timers.forEach(clearInterval));
+    const server = await rawServer((socket) => {
+      socket.write('220 trickle ESMTP\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        const line = chunk.toString('latin1');
+        if (/^EHLO/i.test(line)) socket.write('250 trickle\r\n');
+        else if (/^MAIL FROM/i.test(line)) {
+          socket.write('250');
+          // One byte every 100 ms, never ending the line: the socket is never idle.
+          timers.push(setInterval(() => socket.writable && socket.write(' '), 100));
+        }
+      });
+    });
+    const started = Date.now();
+    const err = await sendError(pool(800), makeSmtp(server.port));
+    const elapsed = Date.now() - started;
+    expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
+    expect(elapsed).toBeGreaterThanOrEqual(750);
+    expect(elapsed).toBeLessThan(2_000);
+    await eventually(() => server.closed.length === 1);
+  });
+
+  it('a timed-out send does not break the next one on the same lane', async () => {
+    let stall = true;
+    const server = await rawServer((socket) => {
+      if (stall) return; // first connection: never greets
+      socket.write('220 ok\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('latin1').split('\r\n').filter(Boolean)) {
+          if (/^EHLO/i.test(line)) socket.write('250 ok\r\n');
+          else if (/^DATA/i.test(line)) socket.write('354 go\r\n');
+          else if (line === '.') socket.write('250 queued\r\n');
+          else if (/^(MAIL|RCPT)/i.test(line)) socket.write('250 ok\r\n');
+          else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+        }
+      });
+    });
+    const p = pool(400);
+    const smtp = makeSmtp(server.port);
+    expect((await sendError(p, smtp)).code).toBe(ErrorCodes.SMTP_TIMEOUT);
+    stall = false;
+    const info = await p.send(smtp, 'ACME', 2, message());
+    expect(info.response).toContain('250 queued');
+  });
+});
