@@ -1,0 +1,103 @@
+/**
+ * The intake: between "a file with an order's name exists" and "this order
+ * waits in its company's lane". It waits until the ERP has finished writing
+ * the file, reads it once to learn its company (the lane key), and drops the
+ * bytes again: lanes hold only a small record per order, so 100,000 waiting
+ * orders cost a few megabytes.
+ *
+ * Guarantees:
+ * - At most `concurrency` files are read at once, whatever the burst size.
+ * - Files are taken in arrival order, so a burst from one company delays
+ *   another company's order only by the time it takes to read the files in
+ *   front of it (well under a millisecond each), never by their sending.
+ * - Every file handed in produces exactly one INTAKE.READY or INTAKE.DROPPED.
+ * - An order that cannot be read or parsed is still passed on (company
+ *   "?"), so its order actor refuses it with a reason: nothing is dropped
+ *   silently except files that vanished (another mailer claimed them).
+ */
+import { fromCallback } from 'xstate';
+import type { Config } from '../config/types.js';
+import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor.js';
+import { parseOrder } from '../order/parse.js';
+import { resolveOrder, resolvePartial } from '../order/resolve.js';
+import { orderIdOf } from '../order/types.js';
+
+export interface IntakeDeps {
+  config: Config;
+  /** Bytes of a file in the order folder once it is completely written; undefined when it is gone. */
+  readInbox: (fileName: string) => Promise<Buffer | undefined>;
+  /** Bytes of a file in this machine's work area; undefined when it is gone. */
+  readClaimed: (fileName: string) => Promise<Buffer | undefined>;
+  concurrency?: number;
+  onError?: (fileName: string, error: unknown) => void;
+}
+
+/** The lane key of an order's bytes (the same rule the resolver applies). Pure. */
+export function companyOf(bytes: Buffer, fileName: string, config: Config): string {
+  const parsed = parseOrder(bytes, fileName);
+  if (parsed.ok) {
+    const resolved = resolveOrder(parsed.order, config);
+    if (resolved.ok) return resolved.resolved.company;
+    const { order } = parsed;
+    return resolvePartial(
+      { id: order.id, fileName, company: order.company, smtp: order.smtp, from: order.from, errorMail: order.errorMail },
+      config,
+    ).company;
+  }
+  return resolvePartial(parsed.partial, config).company;
+}
+
+export function createIntakeLogic(deps: IntakeDeps) {
+  const limit = deps.concurrency ?? 8;
+  return fromCallback<IntakeEvent>(({ receive, sendBack }) => {
+    const queue: IntakeEvent[] = [];
+    let head = 0;
+    let inFlight = 0;
+    let stopped = false;
+    const send = (event: SupervisorEvent) => {
+      if (!stopped) sendBack(event);
+    };
+
+    const handle = async (event: IntakeEvent): Promise<void> => {
+      const { fileName, location } = event;
+      try {
+        const bytes = location === 'inbox' ? await deps.readInbox(fileName) : await deps.readClaimed(fileName);
+        if (bytes === undefined) {
+          send({ type: 'INTAKE.DROPPED', fileName, reason: 'gone' });
+          return;
+        }
+        const company = companyOf(bytes, fileName, deps.config);
+        const orderId = orderIdOf(fileName) ?? fileName;
+        send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
+      } catch (error) {
+        // An unreadable file (held open too long, permission): forget it for
+        // now; the next rescan brings it back. It is never moved or lost.
+        deps.onError?.(fileName, error);
+        send({ type: 'INTAKE.DROPPED', fileName, reason: 'unreadable' });
+      }
+    };
+
+    const pump = () => {
+      while (!stopped && inFlight < limit && head < queue.length) {
+        const event = queue[head++]!;
+        if (head > 4096 && head * 2 > queue.length) {
+          queue.splice(0, head);
+          head = 0;
+        }
+        inFlight += 1;
+        void handle(event).finally(() => {
+          inFlight -= 1;
+          pump();
+        });
+      }
+    };
+
+    receive((event) => {
+      queue.push(event);
+      pump();
+    });
+    return () => {
+      stopped = true;
+    };
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Turns XState inspection events into the bitácora: one `order.transition`
+ * line per state change of every order actor (with its order id, the event
+ * that caused it and, for failures, the error code and SMTP reply), plus one
+ * outcome line per order: `order.failed` always, `order.deferred` for each
+ * failed try, `order.sent` only when the order (or the configuration) asks
+ * for successes to be logged.
+ *
+ * Works for any number of actors: it keeps one small entry per live order
+ * actor and drops it when the actor is done.
+ */
+import type { InspectionEvent } from 'xstate';
+import type { SerializedError } from '../errors.js';
+import type { OrderContext } from '../machines/order.js';
+
+/** The subset of pino's Logger this needs (so tests can pass a recorder). */
+export interface EventLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+interface Seen {
+  state: string;
+}
+
+/** Fields of a failure worth a log line: the code, the message and the SMTP reply. */
+export function errorFields(error: SerializedError | undefined): Record<string, unknown> {
+  if (!error) return {};
+  return {
+    errorCode: error.code,
+    error: error.message,
+    ...(error.field !== undefined && { field: error.field }),
+    ...(error.smtp?.responseCode !== undefined && { smtpCode: error.smtp.responseCode }),
+    ...(error.smtp?.response !== undefined && { smtpResponse: error.smtp.response }),
+  };
+}
+
+function causeOf(event: { type: string; error?: unknown }): Record<string, unknown> {
+  const error = event.error as { toJSON?: () => SerializedError; message?: string } | undefined;
+  if (!error) return { cause: event.type };
+  const serialized = typeof error.toJSON === 'function' ? error.toJSON() : undefined;
+  return { cause: event.type, ...(serialized ? errorFields(serialized) : { error: error.message ?? String(error) }) };
+}
+
+export function createTransitionLogger(logger: EventLogger): (event: InspectionEvent) => void {
+  const seen = new Map<string, Seen>();
+  return (inspection) => {
+    // Microsteps show pass-through states (sent, failed, parsed…) that a
+    // snapshot event, taken after the whole macrostep, would skip.
+    if (inspection.type !== '@xstate.microstep' && inspection.type !== '@xstate.snapshot') return;
+    const ref = inspection.actorRef as { id?: string; sessionId?: string };
+    if (!ref.id?.startsWith('order:')) return;
+    const snapshot = inspection.snapshot as { value?: unknown; context?: OrderContext; status?: string };
+    const context = snapshot.context;
+    const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+    if (!context || state === undefined) return;
+    const key = ref.sessionId ?? ref.id;
+    const previous = seen.get(key);
+    if (snapshot.status === 'done' && inspection.type === '@xstate.snapshot') {
+      seen.delete(key);
+      return;
+    }
+    if (previous?.state === state) return;
+    seen.set(key, { state });
+    const base = { orderId: context.orderId, fileName: context.fileName, company: context.company };
+    logger.debug(
+      { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...causeOf(inspection.event) },
+      `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}`,
+    );
+    logOutcome(logger, state, context, base);
+  };
+}
+
+function logOutcome(logger: EventLogger, state: string, context: OrderContext, base: Record<string, unknown>): void {
+  if (state === 'deferred' && context.nextTryAt !== undefined) {
+    logger.warn(
+      { event: 'order.deferred', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString(), ...errorFields(context.lastError) },
+      `${context.orderId}: try ${context.attempts} failed, next try at ${new Date(context.nextTryAt).toISOString()}`,
+    );
+  } else if (state === 'failed') {
+    logger.error(
+      { event: 'order.failed', ...base, attempts: context.attempts, reasons: context.errors.map(errorFields) },
+      `${context.orderId}: failed: ${context.errors.map((e) => e.message).join('; ')}`,
+    );
+  } else if (state === 'sent') {
+    const logSuccess = context.resolved?.logSuccess ?? false;
+    if (logSuccess) {
+      const result = context.result;
+      logger.info(
+        {
+          event: 'order.sent',
+          ...base,
+          attempts: context.attempts,
+          messageId: result?.messageId,
+          accepted: result?.accepted,
+          ...(result && result.rejected.length > 0 && { rejected: result.rejected }),
+          response: result?.response,
+        },
+        `${context.orderId}: sent`,
+      );
+    }
+    if (context.result && context.result.rejected.length > 0) {
+      logger.warn(
+        { event: 'order.recipients_rejected', ...base, rejected: context.result.rejected },
+        `${context.orderId}: some recipients were refused`,
+      );
+    }
+  } else if (state === 'lost') {
+    logger.info({ event: 'order.claim_lost', ...base }, `${context.orderId}: claimed by another mailer`);
+  } else if (state === 'archiveBlocked' || state === 'archiveFailedBlocked') {
+    logger.error({ event: 'order.archive_failed', ...base }, `${context.orderId}: the order file could not be moved; will try again`);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The command line (spec section 4): `run` and `once` with their options.
+ * Every failure before the supervisor starts is reported in the operator's
+ * language and mapped to the documented exit status.
+ */
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import type { Flags } from '../config/load.js';
+import type { Config, Language } from '../config/types.js';
+import { isMailerError, type MailerError } from '../errors.js';
+import { t } from '../i18n.js';
+import { loadConfig } from '../io/config-file.js';
+import { acquireInstanceLock } from '../io/lock.js';
+import { createLogger, registerSecret } from '../io/log.js';
+import { createMailer } from '../main.js';
+import type { SupervisorMode } from '../machines/supervisor.js';
+import { ExitCode, onceExitCode } from './exit-codes.js';
+
+interface CommonOptions {
+  dir?: string;
+  attachments?: string;
+  errorMail?: string;
+  config?: string;
+  poll?: string;
+  retry?: string;
+  verbose?: boolean;
+  language?: string;
+}
+
+/** The language for messages printed before the configuration is known. */
+function earlyLanguage(options: CommonOptions): Language {
+  return options.language === 'en' ? 'en' : 'es';
+}
+
+function flagsOf(options: CommonOptions): Partial<Flags> {
+  const flags: Partial<Flags> = {};
+  if (options.dir !== undefined) flags.dir = options.dir;
+  if (options.attachments !== undefined) flags.attachments = options.attachments;
+  if (options.errorMail !== undefined) flags.errorMail = options.errorMail;
+  if (options.config !== undefined) flags.config = options.config;
+  if (options.poll !== undefined) flags.poll = options.poll;
+  if (options.retry !== undefined) flags.retry = options.retry;
+  if (options.verbose !== undefined) flags.verbose = options.verbose;
+  if (options.language !== undefined) flags.language = options.language;
+  return flags;
+}
+
+/** Builds the configuration or prints why it is invalid. */
+export async function configOrExit(options: CommonOptions): Promise<Config | number> {
+  try {
+    return await loadConfig({ flags: flagsOf(options), env: process.env });
+  } catch (error) {
+    if (isMailerError(error)) {
+      process.stderr.write(`${t('config.invalid', earlyLanguage(options), { reason: (error as MailerError).message })}\n`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
+}
+
+function secretsOf(config: Config): string[] {
+  const secrets: string[] = [];
+  if (config.smtp.password) secrets.push(config.smtp.password);
+  for (const profile of Object.values(config.companies)) if (profile.smtp?.password) secrets.push(profile.smtp.password);
+  return secrets;
+}
+
+/** `run` and `once`: lock, log, start the supervisor, wait for it, map its result to an exit status. */
+export async function runMailerCommand(mode: SupervisorMode, options: CommonOptions): Promise<number> {
+  const config = await configOrExit(options);
+  if (typeof config === 'number') return config;
+  const lang = config.language;
+  const lock = await acquireInstanceLock({ workDir: config.workDir });
+  if ('running' in lock) {
+    process.stderr.write(`${t('instance.running', lang, { ...lock.running, dir: config.dir })}\n`);
+    return ExitCode.RUNNING;
+  }
+  for (const secret of secretsOf(config)) registerSecret(secret);
+  const log = createLogger({
+    file: path.join(config.logDir ?? path.join(config.workDir, 'logs'), 'mailer.log'),
+    level: 'debug',
+    pretty: true,
+    verbose: config.verbose,
+  });
+  log.logger.info({ event: 'supervisor.started', mode, dir: config.dir }, t('run.started', lang, { dir: config.dir, poll: config.poll }));
+  const mailer = createMailer({
+    config,
+    mode,
+    logger: log.logger,
+    acquireLock: async () => ({ ok: true, handle: lock }),
+    registerSecret,
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.logger.info({ event: 'supervisor.stopping', signal }, t('run.stopping', lang, {}));
+    mailer.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const output = await mailer.done;
+    log.logger.info({ event: 'supervisor.stopped', counts: output.counts }, t('once.summary', lang, { ...output.counts }));
+    if (output.lockError) return ExitCode.RUNNING;
+    return mode === 'once' ? onceExitCode(output.counts) : ExitCode.OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await log.close();
+  }
+}
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .option('--dir <folder>', 'order folder (MAILER_DIR)')
+    .option('--attachments <folder>', 'attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)')
+    .option('--error-mail <address>', 'address told of every failure (CFD_MAIL_ERR_MAIL)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--poll <seconds>', 'seconds between safety-net rescans of the order folder (default 300)')
+    .option('--retry <seconds,...>', 'seconds before each further try of a temporarily failed order')
+    .option('--verbose', 'print every state transition of every order')
+    .addOption(new Option('--language <lang>', 'language of messages and notes').choices(['es', 'en']));
+}
+
+/** Parses argv and runs the command; resolves with the process exit status. */
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const program = new Command('proscai-mailer')
+    .description('Sends the ERP\'s send orders (_CFD_MAIL_REQ_<id>.XML) by SMTP.')
+    .exitOverride()
+    .showHelpAfterError();
+  addCommonOptions(program.command('run').description('watch the order folder and send orders as they appear')).action(
+    async (options: CommonOptions) => {
+      exitCode = await runMailerCommand('run', options);
+    },
+  );
+  addCommonOptions(program.command('once').description('one pass over the orders present now, then exit')).action(
+    async (options: CommonOptions) => {
+      exitCode = await runMailerCommand('once', options);
+    },
+  );
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    throw error;
+  }
+  return exitCode;
+}

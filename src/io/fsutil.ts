@@ -1,0 +1,206 @@
+/**
+ * Small file-system helpers shared by the order store, the lock and the
+ * watcher. Every failure leaves here as a `MailerError` whose message names the
+ * operation, the path and the errno, so that the caller's log line is enough to
+ * diagnose a share that went away or a file held by an antivirus.
+ *
+ * Written for the worst file systems the mailer meets: Windows (files held
+ * open, rename refusing to replace), SMB/NFS shares (no dirent types, no hard
+ * links, lost events) and several machines writing into one folder.
+ */
+import { constants as fsConstants, type Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
+import { ORDER_FILE_PATTERN } from '../order/types.js';
+
+/** The errno code of a node fs error (`ENOENT`, `EPERM`…), or undefined. */
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Errors Windows gives while another program (ERP, antivirus, indexer) holds a file. */
+export const BUSY_CODES: ReadonlySet<string> = new Set(['EPERM', 'EBUSY', 'EACCES']);
+
+/** A typed error for a failed fs operation: message `<op> failed (<errno>): <path>`. */
+export function fsError(code: ErrorCode, op: string, target: string, err: unknown): MailerError {
+  const errno = errnoOf(err) ?? 'UNKNOWN';
+  const detail = err instanceof Error ? err.message : String(err);
+  return new MailerError(code, `${op} failed (${errno}): ${target}: ${detail}`, { value: target, cause: err });
+}
+
+/** `fsError` with FS_MOVE_FAILED: moving, writing or deleting did not happen. */
+export function moveError(op: string, target: string, err: unknown): MailerError {
+  return fsError(ErrorCodes.FS_MOVE_FAILED, op, target, err);
+}
+
+/** `fsError` with FS_ACCESS_FAILED: listing, reading or creating a folder failed. */
+export function accessError(op: string, target: string, err: unknown): MailerError {
+  return fsError(ErrorCodes.FS_ACCESS_FAILED, op, target, err);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `fs.rename`, retried briefly on Windows when the file is held (antivirus
+ * scanners open new files for a few tens of milliseconds). Elsewhere those
+ * errors are permanent, so it fails at once. Throws the raw fs error.
+ */
+export async function renameRetrying(from: string, to: string): Promise<void> {
+  const delays = process.platform === 'win32' ? [50, 150, 300] : [];
+  for (let i = 0; ; i++) {
+    try {
+      await fs.rename(from, to);
+      return;
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (i >= delays.length || errno === undefined || !BUSY_CODES.has(errno)) throw err;
+      await sleep(delays[i]);
+    }
+  }
+}
+
+/** True when something exists at `target` (a dangling symlink counts). Throws the raw error except ENOENT. */
+export async function exists(target: string): Promise<boolean> {
+  try {
+    await fs.lstat(target);
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * `name` the n-th time it is taken, Windows Explorer style: `a.XML`, `a (1).XML`,
+ * `a (2).XML`… The result still opens with a double click, and it never matches
+ * ORDER_FILE_PATTERN (no spaces in ids), so a renamed copy is never taken for a new order.
+ */
+export function numberedName(name: string, n: number): string {
+  if (n === 0) return name;
+  const ext = path.extname(name);
+  const stem = ext === '' ? name : name.slice(0, -ext.length);
+  return `${stem} (${n})${ext}`;
+}
+
+/** The name `numberedName` was made from: `a (2).XML` → `a.XML`. */
+export function unnumberedName(name: string): string {
+  return name.replace(/ \(\d+\)(\.[^.]*)?$/, '$1');
+}
+
+/**
+ * The first of `numberedName(name, 0…)` for which neither `<dir>/<candidate>`
+ * nor `<dir>/<candidate><suffix>` (for each of `companions`) exists. This is how
+ * archives never overwrite: an ERP that reuses an id keeps both files. Another
+ * machine choosing the same name in the same millisecond can still collide;
+ * that window is accepted (rename has no portable "no replace" flag and hard
+ * links are missing on many shares). Throws raw fs errors.
+ */
+export async function freeName(dir: string, name: string, companions: string[] = []): Promise<string> {
+  for (let n = 0; n < 10_000; n++) {
+    const candidate = numberedName(name, n);
+    const taken = await Promise.all([candidate, ...companions.map((c) => candidate + c)].map((f) => exists(path.join(dir, f))));
+    if (!taken.some(Boolean)) return candidate;
+  }
+  throw Object.assign(new Error(`no free name for ${name} in ${dir}`), { code: 'EEXIST' });
+}
+
+/**
+ * Moves one file, falling back to copy + fsync + unlink when the target is on
+ * another volume (EXDEV: a recycle folder on another disk). The fallback never
+ * leaves two copies: if the source cannot be removed, the copy is removed and
+ * the error is thrown, so the file is still only where it was. Throws raw fs errors.
+ */
+export async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await renameRetrying(from, to);
+    return;
+  } catch (err) {
+    if (errnoOf(err) !== 'EXDEV') throw err;
+  }
+  try {
+    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL);
+  } catch (err) {
+    // A half-written copy (ENOSPC, share dropped) must not stay; an existing file (EEXIST) is not ours.
+    if (errnoOf(err) !== 'EEXIST') await fs.unlink(to).catch(() => undefined);
+    throw err;
+  }
+  try {
+    const handle = await fs.open(to, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.unlink(from);
+  } catch (err) {
+    await fs.unlink(to).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Writes a file so that readers see either the old or the new content, never
+ * half of it: write a temporary file beside it, fsync, rename over. Throws raw fs errors.
+ */
+export async function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
+  const tmp = `${target}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  try {
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await renameRetrying(tmp, target);
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * True when a directory entry is a regular file. Network file systems may not
+ * report entry types (all `isX()` false); only then is the entry stat'ed.
+ */
+async function isRegularFile(dir: string, entry: Dirent): Promise<boolean> {
+  if (entry.isFile()) return true;
+  const known =
+    entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
+  if (known) return false;
+  try {
+    return (await fs.lstat(path.join(dir, entry.name))).isFile();
+  } catch {
+    return false; // gone meanwhile: not ours to list
+  }
+}
+
+/**
+ * Names of the order files in `dir` (regular files matching ORDER_FILE_PATTERN),
+ * sorted. One readdir; a stat only for entries of unknown type. Throws the raw
+ * fs error (callers wrap it), so that ENOENT can be told apart.
+ */
+export async function listOrderFiles(dir: string, pattern: RegExp = ORDER_FILE_PATTERN): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (pattern.test(entry.name) && (await isRegularFile(dir, entry))) names.push(entry.name);
+  }
+  return names.sort(compareNames);
+}
+
+/** Code-unit order: stable across platforms and locales. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Replaces anything but letters, digits, `_`, `-`, `.` so a host name is a
+ * safe, portable folder name (Windows forbids `:` `\` `*`…; `..` is refused).
+ */
+export function sanitizeHostId(raw: string): string {
+  const cleaned = raw.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 100);
+  return cleaned === '' ? 'host' : cleaned;
+}

@@ -1,0 +1,151 @@
+/**
+ * proscai-mailer's entry point, and the one place where the pure machines meet
+ * the real world: `createMailer` provides every named actor of the supervisor
+ * and order machines with its real implementation over `src/io`.
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent } from 'xstate';
+import { createIntakeLogic } from './actors/intake.js';
+import { createOrderActors } from './actors/order-actors.js';
+import { createTransitionLogger, type EventLogger } from './actors/transitions.js';
+import { createSender } from './actors/sender.js';
+import type { Config } from './config/types.js';
+import { resolveAttachments } from './io/attachments.js';
+import { createNotifier } from './io/notifier.js';
+import { createTransportPool } from './io/smtp.js';
+import { createOrderStore } from './io/store.js';
+import { waitUntilComplete, watchOrders } from './io/watcher.js';
+import { findProfile } from './order/resolve.js';
+import { supervisorMachine, type LockResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
+import { orderMachine } from './machines/order.js';
+import { runCli } from './cli/program.js';
+
+export interface MailerOptions {
+  config: Config;
+  mode: SupervisorMode;
+  logger: EventLogger;
+  /** Acquires the single-instance lock (main passes the one it already holds). */
+  acquireLock: () => Promise<LockResult>;
+  /** Extra inspection (tests, `--verbose`). */
+  inspect?: (event: InspectionEvent) => void;
+  /** Masks a password wherever it would be logged. */
+  registerSecret?: (secret: string) => void;
+  /** Test hook: bound of one send in ms instead of the order's minutes. */
+  sendTimeoutMs?: number;
+}
+
+export interface Mailer {
+  /** Resolves when the supervisor has stopped (once: after its pass; run: after stop()). */
+  done: Promise<SupervisorOutput>;
+  /** Clean stop: nothing new starts, in-flight sends finish. */
+  stop(): void;
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Wires the machines to the real file system, SMTP and logger, and starts the supervisor. */
+export function createMailer(options: MailerOptions): Mailer {
+  const { config, logger } = options;
+  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir });
+  const pool = createTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
+  const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
+  const sender = createSender({ pool, maxConnectionsFor });
+  const notifier = createNotifier({ pool, language: config.language, logger });
+  const orderActors = createOrderActors({
+    config,
+    store,
+    sender,
+    notifier,
+    resolveAttachments: (resolved) =>
+      resolveAttachments(resolved.order, { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap }),
+    ...(options.registerSecret && { registerSecret: options.registerSecret }),
+    onWarnings: (fileName, warnings) =>
+      logger.warn({ event: 'order.unknown_elements', fileName, elements: warnings }, `${fileName}: ${warnings.join('; ')}`),
+  });
+  const readOrNothing = async (read: () => Promise<Buffer>) => {
+    try {
+      return await read();
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  };
+  const machine = supervisorMachine.provide({
+    actors: {
+      acquireLock: fromPromise(options.acquireLock),
+      releaseLock: fromPromise(async ({ input }: { input: { handle?: { release(): Promise<void> } } }) => {
+        await input.handle?.release();
+      }),
+      scan: fromPromise(async () => ({ claimed: await store.listClaimed(), inbox: await store.listInbox() })),
+      intake: createIntakeLogic({
+        config,
+        readInbox: (fileName) => readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName))),
+        readClaimed: (fileName) => readOrNothing(() => store.read(fileName, 'claimed')),
+        onError: (fileName, error) =>
+          logger.warn({ event: 'order.unreadable', fileName, error: String((error as Error)?.message ?? error) }, `${fileName}: not readable yet`),
+      }),
+      watcher: fromCallback(({ sendBack }) => {
+        const watcher = watchOrders({
+          dir: config.dir,
+          pollSeconds: config.poll,
+          onOrder: (fileName) => sendBack({ type: 'FILE.SEEN', fileName }),
+          onError: (error) => logger.warn({ event: 'watch.error', errorCode: error.code, error: error.message }, error.message),
+        });
+        return () => void watcher.close();
+      }),
+      order: orderMachine.provide({ actors: orderActors }),
+    },
+  });
+  const transitions = createTransitionLogger(logger);
+  const actor = createActor(machine, {
+    input: {
+      mode: options.mode,
+      retrySchedule: config.retry,
+      limitsFor: (company) => {
+        const profile = findProfile(config, company);
+        return {
+          maxConnections: profile?.maxConnections ?? config.maxConnections,
+          perMinute: profile ? profile.perMinute : config.perMinute,
+        };
+      },
+    },
+    inspect: (event) => {
+      transitions(event);
+      options.inspect?.(event);
+    },
+  });
+  actor.start();
+  const done = toPromise(actor).finally(async () => {
+    await sender.close();
+    await notifier.close();
+    await pool.closeAll();
+  });
+  return { done, stop: () => actor.send({ type: 'STOP' }) };
+}
+
+/** True when this module is the program being run (also through npm's bin symlink). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runCli(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`proscai-mailer: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

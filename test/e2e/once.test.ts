@@ -1,0 +1,162 @@
+/**
+ * `proscai-mailer once` end to end: the real CLI as a child process, the
+ * shared sample orders in a real temp folder, a real SMTP server in-process.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+import { makeSampleFolder, SAMPLE_HTML, SAMPLE_INVOICE, SAMPLE_NO_RECIPIENT, simpleOrder } from './folder.js';
+
+let sink: SmtpSink;
+beforeEach(async () => {
+  sink = await startSmtpSink();
+});
+afterEach(async () => {
+  await sink.close();
+});
+afterAll(removeTmpDirs);
+
+async function logLines(dir: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path.join(dir, '.proscai-mailer', 'logs', 'mailer.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('once with the shared samples', () => {
+  it('sends the invoice and the HTML order, fails the one without recipient, and exits 1', async () => {
+    const folder = await makeSampleFolder(sink.port);
+    const trashHome = await makeTmpDir('proscai-xdg-');
+    const result = await runCli(['once', '--dir', folder.dir], { XDG_DATA_HOME: trashHome });
+    expect(result.stderr).not.toContain('Error:');
+    expect(result.code).toBe(1);
+
+    // Two orders and one failure notification.
+    expect(sink.messages).toHaveLength(3);
+    const invoice = sink.messages.find((m) => m.parsed.subject?.startsWith('CFDI Factura F-20931'))!;
+    expect(invoice).toBeDefined();
+    expect(invoice.parsed.subject).toBe('CFDI Factura F-20931 — Ferretería López & Hijos') ; // 0x97 in windows-1252 is an em dash
+    expect(invoice.parsed.from?.value[0]).toEqual({ name: 'Facturación Distribuidora del Norte', address: 'facturas@dnorte.example' });
+    expect(invoice.envelope.to).toEqual(['cuentasxpagar@ferreteria-lopez.example']);
+    expect(invoice.parsed.text).toContain('Le enviamos su Comprobante Fiscal Digital');
+    expect(invoice.parsed.messageId).toBe('<proscai.0042_20261127093015@dnorte.example>');
+    const [xml, pdf] = invoice.parsed.attachments;
+    expect(xml!.filename).toBe('F-20931.xml');
+    expect(xml!.contentType).toBe('application/xml');
+    expect(Buffer.compare(xml!.content, folder.files['C00017/F-20931.xml']!)).toBe(0);
+    expect(pdf!.filename).toBe('Factura F-20931.pdf');
+    expect(pdf!.contentType).toBe('application/pdf');
+    expect(Buffer.compare(pdf!.content, folder.files['C00017/F-20931.pdf']!)).toBe(0);
+
+    const html = sink.messages.find((m) => m.parsed.subject === 'Pedido P-5521 confirmado')!;
+    expect(html.envelope.to.sort()).toEqual(['almacen@cliente.example', 'compras@cliente.example', 'vendedor7@acme.example']);
+    expect(html.parsed.html).toContain('<b>pedido P-5521</b>');
+    expect(html.parsed.html).not.toMatch(/^\s*HTML/);
+    expect(html.parsed.text).toContain('pedido P-5521');
+    expect(html.parsed.text).not.toContain('<b>');
+    expect(Buffer.compare(html.parsed.attachments[0]!.content, folder.files['pedidos/P-5521.pdf']!)).toBe(0);
+
+    const notice = sink.messages.find((m) => m.envelope.to.includes('cobranza@acme.example'))!;
+    expect(notice).toBeDefined();
+    expect(notice.parsed.text).toContain(SAMPLE_NO_RECIPIENT);
+    expect(notice.parsed.text).toContain('sin destinatario');
+
+    // Outcomes on disk (spec section 3).
+    expect(await readdir(path.join(folder.dir, 'enviados'))).toEqual([SAMPLE_INVOICE]);
+    expect(existsSync(path.join(folder.dir, SAMPLE_HTML))).toBe(false);
+    // RECICLAR: in the freedesktop trash, with the original path recorded (the trash names files by UUID).
+    const [info] = await readdir(path.join(trashHome, 'Trash', 'info'));
+    const trashInfo = await readFile(path.join(trashHome, 'Trash', 'info', info!), 'utf8');
+    expect(decodeURIComponent(trashInfo)).toContain(`${SAMPLE_HTML}`);
+    expect(decodeURIComponent(trashInfo)).toContain('claims');
+    const failed = await readdir(path.join(folder.dir, 'errores'));
+    expect(failed.sort()).toEqual([SAMPLE_NO_RECIPIENT, `${SAMPLE_NO_RECIPIENT}.error.txt`]);
+    const note = await readFile(path.join(folder.dir, 'errores', `${SAMPLE_NO_RECIPIENT}.error.txt`), 'utf8');
+    expect(note).toContain(SAMPLE_NO_RECIPIENT);
+    expect(note).toContain('«Para»');
+    expect(note).toContain('sin destinatario');
+
+    // The bitácora: every transition with its order id; successes only when asked.
+    const lines = await logLines(folder.dir);
+    const transitions = lines.filter((l) => l.event === 'order.transition');
+    for (const id of ['0042_20261127093015', '0107_20261127101500', '0107_20261127101612']) {
+      expect(transitions.filter((l) => l.orderId === id).length).toBeGreaterThanOrEqual(4);
+    }
+    const path0042 = transitions.filter((l) => l.orderId === '0042_20261127093015').map((l) => l.to);
+    expect(path0042).toEqual(['claiming', 'loading', 'parsed', 'sending', 'sent', 'archiving', 'done']);
+    const sent = lines.filter((l) => l.event === 'order.sent').map((l) => l.orderId);
+    expect(sent).toEqual(['0042_20261127093015']); // RegistrarEnvios SI; the HTML order does not ask
+    const failures = lines.filter((l) => l.event === 'order.failed');
+    expect(failures.map((l) => l.orderId)).toEqual(['0107_20261127101612']);
+  });
+
+  it('exits 0 when all are sent, and leaves files that are not orders alone', async () => {
+    const dir = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(dir, '_cfd_mail_req_77.xml'), simpleOrder({ port: sink.port }));
+    const bystanders = ['notes.txt', '_CFD_MAIL_REQ_1.XML.tmp', '~_CFD_MAIL_REQ_1.XML'];
+    for (const name of bystanders) await writeFile(path.join(dir, name), 'x');
+    const result = await runCli(['once', '--dir', dir]);
+    expect(result.code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_cfd_mail_req_77.xml']);
+    for (const name of bystanders) expect(await readFile(path.join(dir, name), 'utf8')).toBe('x');
+  });
+
+  it('leaves a temporarily failed order queued and exits 4; the next pass sends it', async () => {
+    const dir = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(dir, '_CFD_MAIL_REQ_T1.XML'), simpleOrder({ port: sink.port, to: 'later@example.com' }));
+    let refuse = true;
+    await sink.close();
+    sink = await startSmtpSink({ rcptError: () => (refuse ? { code: 451, message: '4.7.1 try again later' } : undefined) });
+    await writeFile(path.join(dir, '_CFD_MAIL_REQ_T1.XML'), simpleOrder({ port: sink.port, to: 'later@example.com' }));
+    const first = await runCli(['once', '--dir', dir, '--retry', '1']);
+    expect(first.code).toBe(4);
+    expect(sink.messages).toHaveLength(0);
+    const claims = path.join(dir, '.proscai-mailer', 'claims');
+    const [host] = await readdir(claims);
+    const state = JSON.parse(await readFile(path.join(claims, host!, '_CFD_MAIL_REQ_T1.XML.state.json'), 'utf8'));
+    expect(state.attempts).toBe(1);
+    expect(state.lastError.smtp.responseCode).toBe(451);
+
+    refuse = false;
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await runCli(['once', '--dir', dir, '--retry', '1']);
+    expect(second.code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_T1.XML']);
+  });
+
+  it('a 5xx reply fails at once: errores/ with the server reply in the note', async () => {
+    await sink.close();
+    sink = await startSmtpSink({ rejectRecipients: [{ address: 'nadie@example.com', code: 550, message: '5.1.1 User unknown' }] });
+    const dir = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(dir, '_CFD_MAIL_REQ_X.XML'), simpleOrder({ port: sink.port, to: 'nadie@example.com' }));
+    const result = await runCli(['once', '--dir', dir, '--language', 'en']);
+    expect(result.code).toBe(1);
+    const note = await readFile(path.join(dir, 'errores', '_CFD_MAIL_REQ_X.XML.error.txt'), 'utf8');
+    expect(note).toContain('550');
+    expect(note).toContain('User unknown');
+  });
+
+  it('exits 2 on an invalid configuration, naming the key, before touching the folder', async () => {
+    const dir = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(dir, '_CFD_MAIL_REQ_1.XML'), simpleOrder({ port: sink.port }));
+    const config = path.join(dir, 'config.json');
+    await writeFile(config, JSON.stringify({ dir, polll: 5 }));
+    const result = await runCli(['once', '--config', config]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('polll');
+    expect(existsSync(path.join(dir, '.proscai-mailer'))).toBe(false);
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('exits 2 on a usage error and when no order folder is given', async () => {
+    expect((await runCli(['once', '--no-such-flag'])).code).toBe(2);
+    expect((await runCli(['once'])).code).toBe(2);
+  });
+});

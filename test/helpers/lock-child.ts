@@ -1,0 +1,20 @@
+/**
+ * A separate mailer process for the instance-lock tests:
+ * `node --import tsx test/helpers/lock-child.ts <workDir> <hostId>`.
+ * Prints one JSON line — `{"locked":<pid>}` or `{"running":{…}}` — then, when
+ * it got the lock, stays alive until killed (SIGTERM releases it cleanly).
+ */
+import { acquireInstanceLock } from '../../src/io/lock.js';
+
+const [workDir, hostId] = process.argv.slice(2);
+const result = await acquireInstanceLock({ workDir, hostId });
+if ('running' in result) {
+  process.stdout.write(`${JSON.stringify({ running: result.running })}\n`);
+  process.exit(3);
+}
+process.stdout.write(`${JSON.stringify({ locked: process.pid })}\n`);
+const keepAlive = setInterval(() => undefined, 1000);
+process.on('SIGTERM', () => {
+  clearInterval(keepAlive);
+  void result.release().then(() => process.exit(0));
+});

@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MailerError } from '../../src/errors.js';
+import { acquireInstanceLock, isProcessAlive, type AcquireResult, type InstanceLock } from '../../src/io/lock.js';
+import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+
+const CHILD = fileURLToPath(new URL('../helpers/lock-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const children: ChildProcess[] = [];
+const locks: InstanceLock[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const lock of locks.splice(0)) await lock.release().catch(() => undefined);
+  await removeTmpDirs();
+});
+
+interface ChildLine {
+  locked?: number;
+  running?: { pid: number; host: string; since: string };
+}
+
+/** Starts a mailer-like process that takes the lock; resolves with its first output line. */
+function startChild(workDir: string, hostId: string): { child: ChildProcess; line: Promise<ChildLine> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, workDir, hostId], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const line = new Promise<ChildLine>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as ChildLine);
+    });
+    child.on('exit', (code) => reject(new Error(`child exited ${code} before reporting: ${err}`)));
+  });
+  return { child, line };
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+function held(result: AcquireResult): InstanceLock {
+  if ('running' in result) throw new Error(`expected the lock, got running ${JSON.stringify(result.running)}`);
+  locks.push(result);
+  return result;
+}
+
+describe('acquireInstanceLock', () => {
+  it('takes the lock, records its owner, tells a second taker at once who runs, and releases', async () => {
+    const workDir = await makeTmpDir();
+    const lock = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const owner = JSON.parse(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8'));
+    expect(owner).toMatchObject({ pid: process.pid, host: 'pc1' });
+    expect(Date.parse(owner.since)).toBeGreaterThan(Date.now() - 10_000);
+
+    const second = await acquireInstanceLock({ workDir, hostId: 'pc1' });
+    expect(second).toEqual({ running: owner });
+
+    await lock.release();
+    await lock.release(); // idempotent
+    expect(await fs.readdir(workDir)).toEqual([]);
+    held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+  });
+
+  it('is per machine: another host id on the same work area gets its own lock', async () => {
+    const workDir = await makeTmpDir();
+    held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    held(await acquireInstanceLock({ workDir, hostId: 'pc2' }));
+  });
+
+  it('reports a live process holding the lock, without waiting', async () => {
+    const workDir = await makeTmpDir();
+    const { child, line } = startChild(workDir, 'pc1');
+    expect(await line).toEqual({ locked: child.pid });
+    const started = performance.now();
+    const result = await acquireInstanceLock({ workDir, hostId: 'pc1' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(result).toMatchObject({ running: { pid: child.pid, host: 'pc1' } });
+  });
+
+  it('takes over at once the lock of a process killed with SIGKILL (well before the stale time)', async () => {
+    const workDir = await makeTmpDir();
+    const { child, line } = startChild(workDir, 'pc1');
+    expect(await line).toEqual({ locked: child.pid });
+    await killed(child);
+    expect(await fs.readdir(workDir)).toContain('instance-pc1.lock'); // left behind: SIGKILL runs no exit handler
+    expect(isProcessAlive(child.pid!)).toBe(false);
+
+    const started = performance.now();
+    const lock = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    expect(performance.now() - started).toBeLessThan(1000);
+    const owner = JSON.parse(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8'));
+    expect(owner.pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('lets exactly one of two mailers started together after a crash take the lock', async () => {
+    const workDir = await makeTmpDir();
+    const first = startChild(workDir, 'pc1');
+    await first.line;
+    await killed(first.child);
+    const a = startChild(workDir, 'pc1');
+    const b = startChild(workDir, 'pc1');
+    const lines = await Promise.all([a.line, b.line]);
+    const winners = lines.filter((l) => l.locked !== undefined);
+    const losers = lines.filter((l) => l.running !== undefined);
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    expect(losers[0].running!.pid).toBe(winners[0].locked);
+  });
+
+  it('a cleanly stopped holder leaves nothing behind', async () => {
+    const workDir = await makeTmpDir();
+    const { child, line } = startChild(workDir, 'pc1');
+    await line;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await fs.readdir(workDir)).toEqual([]);
+  });
+
+  it('treats a fresh lock without owner file as running (owner unknown), never stealing it', async () => {
+    const workDir = await makeTmpDir();
+    await fs.mkdir(path.join(workDir, 'instance-pc1.lock'));
+    const result = await acquireInstanceLock({ workDir, hostId: 'pc1' });
+    expect(result).toMatchObject({ running: { pid: 0, host: 'pc1' } });
+  });
+
+  it('reports a lost lock through onCompromised instead of crashing, even if the callback throws', async () => {
+    const workDir = await makeTmpDir();
+    const seen: MailerError[] = [];
+    held(
+      await acquireInstanceLock({
+        workDir,
+        hostId: 'pc1',
+        staleMs: 2000,
+        updateMs: 1000,
+        onCompromised: (err) => {
+          seen.push(err);
+          throw new Error('callback bug');
+        },
+      }),
+    );
+    await fs.rm(path.join(workDir, 'instance-pc1.lock'), { recursive: true });
+    const deadline = Date.now() + 5000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(MailerError);
+    expect(seen[0].code).toBe('FS_ACCESS_FAILED');
+    expect(seen[0].message).toContain('instance lock lost');
+  });
+
+  it('fails with FS_ACCESS_FAILED when the work area cannot be created', async () => {
+    const dir = await makeTmpDir();
+    await fs.writeFile(path.join(dir, 'file'), '');
+    const err = await acquireInstanceLock({ workDir: path.join(dir, 'file', 'work'), hostId: 'pc1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MailerError);
+    expect((err as MailerError).code).toBe('FS_ACCESS_FAILED');
+  });
+});
