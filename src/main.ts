@@ -50,7 +50,22 @@ function isMissing(error: unknown): boolean {
 /** Wires the machines to the real file system, SMTP and logger, and starts the supervisor. */
 export function createMailer(options: MailerOptions): Mailer {
   const { config, logger } = options;
-  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir });
+  const store = createOrderStore({
+    dir: config.dir,
+    workDir: config.workDir,
+    recycleDir: config.recycleDir,
+    onWarning: (error) => logger.warn({ event: 'store.warning', errorCode: error.code, error: error.message }, error.message),
+  });
+  const staleMs = config.staleClaimSeconds * 1000;
+  /** Claims of machines that stopped beating go back to the order folder (several mailers on one share). */
+  const housekeeping = async () => {
+    try {
+      const taken = await store.takeOverStaleClaims(staleMs);
+      if (taken.length > 0) logger.warn({ event: 'claims.taken_over', count: taken.length, fileNames: taken }, `${taken.length} stale claims given back`);
+    } catch (error) {
+      logger.warn({ event: 'claims.takeover_failed', error: String((error as Error)?.message ?? error) }, 'stale-claim takeover failed');
+    }
+  };
   const pool = createTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
@@ -80,7 +95,10 @@ export function createMailer(options: MailerOptions): Mailer {
       releaseLock: fromPromise(async ({ input }: { input: { handle?: { release(): Promise<void> } } }) => {
         await input.handle?.release();
       }),
-      scan: fromPromise(async () => ({ claimed: await store.listClaimed(), inbox: await store.listInbox() })),
+      scan: fromPromise(async () => {
+        await housekeeping();
+        return { claimed: await store.listClaimed(), inbox: await store.listInbox() };
+      }),
       intake: createIntakeLogic({
         config,
         readInbox: (fileName) => readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName))),
@@ -95,7 +113,14 @@ export function createMailer(options: MailerOptions): Mailer {
           onOrder: (fileName) => sendBack({ type: 'FILE.SEEN', fileName }),
           onError: (error) => logger.warn({ event: 'watch.error', errorCode: error.code, error: error.message }, error.message),
         });
-        return () => void watcher.close();
+        // Heartbeat well within the stale time; takeover checks at the rescan pace.
+        const beat = setInterval(() => void store.heartbeat().catch(() => {}), Math.max(1000, Math.min(staleMs / 4, 30_000)));
+        const takeover = setInterval(() => void housekeeping(), Math.max(1000, Math.min(staleMs, config.poll * 1000)));
+        return () => {
+          clearInterval(beat);
+          clearInterval(takeover);
+          void watcher.close();
+        };
       }),
       order: orderMachine.provide({ actors: orderActors }),
     },
