@@ -109,6 +109,8 @@ function logOutcome(logger: EventLogger, state: string, context: OrderContext, b
     }
   } else if (state === 'lost') {
     logger.info({ event: 'order.claim_lost', ...base }, `${context.orderId}: claimed by another mailer`);
+  } else if (state === 'loadBlocked') {
+    logger.warn({ event: 'order.read_blocked', ...base }, `${context.orderId}: the order file cannot be read right now; will try again`);
   } else if (state === 'archiveBlocked' || state === 'archiveFailedBlocked') {
     logger.error({ event: 'order.archive_failed', ...base }, `${context.orderId}: the order file could not be moved; will try again`);
   }

@@ -19,9 +19,13 @@
  * - A file-system failure while archiving is retried later; the message is
  *   not sent again in the meantime (the machine never goes back to sending
  *   from there), and `sentAt` is persisted so a restart does not resend it.
+ * - A file that cannot be read or moved right now (share down, file held
+ *   open) waits in a *Blocked state and is tried again; it is never failed
+ *   for that, and never lost.
  * - Talks to its parent (the supervisor) with three events: `ORDER.DEFERRED`
- *   (it gave its lane slot back), `ORDER.WANTS_SLOT` (its retry is due) and
- *   its done event (the slot, if held, is free).
+ *   (it is waiting on a timer and gave its lane slot back: deferred or one
+ *   of the *Blocked states), `ORDER.WANTS_SLOT` (its retry is due) and its
+ *   done event (the slot, if held, is free).
  */
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import type { SerializedError } from '../errors.js';
@@ -145,6 +149,10 @@ export const orderMachine = setup({
     hasRetriesLeft: ({ context }) => context.attempts <= context.retrySchedule.length,
     hasRejectedRecipients: ({ context }) => (context.result?.rejected.length ?? 0) > 0,
     hasErrorAddress: ({ context }) => (context.routing?.errorMail.length ?? 0) > 0,
+    /** The claimed file vanished: another mailer took the claim over. */
+    claimLost: ({ event }) => errorOf(event as { error?: unknown }).code === 'CLAIM_LOST',
+    /** A file-system failure that passes (share down, file held open): try again later. */
+    fsTemporary: ({ event }) => errorOf(event as { error?: unknown }).code === 'FS_ACCESS_FAILED',
   },
   delays: {
     /** Until the persisted next-try time (0 when it has passed). */
@@ -244,11 +252,19 @@ export const orderMachine = setup({
             }),
           },
         ],
-        onError: {
-          target: 'failed',
-          actions: assign(({ event }) => ({ errors: [errorOf(event)], lastError: errorOf(event) })),
-        },
+        onError: [
+          { guard: 'claimLost', target: 'lost' },
+          { guard: 'fsTemporary', target: 'loadBlocked' },
+          {
+            target: 'failed',
+            actions: assign(({ event }) => ({ errors: [errorOf(event)], lastError: errorOf(event) })),
+          },
+        ],
       },
+    },
+    loadBlocked: {
+      entry: 'notifyDeferred',
+      after: { archiveRetryDelay: { target: 'loading' } },
     },
     parsed: {
       always: [
@@ -304,14 +320,20 @@ export const orderMachine = setup({
           { guard: 'hasRejectedRecipients', target: 'notifying', actions: assign({ outcome: 'sent' as const }) },
           { target: 'done', actions: assign({ outcome: 'sent' as const }) },
         ],
+        onError: { target: 'savingSent' },
+      },
+    },
+    /** The message was accepted but the file could not be moved: remember that before waiting. */
+    savingSent: {
+      invoke: {
+        src: 'saveState',
+        input: ({ context }) => ({ fileName: context.fileName, state: persistedStateOf(context) }),
+        onDone: { target: 'archiveBlocked' },
         onError: { target: 'archiveBlocked' },
       },
     },
     archiveBlocked: {
-      invoke: {
-        src: 'saveState',
-        input: ({ context }) => ({ fileName: context.fileName, state: persistedStateOf(context) }),
-      },
+      entry: 'notifyDeferred',
       after: { archiveRetryDelay: { target: 'archiving' } },
     },
     failed: {
@@ -335,6 +357,7 @@ export const orderMachine = setup({
       },
     },
     archiveFailedBlocked: {
+      entry: 'notifyDeferred',
       after: { archiveRetryDelay: { target: 'archivingFailed' } },
     },
     notifying: {

@@ -85,7 +85,7 @@ export type IntakeEvent = { type: 'INTAKE.FILE'; fileName: string; location: 'in
 export const orderChildId = (fileName: string): string => `order:${fileName}`;
 
 /** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
-const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked']);
+const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
 
 function notProvided(name: string): never {
   throw new Error(`supervisor: actor "${name}" was not provided`);
