@@ -1,0 +1,308 @@
+/**
+ * Model-based test of an order's life (xstate/graph `createTestModel`):
+ * every shortest path and every simple path of the model in order-model.ts
+ * is executed against the real system (order-harness.ts: the real order
+ * machine with the real actors, a scripted real SMTP server, real folders).
+ * At each model state the test checks the disk and the server. The run also
+ * records which transitions of the real order machine were taken and fails
+ * unless every one of them was.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestModel } from 'xstate/graph';
+import { createActor, fromPromise, sendTo, setup, type InspectionEvent } from 'xstate';
+import { MailerError } from '../../src/errors.js';
+import { orderMachine, type LoadOrderOutput, type NotifyInput, type OrderInput } from '../../src/machines/order.js';
+import { removeTmpDirs } from '../helpers/tmp.js';
+import { ERROR_ADDRESS, ORDER, OrderHarness, orderXml } from './order-harness.js';
+import { orderModel } from './order-model.js';
+
+afterAll(removeTmpDirs);
+
+// ---- transition coverage of the real order machine ----
+interface TransitionLike {
+  source: { key: string; always?: unknown[] };
+  eventType: string;
+  target?: { key: string }[];
+}
+const keyOf = (t: TransitionLike) =>
+  `${t.source.key} --${t.source.always?.includes(t) ? 'always' : t.eventType}--> ${(t.target ?? []).map((n) => n.key).join(',')}`;
+
+function allTransitions(): string[] {
+  const keys: string[] = [];
+  const visit = (node: { transitions: Map<string, TransitionLike[]>; always?: TransitionLike[]; states?: object }) => {
+    for (const defs of node.transitions.values()) for (const d of defs) keys.push(keyOf(d));
+    for (const d of node.always ?? []) keys.push(keyOf(d));
+    for (const child of Object.values(node.states ?? {})) visit(child);
+  };
+  visit(orderMachine.root as unknown as Parameters<typeof visit>[0]);
+  return keys;
+}
+const covered = new Set<string>();
+const record = (event: InspectionEvent) => {
+  if (event.type !== '@xstate.microstep') return;
+  if (!(event.actorRef as { id?: string }).id?.startsWith('order')) return;
+  for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions) covered.add(keyOf(t));
+};
+
+// ---- the model's states, checked against disk and server ----
+type H = OrderHarness;
+const note = (h: H) => readFile(path.join(h.dir, 'errores', `${ORDER}.error.txt`), 'utf8');
+async function waiting(h: H) {
+  expect(await h.listing()).toContain(ORDER);
+  expect(await h.claimed()).toEqual([]);
+  expect(h.server.messages).toHaveLength(0);
+}
+const states: Record<string, (h: H) => Promise<void>> = {
+  empty: async (h) => {
+    expect(await h.listing()).not.toContain(ORDER);
+  },
+  inbox: waiting,
+  inboxInvalid: waiting,
+  inboxInvalidSilent: waiting,
+  inboxUnreadable: waiting,
+  claimBlocked: waiting,
+  readBlocked: async (h) => {
+    expect(await h.claimed()).toContain(ORDER);
+    expect(h.customerMessages()).toHaveLength(0);
+  },
+  deferred: async (h) => {
+    expect(await h.listing()).not.toContain(ORDER);
+    expect(await h.claimed()).toContain(ORDER);
+    const state = await h.state();
+    expect(state?.attempts).toBe(1);
+    expect(state?.nextTryAt).toBeGreaterThan(0);
+    expect(h.customerMessages()).toHaveLength(0);
+  },
+  deferredUnsaved: async (h) => {
+    expect(await h.claimed()).toContain(ORDER);
+    expect(await h.state()).toBeUndefined();
+    expect(h.customerMessages()).toHaveLength(0);
+  },
+  stuckSent: async (h) => {
+    expect(h.customerMessages()).toHaveLength(1);
+    expect(await h.claimed()).toContain(ORDER);
+    expect((await h.state())?.sentAt).toBeGreaterThan(0);
+  },
+  stuckSentUnsaved: async (h) => {
+    expect(h.customerMessages()).toHaveLength(1);
+    expect(await h.claimed()).toContain(ORDER);
+  },
+  stuckFailed: async (h) => {
+    expect(await h.claimed()).toContain(ORDER);
+    expect(existsSync(path.join(h.dir, 'errores', ORDER))).toBe(false);
+    expect(h.notifications()).toHaveLength(0);
+  },
+  sent: async (h) => {
+    expect(await h.listing('enviados')).toEqual([ORDER]);
+    expect(await h.claimed()).toEqual([]);
+    expect(h.customerMessages()).toHaveLength(1); // never twice, whatever happened on the way
+  },
+  sentPartial: async (h) => {
+    expect(await h.listing('enviados')).toEqual([ORDER]);
+    expect(h.customerMessages()).toHaveLength(1);
+    expect(h.customerMessages()[0]!.rcptTo).toEqual(['cliente@example.com']);
+    expect(h.notifications()).toHaveLength(1);
+    expect(h.notifications()[0]!.raw.toString()).toContain('otro@example.com');
+  },
+  failed: async (h) => {
+    expect((await h.listing('errores')).sort()).toEqual([ORDER, `${ORDER}.error.txt`]);
+    expect(await note(h)).toContain(ORDER);
+    expect(h.customerMessages()).toHaveLength(0);
+    expect(h.notifications()).toHaveLength(1);
+    expect(h.notifications()[0]!.rcptTo).toEqual([ERROR_ADDRESS]);
+  },
+  failedSilent: async (h) => {
+    expect((await h.listing('errores')).sort()).toEqual([ORDER, `${ORDER}.error.txt`]);
+    expect(h.notifications()).toHaveLength(0);
+  },
+  exhausted: async (h) => {
+    expect((await h.listing('errores')).sort()).toEqual([ORDER, `${ORDER}.error.txt`]);
+    const text = await note(h);
+    expect(text).toContain('Intentos: 2');
+    expect(text).toContain('451');
+    expect(h.notifications()).toHaveLength(1);
+  },
+  lost: async (h) => {
+    expect(await h.listing()).not.toContain(ORDER);
+    expect(await h.claimed()).toEqual([]);
+    expect(h.server.messages).toHaveLength(0);
+  },
+};
+
+// ---- the model's events, executed against the real system ----
+const valid = { valid: true, errorMail: true };
+function events(h: H) {
+  const passWith = (mode: H['mode']) => async () => {
+    h.mode = mode;
+    await h.pass();
+  };
+  const retryWith = (mode: H['mode']) => async () => {
+    h.halt(); // the process that deferred it has ended; a later one retries
+    await h.waitUntilDue();
+    h.mode = mode;
+    await h.pass();
+  };
+  const enviados = () => path.join(h.dir, 'enviados');
+  const errores = () => path.join(h.dir, 'errores');
+  const statePath = () => path.join(h.claimsDir, `${ORDER}.state.json`);
+  /** Removes the folder a test put where the state file goes (the cause, fixed). */
+  const clearStateBlock = () => rm(statePath(), { recursive: true, force: true });
+  return {
+    DROP_VALID: () => h.writeOrder(valid),
+    DROP_INVALID: () => h.writeOrder({ valid: false, errorMail: true }),
+    DROP_INVALID_SILENT: () => h.writeOrder({ valid: false, errorMail: false }),
+    // A file that cannot be read (here a folder with an order's name; on Windows, one held open).
+    DROP_UNREADABLE: () => mkdir(path.join(h.dir, ORDER)),
+    // Another mailer claims the order between its detection and our claim.
+    DROP_TAKEN: passWith('accept'),
+    PASS: passWith('accept'),
+    PASS_ACCEPT: passWith('accept'),
+    PASS_PARTIAL: passWith('partial'),
+    PASS_TEMPFAIL: passWith('temp'),
+    PASS_PERMFAIL: passWith('perm'),
+    PASS_CLAIM_BLOCKED: async () => {
+      await mkdir(path.dirname(h.claimsDir), { recursive: true });
+      await h.block(h.claimsDir);
+      await passWith('accept')();
+      await h.unblock(h.claimsDir);
+    },
+    PASS_READ_BLOCKED: passWith('accept'),
+    FIX_AND_LIVE: async () => {
+      await rm(path.join(h.claimsDir, ORDER), { recursive: true });
+      await writeFile(path.join(h.claimsDir, ORDER), orderXml(h.server.port, valid));
+      h.mode = 'accept';
+      await h.live();
+    },
+    PASS_ARCHIVE_BLOCKED: async () => {
+      await h.block(enviados());
+      await passWith('accept')();
+    },
+    PASS_ARCHIVE_AND_STATE_BLOCKED: async () => {
+      await h.block(enviados());
+      await mkdir(statePath(), { recursive: true });
+      await passWith('accept')();
+    },
+    PASS_ERRORES_BLOCKED: async () => {
+      await h.block(errores());
+      await passWith('accept')();
+    },
+    PASS_TEMPFAIL_UNSAVED: async () => {
+      await mkdir(statePath(), { recursive: true });
+      await passWith('temp')();
+    },
+    RETRY_LIVE_ACCEPT: async () => {
+      h.mode = 'accept';
+      await h.live();
+      await clearStateBlock();
+    },
+    RESTART_EARLY: passWith('accept'),
+    RESTART_ACCEPT: async () => {
+      await passWith('accept')();
+      await clearStateBlock();
+    },
+    RETRY_ACCEPT: retryWith('accept'),
+    RETRY_TEMPFAIL: retryWith('temp'),
+    RETRY_PERMFAIL: retryWith('perm'),
+    UNBLOCK_LIVE: async () => {
+      await h.unblock(enviados());
+      await h.unblock(errores());
+      await h.live();
+      await clearStateBlock();
+    },
+    RESTART_AFTER_SENT: async () => {
+      await h.unblock(enviados());
+      await h.pass();
+    },
+  };
+}
+
+const model = createTestModel(orderModel);
+const shortest = model.getShortestPaths();
+const simple = model.getSimplePaths();
+const modelTransitions = new Set<string>();
+
+/** A path that is both a shortest and a simple path is run once. */
+const unique = [...new Map([...shortest, ...simple].map((p) => [p.description, p])).values()];
+
+describe('order lifecycle, model-based, against the real system', () => {
+  {
+    for (const testPath of unique) {
+      it(testPath.description, async () => {
+        const h = new OrderHarness(record);
+        await h.start();
+        try {
+          const params = { states: Object.fromEntries(Object.entries(states).map(([k, f]) => [k, () => f(h)])), events: events(h) };
+          await testPath.test(params as Parameters<typeof testPath.test>[0]);
+          for (const step of testPath.steps) modelTransitions.add(`${JSON.stringify(step.state.value)}:${step.event.type}`);
+        } finally {
+          await h.stop();
+        }
+      });
+    }
+  }
+
+  // Conditions no real setup can time: a claim taken over between claim and read,
+  // an unexpected read error, a notifier that throws. Real actors, one effect wrapped.
+  it('fault injection: claim lost after claiming, unexpected read error, notifier failure', async () => {
+    const h = new OrderHarness(record);
+    await h.start();
+    try {
+      const run = async (overrides: Parameters<typeof orderMachine.provide>[0]['actors']) => {
+        const machine = orderMachine.provide({ actors: { ...h.actors(), ...overrides } });
+        const parent = setup({ actors: { order: machine } }).createMachine({
+          invoke: { id: 'order', src: 'order', input: { fileName: ORDER, orderId: 'MODEL', company: 'ACME', location: 'inbox', retrySchedule: [1] } satisfies OrderInput },
+          on: { 'ORDER.WANTS_SLOT': { actions: sendTo('order', { type: 'GO' }) } },
+        });
+        const actor = createActor(parent, { inspect: record }).start();
+        for (let i = 0; i < 500 && actor.getSnapshot().children.order?.getSnapshot().status !== 'done'; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const output = actor.getSnapshot().children.order?.getSnapshot().output as { outcome: string } | undefined;
+        actor.stop();
+        return output?.outcome;
+      };
+      await h.writeOrder(valid);
+      const lost = await run({
+        loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async () => {
+          await rm(path.join(h.claimsDir, ORDER));
+          throw new MailerError('CLAIM_LOST', 'the claimed file vanished');
+        }),
+      });
+      expect(lost).toBe('lost');
+      await h.writeOrder(valid);
+      const failed = await run({
+        loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async () => {
+          throw new MailerError('INTERNAL', 'unexpected');
+        }),
+      });
+      expect(failed).toBe('failed');
+      expect(await h.listing('errores')).toContain(ORDER);
+      // A notifier that throws (a bug) must not leave the order hanging.
+      await rm(path.join(h.dir, 'errores'), { recursive: true });
+      await h.writeOrder(valid);
+      h.mode = 'perm';
+      const notifyBroken = await run({
+        notifyFailure: fromPromise<void, NotifyInput>(async () => {
+          throw new Error('notifier bug');
+        }),
+      });
+      expect(notifyBroken).toBe('failed');
+      expect(await h.listing('errores')).toContain(ORDER);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('covered every transition of the real order machine', () => {
+    const all = allTransitions();
+    const missing = all.filter((k) => !covered.has(k));
+    console.log(
+      `model-based run: ${shortest.length} shortest + ${simple.length} simple paths (${unique.length} distinct, all run), ` +
+        `${modelTransitions.size} model transitions; order machine transitions covered: ${all.length - missing.length}/${all.length}`,
+    );
+    expect(missing, `not covered:\n${missing.join('\n')}`).toEqual([]);
+  });
+});
