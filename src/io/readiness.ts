@@ -122,6 +122,12 @@ export async function waitUntilComplete(file: string, opts: WaitOptions = {}): P
     if (now === BUSY || signature(now) !== last) {
       last = now === BUSY ? undefined : signature(now);
       stableSince = Date.now();
+      // It changed: the writer may just have finished. A complete document
+      // that did not change while read goes at once, without the settle wait.
+      if (now !== BUSY) {
+        const again = await readStill();
+        if (again !== BUSY && again !== undefined && isComplete(again.bytes)) return again.bytes;
+      }
       continue;
     }
     if (Date.now() - stableSince < settleMs) continue;

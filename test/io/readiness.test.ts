@@ -88,6 +88,8 @@ describe('waitUntilComplete', () => {
     await writer;
     expect(bytes.toString()).toBe(WHOLE);
     expect(returnedAt).toBeGreaterThan(secondAt);
+    // …and once it is complete no settle time is spent on it (one poll, not settleMs = 500).
+    expect(returnedAt - secondAt).toBeLessThan(250);
   });
 
   it('returns an order that never completes once it has been still for settleMs (the parser then refuses it)', async () => {
