@@ -180,10 +180,20 @@ export function renderErrorNote(
   return lines.join('\n') + '\n';
 }
 
-/** Subject and plain-text body of the failure notification e-mail for one or more failures. */
-export function renderNotification(reports: FailureReport[], lang: Language): { subject: string; text: string } {
+/**
+ * Subject and plain-text body of the failure notification e-mail for one or
+ * more failures. `omitted` counts failures of the same recipient that were
+ * dropped from the list (kept too long while the mail server was down): the
+ * subject counts them and the body says so, so no failure goes unmentioned.
+ */
+export function renderNotification(
+  reports: FailureReport[],
+  lang: Language,
+  extra: { omitted?: number } = {},
+): { subject: string; text: string } {
   const en = lang === 'en';
-  const n = reports.length;
+  const omitted = extra.omitted ?? 0;
+  const n = reports.length + omitted;
   const subject = en
     ? `proscai-mailer: ${n} send order${n === 1 ? '' : 's'} failed`
     : `proscai-mailer: ${n} ${n === 1 ? 'orden de envío falló' : 'órdenes de envío fallaron'}`;
@@ -204,9 +214,18 @@ export function renderNotification(reports: FailureReport[], lang: Language): { 
     ].join('\n');
   });
   const intro = en
-    ? `proscai-mailer could not deliver ${n === 1 ? 'this send order' : 'these send orders'}:`
-    : `proscai-mailer no pudo entregar ${n === 1 ? 'esta orden de envío' : 'estas órdenes de envío'}:`;
-  return { subject, text: [intro, '', blocks.join('\n\n'), ''].join('\n') };
+    ? `proscai-mailer could not deliver ${reports.length === 1 ? 'this send order' : 'these send orders'}:`
+    : `proscai-mailer no pudo entregar ${reports.length === 1 ? 'esta orden de envío' : 'estas órdenes de envío'}:`;
+  const dropped =
+    omitted === 0
+      ? []
+      : [
+          en
+            ? `Besides these, ${omitted} earlier failure${omitted === 1 ? ' is' : 's are'} not listed: the notification could not be sent for too long (mail server down). proscai-mailer's log names them; their files are in errores/.`
+            : `Además, ${omitted === 1 ? 'una falla anterior no se detalla' : `${omitted} fallas anteriores no se detallan`}: el aviso no se pudo enviar durante demasiado tiempo (servidor de correo caído). El registro (log) de proscai-mailer las nombra; sus archivos están en errores/.`,
+          '',
+        ];
+  return { subject, text: [intro, '', blocks.join('\n\n'), '', ...dropped].join('\n') };
 }
 
 /** Messages of the command line; `{name}` placeholders are filled from `params`. */

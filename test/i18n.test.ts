@@ -136,6 +136,18 @@ describe('renderNotification', () => {
     expect(many.subject).toBe('proscai-mailer: 2 send orders failed');
     expect(many.text).toContain('Company: ACME');
   });
+
+  it('counts and mentions the failures dropped from a long-held notification', () => {
+    const es = renderNotification([report(), report({ fileName: 'b.XML' })], 'es', { omitted: 40 });
+    expect(es.subject).toBe('proscai-mailer: 42 órdenes de envío fallaron');
+    expect(es.text).toContain('Además, 40 fallas anteriores no se detallan');
+    expect(es.text).toContain('2. b.XML');
+    const en = renderNotification([report()], 'en', { omitted: 1 });
+    expect(en.subject).toBe('proscai-mailer: 2 send orders failed');
+    expect(en.text).toContain('this send order:');
+    expect(en.text).toContain('Besides these, 1 earlier failure is not listed');
+    expect(renderNotification([report()], 'es').text).not.toContain('Además');
+  });
 });
 
 describe('t', () => {

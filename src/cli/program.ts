@@ -15,6 +15,10 @@ import { createLogger, registerSecret } from '../io/log.js';
 import { createMailer } from '../main.js';
 import type { SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
+import { registerSendTestCommand } from './send-test.js';
+import { registerConfigCommand } from './config-command.js';
+import { registerServiceCommands } from './service.js';
+import { registerInspectCommands } from './inspect-commands.js';
 
 interface CommonOptions {
   dir?: string;
@@ -70,7 +74,7 @@ export async function runMailerCommand(mode: SupervisorMode, options: CommonOpti
   const config = await configOrExit(options);
   if (typeof config === 'number') return config;
   const lang = config.language;
-  const lock = await acquireInstanceLock({ workDir: config.workDir });
+  const lock = await acquireInstanceLock({ workDir: config.workDir, ...(config.hostId !== null && { hostId: config.hostId }) });
   if ('running' in lock) {
     process.stderr.write(`${t('instance.running', lang, { ...lock.running, dir: config.dir })}\n`);
     return ExitCode.RUNNING;
@@ -79,6 +83,8 @@ export async function runMailerCommand(mode: SupervisorMode, options: CommonOpti
   const log = createLogger({
     file: path.join(config.logDir ?? path.join(config.workDir, 'logs'), 'mailer.log'),
     level: 'debug',
+    maxBytes: config.logMaxBytes,
+    keepDays: config.logKeepDays,
     pretty: true,
     verbose: config.verbose,
   });
@@ -137,6 +143,10 @@ export async function runCli(argv: string[]): Promise<number> {
       exitCode = await runMailerCommand('once', options);
     },
   );
+  registerInspectCommands(program, (code) => (exitCode = code));
+  registerSendTestCommand(program, (code) => (exitCode = code));
+  registerServiceCommands(program, (code) => (exitCode = code));
+  registerConfigCommand(program, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -61,6 +61,8 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   recycleDir: null,
   logSuccess: false,
   logDir: null,
+  logKeepDays: 30,
+  logMaxBytes: 50 * 1024 * 1024,
   pathMap: {},
   companies: {},
   smtp: {},
@@ -69,6 +71,7 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   perMinute: null,
   language: 'es',
   staleClaimSeconds: 600,
+  hostId: null,
   notifyEverySeconds: 60,
   verbose: false,
 };

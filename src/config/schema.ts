@@ -175,6 +175,8 @@ export const topRules = {
   recycleDir: nullable(str),
   logSuccess: bool,
   logDir: nullable(str),
+  logKeepDays: int(1, 3650, ' of days'),
+  logMaxBytes: int(64 * 1024, Number.MAX_SAFE_INTEGER, ' of bytes'),
   pathMap: record(str),
   companies: record(company),
   smtp: object(smtpRules),
@@ -184,6 +186,7 @@ export const topRules = {
   language: oneOf(LANGUAGES),
   workDir: str,
   staleClaimSeconds: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  hostId: nullable(str),
   notifyEverySeconds: int(0, Number.MAX_SAFE_INTEGER, ' of seconds'),
 } as const;
 

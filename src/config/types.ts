@@ -49,6 +49,10 @@ export interface Config {
   logSuccess: boolean;
   /** Folder of the log file; null = `<workDir>/logs`. */
   logDir: string | null;
+  /** Days rotated log files (`mailer-YYYY-MM-DD*.log`) are kept (default 30). */
+  logKeepDays: number;
+  /** Size in bytes after which the log file is rotated (default 50 MB). */
+  logMaxBytes: number;
   /** Windows prefixes → local prefixes, e.g. `C:\\Trabajo\\proscai\\Envio_Mails\\` → `/srv/envio_mails/`. */
   pathMap: Readonly<Record<string, string>>;
   /** Profiles by company name; looked up case-insensitively. */
@@ -66,6 +70,11 @@ export interface Config {
   workDir: string;
   /** Seconds after which another machine's claims (no heartbeat) are taken over. */
   staleClaimSeconds: number;
+  /**
+   * This machine's name in the shared work area (claims, lock); null = the
+   * host name. Set it when cloned machines share a host name.
+   */
+  hostId: string | null;
   /** Seconds between failure-notification batches per recipient. */
   notifyEverySeconds: number;
   /** Print every transition on the terminal. */

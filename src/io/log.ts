@@ -17,10 +17,18 @@
  * share, where a synchronous write per line would stall the event loop. Pino
  * flushes synchronously on process exit; a SIGKILL can lose at most the last
  * second of lines.
+ *
+ * The file rotates daily and by size, and rotated files older than
+ * `keepDays` are deleted: see `./log-files.ts` for the naming scheme
+ * (`mailer.log`, `mailer-YYYY-MM-DD.NNN.log`, `mailer-YYYY-MM-DD.log`) and
+ * `listLogFiles` to read them back in order.
  */
-import type { EventEmitter } from 'node:events';
 import pino from 'pino';
 import pretty from 'pino-pretty';
+
+import { createRotatingFile } from './log-files.js';
+
+export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES, listLogFiles } from './log-files.js';
 
 /** Stable event names (log field `event`): scripts and dashboards filter on them. */
 export const Events = {
@@ -36,6 +44,10 @@ export const Events = {
   ORDER_PARTIAL_DELIVERY: 'order.partial_delivery',
   NOTIFY_SENT: 'notify.sent',
   NOTIFY_FAILED: 'notify.failed',
+  /** A notification could not be sent now (server down): kept and tried again next period. */
+  NOTIFY_DEFERRED: 'notify.deferred',
+  /** Reports dropped from a notification kept too long (server down for a day, or too many). */
+  NOTIFY_DROPPED: 'notify.dropped',
   SUPERVISOR_STARTED: 'supervisor.started',
   SUPERVISOR_STOPPING: 'supervisor.stopping',
   SUPERVISOR_STOPPED: 'supervisor.stopped',
@@ -121,6 +133,12 @@ export interface LoggerOptions {
   onFileError?: (err: Error) => void;
   /** Where the readable lines go (default process.stderr); for tests. */
   prettyDestination?: { write(chunk: string): unknown };
+  /** Size after which the file is rotated (Config.logMaxBytes; default 50 MB). */
+  maxBytes?: number;
+  /** Days rotated files are kept (Config.logKeepDays; default 30). */
+  keepDays?: number;
+  /** The clock used for rotation (tests). */
+  now?: () => Date;
 }
 
 export interface LoggerHandle {
@@ -136,17 +154,18 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
   const fileLevel = opts.level ?? 'info';
   const termLevel = opts.verbose ? 'debug' : 'info';
   const streams: pino.StreamEntry[] = [];
+  const report =
+    opts.onFileError ?? ((e: Error) => process.stderr.write(`proscai-mailer: cannot write the log file ${opts.file}: ${e.message}\n`));
   const file = opts.file
-    ? pino.destination({ dest: opts.file, mkdir: true, sync: false, minLength: 4096, periodicFlush: 1000 })
+    ? createRotatingFile({
+        file: opts.file,
+        onError: report,
+        onHousekeepingError: (e) => process.stderr.write(`proscai-mailer: log housekeeping in ${opts.file}: ${e.message}\n`),
+        ...(opts.maxBytes !== undefined && { maxBytes: opts.maxBytes }),
+        ...(opts.keepDays !== undefined && { keepDays: opts.keepDays }),
+        ...(opts.now !== undefined && { now: opts.now }),
+      })
     : undefined;
-  let ready = false;
-  let failed: Error | undefined;
-  file?.once('ready', () => (ready = true));
-  file?.on('error', (err: Error) => {
-    if (failed !== undefined) return;
-    failed = err;
-    (opts.onFileError ?? ((e: Error) => process.stderr.write(`proscai-mailer: cannot write the log file ${opts.file}: ${e.message}\n`)))(err);
-  });
   if (file) streams.push({ stream: file, level: fileLevel as pino.Level });
   if (opts.pretty) streams.push({ stream: prettyStream(opts.prettyDestination ?? process.stderr), level: termLevel });
   if (streams.length === 0) streams.push({ stream: pino.destination({ dest: 2, sync: true }), level: fileLevel as pino.Level });
@@ -166,35 +185,14 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
   );
 
   const flush = async (): Promise<void> => {
-    if (!file || failed) return;
-    if (!ready) await settled(file, 'ready');
-    if (failed) return;
-    await new Promise<void>((resolve, reject) => file.flush((err) => (err ? reject(err) : resolve())));
+    await file?.flush();
   };
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closed ??= (async () => {
-      if (!file || failed) return;
-      const done = settled(file, 'close');
-      file.end();
-      await done;
-    })();
+    closed ??= file?.close() ?? Promise.resolve();
     return closed;
   };
   return { logger, flush, close };
-}
-
-/** Resolves on `event` or on an error (reported through onFileError), never rejects, leaves no listener behind. */
-function settled(emitter: EventEmitter, event: string): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      emitter.off(event, done);
-      emitter.off('error', done);
-      resolve();
-    };
-    emitter.on(event, done);
-    emitter.on('error', done);
-  });
 }
 
 /** pino-pretty's formatter over a plain write: synchronous, so nothing is lost and stderr is never closed. */

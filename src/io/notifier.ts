@@ -1,26 +1,48 @@
 /**
  * Failure notifications (spec §3: a permanent failure is told to
- * `CorreoErrores`). One e-mail per report today; `deliver` already takes a
- * list of reports for one recipient set, so batching per minute
- * (Config.notifyEverySeconds) can be added in front of it without changing
- * how messages are built or sent.
+ * `CorreoErrores`), gathered so that they help rather than flood.
  *
- * Guarantee: `notify` never rejects. A notification that cannot be sent (no
- * SMTP server known, server down, refused) is logged and dropped: it must
- * never turn into a failure of the order it reports on.
+ * - Failures are gathered per RECIPIENT ADDRESS (and per notification server
+ *   and sender: a failure of company A is never told through company B's
+ *   server or in B's name). Each recipient gets at most one message per period
+ *   (`notifyEverySeconds`, default 60), listing every failed order with its
+ *   reason and what to do next.
+ * - The first failure of a quiet period waits a short gathering window,
+ *   min(5 s, period), before it goes out: an ERP that produces a bad batch
+ *   produces it within seconds, and those failures then arrive as ONE message
+ *   instead of one now and one a minute later, while a lone failure is still
+ *   told within seconds.
+ * - When the mail server is down (sending a notification fails with a
+ *   temporary error: connection refused, timeout, 4xx), the batch is kept and
+ *   tried again one period later, and every other batch through that server
+ *   waits too: one try per server per period, never one per order. A failure
+ *   that is itself a connection failure against the notification server marks
+ *   that server as down for a period at once. Kept reports are dropped (with a
+ *   log line, and counted in the next message) after 24 h or beyond 1000 per
+ *   recipient.
+ * - A notification refused for good (5xx, credentials, TLS) is logged and
+ *   dropped: trying again cannot help.
+ * - `close()` gives everything pending one last try, bounded (10 s), so a
+ *   `once` run still tells its failures before it exits.
+ *
+ * Guarantee: `notify` never rejects and returns at once; a notification that
+ * cannot be sent is logged, never turned into a failure of the order it is about.
  */
 import { hostname } from 'node:os';
 
 import type { Language } from '../config/types.js';
+import type { MailerError } from '../errors.js';
 import { renderNotification } from '../i18n.js';
-import { toSendError } from '../machines/classify.js';
+import { isTemporaryCode, toSendError } from '../machines/classify.js';
 import type { Address } from '../order/types.js';
 import type { FailureReport, Notifier, ResolvedSmtp } from '../ports.js';
+import { Events } from './log.js';
 import type { TransportPool } from './smtp.js';
 
 export interface NotifierLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
 }
 
 export interface NotifierDeps {
@@ -31,56 +53,291 @@ export interface NotifierDeps {
   /** Sender used when a report carries none. */
   defaultFrom?: Address;
   logger?: NotifierLogger;
+  /** Config.notifyEverySeconds: at most one message per recipient per period (default 60; 0 = no limit). */
+  notifyEverySeconds?: number;
+  /** The period in ms, instead of `notifyEverySeconds` (tests). */
+  notifyEveryMs?: number;
+  /** Wait after the first failure of a quiet period (default min(5 s, period)). */
+  gatherMs?: number;
+  /** Reports kept per recipient while the server is down (default 1000); older ones are dropped and counted. */
+  maxPending?: number;
+  /** Age after which a kept report is dropped (default 24 h). */
+  maxAgeMs?: number;
+  /** Bound of close()'s last try (default 10 s). */
+  closeTimeoutMs?: number;
 }
 
-/** Header naming the order a notification is about. */
+/** Header naming the orders a notification is about. */
 export const NOTIFICATION_HEADER = 'X-Proscai-Notification';
 
 /** Lane of the transport pool used for notifications: apart from every company's lane. */
 export const NOTIFY_LANE = '\u0000notifications';
 
+/** Order ids named in the header at most (the body lists them all). */
+const HEADER_IDS = 20;
+
+interface Item {
+  report: FailureReport;
+  at: number;
+}
+
+/** What is waiting for one recipient through one server. */
+interface Batch {
+  key: string;
+  to: Address;
+  smtp: ResolvedSmtp;
+  server: string;
+  from: Address;
+  items: Item[];
+  omitted: number;
+  timer?: NodeJS.Timeout;
+  sending: boolean;
+}
+
+type Outcome = { ok: true } | { ok: false; error: MailerError };
+
 export function createNotifier(deps: NotifierDeps): Notifier {
   const logger = deps.logger ?? silentLogger;
+  const periodMs = Math.max(0, deps.notifyEveryMs ?? (deps.notifyEverySeconds ?? 60) * 1000);
+  const gatherMs = deps.gatherMs ?? Math.min(5_000, periodMs);
+  // With no period, a down server is still only tried once a minute.
+  const retryMs = periodMs > 0 ? periodMs : 60_000;
+  const maxPending = deps.maxPending ?? 1000;
+  const maxAgeMs = deps.maxAgeMs ?? 24 * 3_600_000;
+  const closeTimeoutMs = deps.closeTimeoutMs ?? 10_000;
 
-  /** Sends one notification covering `reports` (all with the same recipients and server). */
-  async function deliver(reports: FailureReport[]): Promise<void> {
-    const first = reports[0];
-    if (first === undefined || first.to.length === 0) return;
-    const smtp = first.smtp ?? deps.defaultSmtp;
-    const orders = reports.map((r) => r.orderId);
-    if (smtp === undefined) {
-      logger.warn({ orders, to: first.to.map((a) => a.address) }, 'failure notification not sent: no SMTP server known');
-      return;
-    }
-    const from = first.from ?? deps.defaultFrom ?? { name: 'proscai-mailer', address: `proscai-mailer@${hostname()}` };
-    const { subject, text } = renderNotification(reports, deps.language);
+  const batches = new Map<string, Batch>();
+  const lastSentAt = new Map<string, number>();
+  const downUntil = new Map<string, number>();
+  /** Per server, the chain of deliveries: one at a time, so a down server costs one connection. */
+  const busy = new Map<string, Promise<void>>();
+  let closing: Promise<void> | undefined;
+  /** Set as close() starts: no timer is armed and no periodic try starts any more. */
+  let stopping = false;
+
+  const orderIds = (items: Item[]): string[] => items.map((i) => i.report.orderId);
+
+  /** Sends one notification to `batch.to` listing `items`. */
+  async function deliver(batch: Batch, items: Item[], omitted: number): Promise<Outcome> {
+    const reports = items.map((i) => i.report);
+    const { subject, text } = renderNotification(reports, deps.language, { omitted });
+    const ids = reports.map((r) => r.orderId);
+    const header = ids.length > HEADER_IDS ? `${ids.slice(0, HEADER_IDS).join(', ')} (+${ids.length - HEADER_IDS})` : ids.join(', ');
     try {
-      await deps.pool.send(smtp, NOTIFY_LANE, 1, {
-        from: from.name === '' ? from.address : { name: from.name, address: from.address },
-        to: first.to.map((a) => (a.name === '' ? a.address : { name: a.name, address: a.address })),
+      await deps.pool.send(batch.smtp, NOTIFY_LANE, 1, {
+        from: mailbox(batch.from),
+        to: mailbox(batch.to),
         subject,
         text,
-        headers: { [NOTIFICATION_HEADER]: orders.join(', ') },
+        headers: { [NOTIFICATION_HEADER]: header },
         disableFileAccess: true,
         disableUrlAccess: true,
       });
+      return { ok: true };
     } catch (err) {
-      const error = toSendError(err, { secrets: [smtp.password] });
-      logger.error({ orders, to: first.to.map((a) => a.address), err: error.toJSON() }, 'failure notification not sent');
+      return { ok: false, error: toSendError(err, { secrets: [batch.smtp.password] }) };
+    }
+  }
+
+  /** Drops reports older than maxAgeMs or beyond maxPending (oldest first), counting them. */
+  function trim(batch: Batch, now: number): void {
+    const old = batch.items.filter((i) => now - i.at > maxAgeMs).length;
+    const over = Math.max(0, batch.items.length - old - maxPending);
+    const dropped = batch.items.splice(0, old + over);
+    if (dropped.length === 0) return;
+    batch.omitted += dropped.length;
+    logger.warn(
+      { event: Events.NOTIFY_DROPPED, to: batch.to.address, orders: orderIds(dropped), count: dropped.length, omittedSoFar: batch.omitted },
+      `failure notification to ${batch.to.address}: ${dropped.length} report(s) dropped (kept over ${maxAgeMs / 3_600_000} h or over ${maxPending})`,
+    );
+  }
+
+  function schedule(batch: Batch): void {
+    if (stopping || batch.timer !== undefined || batch.sending || batch.items.length === 0) return;
+    const now = Date.now();
+    const due = Math.max(
+      batch.items[0].at + gatherMs,
+      (lastSentAt.get(batch.key) ?? -Infinity) + periodMs,
+      downUntil.get(batch.server) ?? 0,
+    );
+    batch.timer = setTimeout(() => {
+      batch.timer = undefined;
+      const previous = busy.get(batch.server) ?? Promise.resolve();
+      const next = previous.then(() => attempt(batch));
+      busy.set(batch.server, next);
+      void next.finally(() => {
+        if (busy.get(batch.server) === next) busy.delete(batch.server);
+      });
+    }, Math.max(0, due - now));
+    batch.timer.unref();
+  }
+
+  /** One try for a batch whose time has come (unless its server was found down meanwhile). */
+  async function attempt(batch: Batch): Promise<void> {
+    if (stopping) return;
+    if ((downUntil.get(batch.server) ?? 0) > Date.now()) return schedule(batch);
+    trim(batch, Date.now());
+    if (batch.items.length === 0) return void batches.delete(batch.key);
+    const items = batch.items.splice(0);
+    const omitted = batch.omitted;
+    batch.omitted = 0;
+    batch.sending = true;
+    const outcome = await deliver(batch, items, omitted);
+    batch.sending = false;
+    const now = Date.now();
+    if (outcome.ok) {
+      lastSentAt.set(batch.key, now);
+      logger.info?.({ event: Events.NOTIFY_SENT, to: batch.to.address, orders: orderIds(items), omitted }, `failure notification sent to ${batch.to.address}`);
+    } else if (isTemporaryCode(outcome.error.code)) {
+      batch.items.unshift(...items);
+      batch.omitted += omitted;
+      trim(batch, now);
+      downUntil.set(batch.server, now + retryMs);
+      logger.warn(
+        { event: Events.NOTIFY_DEFERRED, to: batch.to.address, orders: orderIds(items), retryInMs: retryMs, err: outcome.error.toJSON() },
+        `failure notification to ${batch.to.address} not sent now (mail server unavailable); next try in ${Math.round(retryMs / 1000)} s`,
+      );
+    } else {
+      lastSentAt.set(batch.key, now);
+      logFailed(batch, items, outcome.error);
+    }
+    if (batch.items.length > 0) schedule(batch);
+    else batches.delete(batch.key);
+  }
+
+  function logFailed(batch: Batch, items: Item[], error: MailerError): void {
+    logger.error(
+      { event: Events.NOTIFY_FAILED, to: batch.to.address, orders: orderIds(items), err: error.toJSON() },
+      `failure notification to ${batch.to.address} not sent`,
+    );
+  }
+
+  /** close(): one last try for every batch, one server at a time per server; a server found down is not tried again. */
+  async function flushAll(): Promise<void> {
+    await Promise.allSettled([...busy.values()]);
+    const byServer = new Map<string, Batch[]>();
+    for (const batch of batches.values()) {
+      clearTimeout(batch.timer);
+      byServer.set(batch.server, [...(byServer.get(batch.server) ?? []), batch]);
+    }
+    await Promise.all(
+      [...byServer.values()].map(async (list) => {
+        let down: MailerError | undefined;
+        for (const batch of list) {
+          trim(batch, Date.now());
+          const items = [...batch.items];
+          if (items.length === 0) {
+            batches.delete(batch.key);
+            continue;
+          }
+          // A server found down during this last round is not tried again for the next recipient.
+          const outcome: Outcome = down ? { ok: false, error: down } : await deliver(batch, items, batch.omitted);
+          if (outcome.ok) {
+            logger.info?.({ event: Events.NOTIFY_SENT, to: batch.to.address, orders: orderIds(items) }, `failure notification sent to ${batch.to.address}`);
+          } else {
+            if (isTemporaryCode(outcome.error.code)) down = outcome.error;
+            logFailed(batch, items, outcome.error);
+          }
+          batches.delete(batch.key);
+        }
+      }),
+    );
+  }
+
+  async function close(): Promise<void> {
+    stopping = true;
+    for (const batch of batches.values()) {
+      clearTimeout(batch.timer);
+      batch.timer = undefined;
+    }
+    const finished = await withDeadline(flushAll().then(() => true), closeTimeoutMs);
+    if (!finished) {
+      for (const batch of batches.values()) {
+        logger.error(
+          { event: Events.NOTIFY_FAILED, to: batch.to.address, orders: orderIds(batch.items), timeoutMs: closeTimeoutMs },
+          `failure notification to ${batch.to.address} not sent before exit`,
+        );
+      }
+      batches.clear();
+    }
+    await withDeadline(deps.pool.closeAll().then(() => true), finished ? closeTimeoutMs : 1_000);
+  }
+
+  function notify(report: FailureReport): void {
+    const smtp = report.smtp ?? deps.defaultSmtp;
+    const orders = [report.orderId];
+    if (stopping) {
+      logger.error({ event: Events.NOTIFY_FAILED, orders, to: report.to.map((a) => a.address) }, 'failure notification not sent: the mailer is stopping');
+      return;
+    }
+    if (report.to.length === 0) return;
+    if (smtp === undefined) {
+      logger.warn({ event: Events.NOTIFY_FAILED, orders, to: report.to.map((a) => a.address) }, 'failure notification not sent: no SMTP server known');
+      return;
+    }
+    const from = report.from ?? deps.defaultFrom ?? { name: 'proscai-mailer', address: `proscai-mailer@${hostname()}` };
+    const server = serverKey(smtp);
+    const now = Date.now();
+    if (report.smtp !== undefined && serverKey(report.smtp) === server && reportsServerDown(report) && (downUntil.get(server) ?? 0) <= now) {
+      downUntil.set(server, now + retryMs);
+    }
+    const seen = new Set<string>();
+    for (const to of report.to) {
+      const address = to.address.toLowerCase();
+      if (seen.has(address)) continue;
+      seen.add(address);
+      const key = JSON.stringify([address, server, from.address.toLowerCase()]);
+      let batch = batches.get(key);
+      if (batch === undefined) {
+        batch = { key, to, smtp, server, from, items: [], omitted: 0, sending: false };
+        batches.set(key, batch);
+      }
+      batch.items.push({ report, at: now });
+      trim(batch, now);
+      schedule(batch);
     }
   }
 
   return {
     async notify(report: FailureReport): Promise<void> {
       try {
-        await deliver([report]);
+        notify(report);
       } catch (err) {
-        // deliver already catches send errors; this guards rendering and logging bugs.
-        logger.error({ order: report.orderId, err: String(err) }, 'failure notification not sent');
+        // Guards bookkeeping and logging bugs: a notification never fails its order.
+        logger.error({ event: Events.NOTIFY_FAILED, order: report.orderId, err: String(err) }, 'failure notification not sent');
       }
     },
-    close: () => deps.pool.closeAll(),
+    close: () => (closing ??= close()),
   };
+}
+
+/** A failure that says the server did not answer at all: its notifications will not get through either, for now. */
+function reportsServerDown(report: FailureReport): boolean {
+  const { code, smtp } = report.error;
+  if (code === 'SMTP_CONNECTION' || code === 'SMTP_TIMEOUT') return true;
+  return code === 'RETRIES_EXHAUSTED' && smtp?.responseCode === undefined && smtp?.errno !== undefined;
+}
+
+/** Identity of a server (never the password): batches and "down" marks are per server. */
+function serverKey(smtp: ResolvedSmtp): string {
+  return JSON.stringify([smtp.host.toLowerCase(), smtp.port, smtp.user ?? '', smtp.security ?? '']);
+}
+
+function mailbox(a: Address): string | { name: string; address: string } {
+  return a.name === '' ? a.address : { name: a.name, address: a.address };
+}
+
+/** True when `work` settled within `ms`; the timer never outlives it. */
+async function withDeadline(work: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.catch(() => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const silentLogger: NotifierLogger = { warn: () => undefined, error: () => undefined };

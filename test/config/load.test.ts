@@ -40,6 +40,9 @@ describe('buildConfig: defaults', () => {
       recycleDir: null,
       logSuccess: false,
       logDir: null,
+      logKeepDays: 30,
+      logMaxBytes: 52_428_800,
+      hostId: null,
       pathMap: {},
       companies: {},
       smtp: {},
@@ -79,6 +82,14 @@ describe('buildConfig: defaults', () => {
     expect(() => {
       (c as { poll: number }).poll = 1;
     }).toThrow(TypeError);
+  });
+});
+
+describe('buildConfig: log housekeeping', () => {
+  it('takes logKeepDays and logMaxBytes from the file', () => {
+    const c = buildConfig({ ...base, flags: { dir: '/d' }, file: { logKeepDays: 7, logMaxBytes: 1_048_576 } });
+    expect(c.logKeepDays).toBe(7);
+    expect(c.logMaxBytes).toBe(1_048_576);
   });
 });
 
@@ -199,6 +210,9 @@ describe('buildConfig: invalid files name the key', () => {
     ['not an object', [1, 2], /must be an object/],
     ['both password and passwordEnv', { smtp: { password: 'x', passwordEnv: 'Y' } }, /^smtp\.password: give either/],
     ['pathMap value not text', { pathMap: { 'C:\\': 5 } }, /^pathMap\.C:\\: must be a non-empty text/],
+    ['logKeepDays zero', { logKeepDays: 0 }, /^logKeepDays: must be a whole number of days from 1 to 3650/],
+    ['logKeepDays as text', { logKeepDays: '30' }, /^logKeepDays: must be a whole number/],
+    ['logMaxBytes too small', { logMaxBytes: 1000 }, /^logMaxBytes: must be a whole number of bytes ≥ 65536/],
   ];
   for (const [name, file, pattern] of cases) {
     it(name, () => {

@@ -55,6 +55,8 @@ describe('validateFile', () => {
       workDir: '/w',
       staleClaimSeconds: 60,
       notifyEverySeconds: 0,
+      logKeepDays: 90,
+      logMaxBytes: 10_485_760,
     };
     expect(validateFile(extra)).toEqual({ ...extra, language: 'en' });
   });

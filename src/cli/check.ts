@@ -1,0 +1,192 @@
+/**
+ * `proscai-mailer check <file>`: validates one order exactly as the mailer
+ * would (parse, resolve against the configuration, check every attachment)
+ * and shows what would be sent, WITHOUT sending anything or touching the
+ * order folder: no SMTP connection, no claim, no log line.
+ *
+ * Guarantees:
+ * - every reason an order would fail for is listed at once: all parse errors;
+ *   when it parses, every missing setting AND every bad attachment (each
+ *   attachment is checked on its own, not only the first bad one);
+ * - the SMTP password is never printed, in text or JSON.
+ */
+import path from 'node:path';
+import type { Config, Language } from '../config/types.js';
+import { isMailerError, type MailerError } from '../errors.js';
+import { describeError } from '../i18n.js';
+import { resolveAttachments } from '../io/attachments.js';
+import { readFileBytes } from '../io/inspect-files.js';
+import { parseOrder } from '../order/parse.js';
+import { resolveOrder } from '../order/resolve.js';
+import type { Address, Order, Security } from '../order/types.js';
+import type { ResolvedAttachment } from '../ports.js';
+
+export interface CheckProblem {
+  code: string;
+  field?: string;
+  value?: string;
+  /** The reason in plain words, in the operator's language. */
+  text: string;
+}
+
+/** What would be sent (no password anywhere). */
+export interface CheckedOrder {
+  company: string;
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  replyTo: string[];
+  subject: string;
+  body: 'text' | 'html';
+  /** `security` null: STARTTLS when the server offers it (the spec's default). */
+  smtp: { host: string; port: number; security: Security | null; user?: string };
+  attachments: ResolvedAttachment[];
+  afterSend: string;
+  logSuccess: boolean;
+  errorMail: string[];
+  messageId: string;
+}
+
+export interface CheckReport {
+  file: string;
+  orderId: string;
+  ok: boolean;
+  problems: CheckProblem[];
+  warnings: string[];
+  /** Present when the order is valid. */
+  order?: CheckedOrder;
+}
+
+/** The order folder `check` uses when none is configured: the file's own, or the one above `errores/`/`enviados/`. */
+export function orderDirOf(file: string): string {
+  const folder = path.dirname(path.resolve(file));
+  return /^(errores|enviados)$/i.test(path.basename(folder)) ? path.dirname(folder) : folder;
+}
+
+const addressText = (a: Address): string => (a.name ? `${a.name} <${a.address}>` : a.address);
+
+function problemOf(error: MailerError, lang: Language): CheckProblem {
+  return {
+    code: error.code,
+    ...(error.field !== undefined && { field: error.field }),
+    ...(error.value !== undefined && { value: error.value }),
+    text: describeError(error, lang),
+  };
+}
+
+/** Each attachment checked on its own, so every bad one is reported. */
+async function checkAttachments(order: Order, config: Config): Promise<{ ok: ResolvedAttachment[]; errors: MailerError[] }> {
+  const opts = { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap };
+  const ok: ResolvedAttachment[] = [];
+  const errors: MailerError[] = [];
+  for (const attachment of order.attachments) {
+    try {
+      ok.push(...(await resolveAttachments({ ...order, attachments: [attachment] }, opts)));
+    } catch (error) {
+      if (!isMailerError(error)) throw error;
+      errors.push(error as MailerError);
+    }
+  }
+  return { ok, errors };
+}
+
+/** Parses, resolves and checks the attachments of the order in `file`; sends nothing. */
+export async function checkOrder(config: Config, file: string): Promise<CheckReport> {
+  const fileName = path.basename(file);
+  const lang = config.language;
+  let bytes: Buffer;
+  try {
+    bytes = await readFileBytes(file);
+  } catch (error) {
+    if (!isMailerError(error)) throw error;
+    return { file, orderId: fileName, ok: false, problems: [problemOf(error as MailerError, lang)], warnings: [] };
+  }
+  const parsed = parseOrder(bytes, fileName);
+  if (!parsed.ok) {
+    return { file, orderId: parsed.partial.id, ok: false, problems: parsed.errors.map((e) => problemOf(e, lang)), warnings: [] };
+  }
+  const order = parsed.order;
+  const resolved = resolveOrder(order, config);
+  const attachments = await checkAttachments(order, config);
+  const errors = [...(resolved.ok ? [] : resolved.errors), ...attachments.errors];
+  const base = { file, orderId: order.id, warnings: parsed.warnings };
+  if (!resolved.ok || errors.length > 0) return { ...base, ok: false, problems: errors.map((e) => problemOf(e, lang)) };
+  const r = resolved.resolved;
+  return {
+    ...base,
+    ok: true,
+    problems: [],
+    order: {
+      company: r.company,
+      from: addressText(r.from),
+      to: order.to.map(addressText),
+      cc: order.cc.map(addressText),
+      bcc: order.bcc.map(addressText),
+      replyTo: order.replyTo.map(addressText),
+      subject: order.subject,
+      body: order.body.kind,
+      smtp: { host: r.smtp.host, port: r.smtp.port, security: r.smtp.security ?? null, ...(r.smtp.user !== undefined && { user: r.smtp.user }) },
+      attachments: attachments.ok,
+      afterSend: r.afterSend,
+      logSuccess: r.logSuccess,
+      errorMail: r.errorMail.map(addressText),
+      messageId: r.messageId,
+    },
+  };
+}
+
+const TEXT = {
+  es: {
+    valid: 'La orden {file} es válida; esto es lo que se enviaría (no se envió nada):',
+    invalid: 'La orden {file} NO se puede enviar:',
+    company: 'Empresa', from: 'Remitente', to: 'Para', cc: 'CC', bcc: 'CCO', replyTo: 'Responder a', subject: 'Asunto',
+    body: 'Cuerpo', text: 'texto', html: 'HTML', server: 'Servidor SMTP', security: 'Seguridad', user: 'Usuario',
+    attachments: 'Adjuntos', none: '(ninguno)', afterSend: 'Después de enviar', logSuccess: 'Registrar envíos',
+    errorMail: 'Avisar fallas a', messageId: 'Message-ID', yes: 'sí', no: 'no', bytes: 'bytes', starttls: 'STARTTLS si el servidor lo ofrece',
+    warnings: 'Advertencias',
+  },
+  en: {
+    valid: 'The order {file} is valid; this is what would be sent (nothing was sent):',
+    invalid: 'The order {file} can NOT be sent:',
+    company: 'Company', from: 'From', to: 'To', cc: 'CC', bcc: 'BCC', replyTo: 'Reply-To', subject: 'Subject',
+    body: 'Body', text: 'text', html: 'HTML', server: 'SMTP server', security: 'Security', user: 'User',
+    attachments: 'Attachments', none: '(none)', afterSend: 'After sending', logSuccess: 'Log successes',
+    errorMail: 'Failures reported to', messageId: 'Message-ID', yes: 'yes', no: 'no', bytes: 'bytes', starttls: 'STARTTLS when the server offers it',
+    warnings: 'Warnings',
+  },
+} as const;
+
+/** The report as text: the message that would be sent, or every problem. */
+export function formatCheck(report: CheckReport, lang: Language): string {
+  const tx = TEXT[lang];
+  const name = path.basename(report.file);
+  if (!report.ok || report.order === undefined) {
+    return `${[tx.invalid.replace('{file}', name), ...report.problems.map((p) => `  - ${p.text}`)].join('\n')}\n`;
+  }
+  const o = report.order;
+  const list = (items: string[]): string => (items.length > 0 ? items.join(', ') : tx.none);
+  const field = (label: string, value: string): string => `  ${`${label}:`.padEnd(20)} ${value}`;
+  const lines = [
+    tx.valid.replace('{file}', name),
+    field(tx.company, o.company || '?'),
+    field(tx.from, o.from),
+    field(tx.to, list(o.to)),
+    ...(o.cc.length > 0 ? [field(tx.cc, list(o.cc))] : []),
+    ...(o.bcc.length > 0 ? [field(tx.bcc, list(o.bcc))] : []),
+    ...(o.replyTo.length > 0 ? [field(tx.replyTo, list(o.replyTo))] : []),
+    field(tx.subject, o.subject),
+    field(tx.body, o.body === 'html' ? tx.html : tx.text),
+    field(tx.server, `${o.smtp.host}:${o.smtp.port}`),
+    field(tx.security, o.smtp.security ?? tx.starttls),
+    ...(o.smtp.user !== undefined ? [field(tx.user, o.smtp.user)] : []),
+    field(tx.attachments, o.attachments.length === 0 ? tx.none : ''),
+    ...o.attachments.map((a) => `    - ${a.filename} (${a.contentType}, ${a.size} ${tx.bytes}): ${a.path}`),
+    field(tx.afterSend, o.afterSend),
+    field(tx.logSuccess, o.logSuccess ? tx.yes : tx.no),
+    field(tx.errorMail, list(o.errorMail)),
+    field(tx.messageId, o.messageId),
+    ...(report.warnings.length > 0 ? [field(tx.warnings, report.warnings.join('; '))] : []),
+  ];
+  return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
+}

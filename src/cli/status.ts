@@ -1,0 +1,227 @@
+/**
+ * `proscai-mailer status`: what this machine's mailer has to do and did, per
+ * company, from the disk alone (so it works whether a mailer runs or not,
+ * and never disturbs one).
+ *
+ * Where each number comes from:
+ * - waiting: order files in the order folder (each parsed for its company;
+ *   one that cannot be read or parsed counts under `?`);
+ * - sending ("en curso"): orders this machine has claimed that have no retry
+ *   pending (no state file, or no next try in the future);
+ * - deferred: claimed orders whose state has a next try in the future;
+ * - failed (24 h): orders in `errores/` whose note was written in the last
+ *   24 hours (failed orders already retried or removed are not counted);
+ * - sent (24 h): `order.transition` lines to `sent` in the log of the last 24
+ *   hours. The log, not `enviados/`, because RECICLAR and ELIMINAR leave
+ *   nothing in `enviados/`.
+ * Claims of other machines sharing the folder are not counted.
+ */
+import path from 'node:path';
+import type { Config, Language } from '../config/types.js';
+import { companyOf } from '../actors/intake.js';
+import { formatLocalTime } from '../i18n.js';
+import { orderIdOf } from '../order/types.js';
+import { failedTimes, hostOf, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
+import { collectLogEntries, logFileOf } from '../io/log-reader.js';
+import { createOrderStore } from '../io/store.js';
+import { unnumberedName } from '../io/fsutil.js';
+
+export interface Counts {
+  waiting: number;
+  sending: number;
+  deferred: number;
+  failed24h: number;
+  sent24h: number;
+}
+
+export interface CompanyCounts extends Counts {
+  /** The lane key (upper-cased `Empresa`, else SMTP user, else sender); `?` when unknown. */
+  company: string;
+}
+
+export interface DeferredOrder {
+  fileName: string;
+  orderId: string;
+  company: string;
+  attempts: number;
+  /** ISO time of the next try. */
+  nextTryAt: string;
+  lastError?: { code: string; message: string; smtpCode?: number; smtpResponse?: string };
+}
+
+export interface RecentFailure {
+  fileName: string;
+  orderId: string;
+  company: string;
+  /** ISO time the order failed (its note was written). */
+  failedAt: string;
+}
+
+export interface StatusReport {
+  /** ISO time the report describes. */
+  at: string;
+  dir: string;
+  mailer: MailerProcess;
+  companies: CompanyCounts[];
+  totals: Counts;
+  deferred: DeferredOrder[];
+  failed: RecentFailure[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const UNKNOWN = '?';
+
+const keyOf = (company: unknown): string => (typeof company === 'string' && company.trim() !== '' ? company : UNKNOWN);
+const idOf = (fileName: string): string => orderIdOf(unnumberedName(fileName)) ?? fileName;
+
+function companyOfBytes(bytes: Buffer | undefined, fileName: string, config: Config): string {
+  return bytes === undefined ? UNKNOWN : keyOf(companyOf(bytes, fileName, config));
+}
+
+/** Reads the folders, the claims and the log; see the module comment. */
+export async function gatherStatus(config: Config, now: Date = new Date()): Promise<StatusReport> {
+  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
+  const since = new Date(now.getTime() - DAY_MS);
+  const table = new Map<string, Counts>();
+  const bump = (company: string, key: keyof Counts): void => {
+    const row = table.get(company) ?? { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
+    row[key] += 1;
+    table.set(company, row);
+  };
+
+  for (const fileName of await store.listInbox()) {
+    bump(companyOfBytes(await readFileIfPossible(path.join(config.dir, fileName)), fileName, config), 'waiting');
+  }
+
+  const deferred: DeferredOrder[] = [];
+  for (const fileName of await store.listClaimed()) {
+    const state = await store.loadState(fileName);
+    const company = state?.company !== undefined ? keyOf(state.company) : companyOfBytes(await readFileIfPossible(store.claimPath(fileName)), fileName, config);
+    if (state?.nextTryAt === undefined || state.nextTryAt <= now.getTime() || state.sentAt !== undefined) {
+      bump(company, 'sending');
+      continue;
+    }
+    bump(company, 'deferred');
+    const last = state.lastError;
+    deferred.push({
+      fileName,
+      orderId: idOf(fileName),
+      company,
+      attempts: state.attempts,
+      nextTryAt: new Date(state.nextTryAt).toISOString(),
+      ...(last && {
+        lastError: {
+          code: last.code,
+          message: last.message,
+          ...(last.smtp?.responseCode !== undefined && { smtpCode: last.smtp.responseCode }),
+          ...(last.smtp?.response !== undefined && { smtpResponse: last.smtp.response }),
+        },
+      }),
+    });
+  }
+
+  const failed: RecentFailure[] = [];
+  for (const { fileName, failedAt } of await failedTimes(config.dir, await store.listFailed())) {
+    if (failedAt.getTime() < since.getTime()) continue;
+    const company = companyOfBytes(await readFileIfPossible(path.join(config.dir, 'errores', fileName)), fileName, config);
+    bump(company, 'failed24h');
+    failed.push({ fileName, orderId: idOf(fileName), company, failedAt: failedAt.toISOString() });
+  }
+
+  const sent = await collectLogEntries(
+    logFileOf(config),
+    (e) => e.event === 'order.transition' && e.to === 'sent' && typeof e.time === 'string' && Date.parse(e.time) >= since.getTime(),
+    { since, contains: '"to":"sent"' },
+  );
+  for (const entry of sent.entries) bump(keyOf(entry.company), 'sent24h');
+
+  const companies = [...table.entries()]
+    .map(([company, counts]) => ({ company, ...counts }))
+    .sort((a, b) => (a.company === UNKNOWN ? 1 : b.company === UNKNOWN ? -1 : a.company.localeCompare(b.company)));
+  const totals: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
+  for (const row of companies) for (const key of Object.keys(totals) as (keyof Counts)[]) totals[key] += row[key];
+  return {
+    at: now.toISOString(),
+    dir: config.dir,
+    mailer: await readMailerProcess(config.workDir, hostOf(config).hostId),
+    companies,
+    totals,
+    deferred: deferred.sort((a, b) => a.nextTryAt.localeCompare(b.nextTryAt)),
+    failed: failed.sort((a, b) => a.failedAt.localeCompare(b.failedAt)),
+  };
+}
+
+const TEXT = {
+  es: {
+    folder: 'Carpeta de órdenes',
+    running: 'Mailer: en ejecución (pid {pid}, desde {since})',
+    runningUnknown: 'Mailer: en ejecución',
+    stopped: 'Mailer: no está en ejecución (las órdenes esperan a «proscai-mailer run» o «once»)',
+    head: ['Empresa', 'En espera', 'En curso', 'Diferidas', 'Fallidas 24 h', 'Enviadas 24 h'],
+    total: 'TOTAL',
+    empty: 'No hay órdenes pendientes ni actividad en las últimas 24 horas.',
+    deferred: 'Diferidas (se reintentan solas):',
+    deferredLine: 'intento {attempts}, próximo intento {next}',
+    lastError: 'último error',
+    failed: 'Fallidas en las últimas 24 horas (en errores/; detalle con «proscai-mailer trace <id>»):',
+  },
+  en: {
+    folder: 'Order folder',
+    running: 'Mailer: running (pid {pid}, since {since})',
+    runningUnknown: 'Mailer: running',
+    stopped: 'Mailer: not running (orders wait for "proscai-mailer run" or "once")',
+    head: ['Company', 'Waiting', 'Sending', 'Deferred', 'Failed 24 h', 'Sent 24 h'],
+    total: 'TOTAL',
+    empty: 'No pending orders and no activity in the last 24 hours.',
+    deferred: 'Deferred (retried automatically):',
+    deferredLine: 'try {attempts}, next try {next}',
+    lastError: 'last error',
+    failed: 'Failed in the last 24 hours (in errores/; details with "proscai-mailer trace <id>"):',
+  },
+} as const;
+
+const fill = (text: string, params: Record<string, string | number>): string => text.replace(/\{(\w+)\}/g, (w, k: string) => String(params[k] ?? w));
+
+/** Columns padded to their widest cell; the first left-aligned, the others right-aligned. */
+export function alignTable(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+}
+
+/** A failure's code, message and SMTP reply on one line (the reply only once when the message already quotes it). */
+export function errorLine(e: { code?: unknown; message?: unknown; smtpCode?: unknown; smtpResponse?: unknown }): string {
+  const parts = [[e.code, e.message].filter((x) => x !== undefined && x !== '').join(': ')];
+  const repeated = typeof e.smtpResponse === 'string' && typeof e.message === 'string' && e.message.includes(e.smtpResponse);
+  if ((e.smtpResponse !== undefined || e.smtpCode !== undefined) && !repeated) {
+    const reply = String(e.smtpResponse ?? '');
+    parts.push(`SMTP ${reply.startsWith(String(e.smtpCode)) || e.smtpCode === undefined ? reply : `${String(e.smtpCode)} ${reply}`}`.trim());
+  }
+  return parts.filter(Boolean).join(' — ');
+}
+
+/** The human report: who runs, a table per company, then the deferred and failed orders. */
+export function formatStatus(report: StatusReport, lang: Language): string {
+  const tx = TEXT[lang];
+  const local = (iso: string): string => formatLocalTime(new Date(iso));
+  const owner = report.mailer.owner;
+  const lines = [
+    `${tx.folder}: ${report.dir}`,
+    report.mailer.running ? (owner ? fill(tx.running, { pid: owner.pid, since: local(owner.since) }) : tx.runningUnknown) : tx.stopped,
+    '',
+  ];
+  if (report.companies.length === 0) return [...lines, tx.empty, ''].join('\n');
+  const row = (name: string, c: Counts): string[] => [name, ...[c.waiting, c.sending, c.deferred, c.failed24h, c.sent24h].map(String)];
+  lines.push(...alignTable([[...tx.head], ...report.companies.map((c) => row(c.company, c)), row(tx.total, report.totals)]));
+  if (report.deferred.length > 0) {
+    lines.push('', tx.deferred);
+    for (const d of report.deferred) {
+      const error = d.lastError ? `; ${tx.lastError}: ${errorLine(d.lastError)}` : '';
+      lines.push(`  ${d.fileName} (${d.company}): ${fill(tx.deferredLine, { attempts: d.attempts, next: local(d.nextTryAt) })}${error}`);
+    }
+  }
+  if (report.failed.length > 0) {
+    lines.push('', tx.failed);
+    for (const f of report.failed) lines.push(`  ${f.fileName} (${f.company}): ${local(f.failedAt)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,187 @@
+/**
+ * `proscai-mailer trace <id>`: the life of one order, from the bitácora:
+ * every state change with its local time, the event that caused it and, for
+ * failures, the error code, message and SMTP reply; each deferred try with
+ * its next try; the outcome. Answers "was it sent, and if not, why?".
+ *
+ * The order is named by its id (`0042_20261127093015`) or its file name
+ * (`_CFD_MAIL_REQ_0042_20261127093015.XML`, a path to it, or a numbered copy
+ * from `errores/` such as `… (1).XML`), ignoring case. Every log file is read
+ * (rotated ones first), so an order the ERP sent twice under one id shows
+ * both lives, in order.
+ */
+import path from 'node:path';
+import type { Config, Language } from '../config/types.js';
+import { orderIdOf } from '../order/types.js';
+import { unnumberedName } from '../io/fsutil.js';
+import { collectLogEntries, logFileOf, type LogEntry } from '../io/log-reader.js';
+import { errorLine } from './status.js';
+
+export interface TraceResult {
+  /** What the person typed. */
+  query: string;
+  /** The order id searched for, as typed (case kept). */
+  orderId: string;
+  /** The matching log lines, oldest first, as they are in the log. */
+  entries: LogEntry[];
+  /** The log files read. */
+  files: string[];
+}
+
+/** The order id a reference designates: an id, a file name or a path to the file. */
+export function orderIdOfRef(ref: string): string {
+  const base = ref.trim().split(/[\\/]/).pop() ?? '';
+  return orderIdOf(unnumberedName(base)) ?? base;
+}
+
+/** Whether a log line is about the order `id` (compared ignoring case). */
+function isAbout(entry: LogEntry, id: string): boolean {
+  const wanted = id.toLowerCase();
+  if (typeof entry.orderId === 'string') return entry.orderId.toLowerCase() === wanted;
+  if (typeof entry.fileName === 'string') return (orderIdOf(unnumberedName(entry.fileName)) ?? '').toLowerCase() === wanted;
+  return false;
+}
+
+/** Reads every log file and keeps the lines about the order. */
+export async function gatherTrace(config: Config, ref: string): Promise<TraceResult> {
+  const orderId = orderIdOfRef(ref);
+  const found = orderId === '' ? { entries: [], files: [] } : await collectLogEntries(logFileOf(config), (e) => isAbout(e, orderId), { contains: orderId });
+  return { query: ref, orderId, ...found };
+}
+
+const TEXT = {
+  es: {
+    header: 'Orden {id} ({file}), empresa {company}',
+    zone: 'Horas locales de este equipo ({zone}).',
+    attempt: 'intento {n}',
+    deferred: 'el intento {n} falló; se reintentará el {next}',
+    failed: 'FALLÓ',
+    sent: 'ENVIADA: Message-ID {id}; aceptada por {to}; respuesta del servidor: {response}',
+    rejected: 'destinatarios rechazados',
+    retry: 'devuelta a la cola por «proscai-mailer retry» ({via})',
+    via: { errores: 'desde errores/', deferred: 'reintento adelantado' } as Record<string, string>,
+    outcome: {
+      sent: 'Resultado: enviada ({at}).',
+      failed: 'Resultado: no se envió (falla definitiva, {at}); la orden está en errores/ con su nota .error.txt. Corrija la causa y use «proscai-mailer retry {id}».',
+      deferred: 'Resultado: todavía no se envía; está en espera de reintento (próximo intento {next}).',
+      retried: 'Resultado: devuelta a la cola ({at}); se enviará en la próxima pasada del mailer.',
+      lost: 'Resultado: la tomó otro proscai-mailer que comparte la carpeta ({at}).',
+      skipped: 'Resultado: no se pudo tomar el archivo ({at}); sigue en la carpeta de órdenes y se intentará de nuevo.',
+      pending: 'Resultado: en curso (el registro no muestra todavía un desenlace).',
+    },
+    nothing: 'El registro no tiene nada de la orden «{id}» (se leyó: {files}).',
+    noFiles: 'ningún archivo de registro',
+  },
+  en: {
+    header: 'Order {id} ({file}), company {company}',
+    zone: "Local times of this machine ({zone}).",
+    attempt: 'try {n}',
+    deferred: 'try {n} failed; next try at {next}',
+    failed: 'FAILED',
+    sent: 'SENT: Message-ID {id}; accepted for {to}; server reply: {response}',
+    rejected: 'refused recipients',
+    retry: 'put back in the queue by "proscai-mailer retry" ({via})',
+    via: { errores: 'from errores/', deferred: 'retry brought forward' } as Record<string, string>,
+    outcome: {
+      sent: 'Outcome: sent ({at}).',
+      failed: 'Outcome: not sent (permanent failure, {at}); the order is in errores/ with its .error.txt note. Fix the cause and use "proscai-mailer retry {id}".',
+      deferred: 'Outcome: not sent yet; waiting for a retry (next try {next}).',
+      retried: 'Outcome: put back in the queue ({at}); the next pass of the mailer sends it.',
+      lost: 'Outcome: another proscai-mailer sharing the folder took it ({at}).',
+      skipped: 'Outcome: the file could not be taken ({at}); it is still in the order folder and will be tried again.',
+      pending: 'Outcome: in progress (the log shows no outcome yet).',
+    },
+    nothing: 'The log has nothing about the order "{id}" (read: {files}).',
+    noFiles: 'no log file',
+  },
+} as const;
+
+const fill = (text: string, params: Record<string, unknown>): string => text.replace(/\{(\w+)\}/g, (w, k: string) => (params[k] === undefined ? w : String(params[k])));
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `2026-11-27 09:30:15` in local time; the raw text when it is not a time. */
+function localTime(value: unknown): string {
+  const at = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
+  if (at === undefined || Number.isNaN(at.getTime())) return String(value ?? '');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+}
+
+function zoneOf(at: Date): string {
+  const offset = -at.getTimezoneOffset();
+  return `UTC${offset >= 0 ? '+' : '-'}${pad(Math.trunc(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
+
+/** `xstate.done.actor.0.order.loading` → `done: loading`; other events as they are. */
+export function causeText(cause: unknown): string {
+  if (typeof cause !== 'string') return '';
+  const m = /^xstate\.(done|error)\.actor\..*?([A-Za-z]+)$/.exec(cause);
+  return m ? `${m[1]}: ${m[2]}` : cause.replace(/^xstate\./, '');
+}
+
+const errorOf = (e: LogEntry): string => errorLine({ code: e.errorCode, message: e.error, smtpCode: e.smtpCode, smtpResponse: e.smtpResponse });
+
+/** One line of the timeline; `lastError` avoids repeating the same error on pass-through states. */
+function describe(e: LogEntry, lang: Language, lastError: { text: string }): string {
+  const tx = TEXT[lang];
+  const error = errorOf(e);
+  switch (e.event) {
+    case 'order.transition': {
+      const shown = error !== '' && error !== lastError.text ? `  ${error}` : '';
+      lastError.text = error;
+      const attempt = e.to === 'sending' ? `, ${fill(tx.attempt, { n: e.attempts })}` : '';
+      return `${`${String(e.from)} → ${String(e.to)}`.padEnd(28)} (${causeText(e.cause)}${attempt})${shown}`;
+    }
+    case 'order.deferred':
+      return `${fill(tx.deferred, { n: e.attempts, next: localTime(e.nextTryAt) })}${error ? `  ${error}` : ''}`;
+    case 'order.failed': {
+      const reasons = Array.isArray(e.reasons) ? e.reasons.map((r) => errorOf(r as LogEntry)) : [];
+      return `${tx.failed}: ${reasons.join(' | ')}`;
+    }
+    case 'order.sent': {
+      const to = Array.isArray(e.accepted) ? e.accepted.join(', ') : '';
+      const line = fill(tx.sent, { id: e.messageId ?? '', to, response: e.response ?? '' });
+      return Array.isArray(e.rejected) && e.rejected.length > 0 ? `${line}; ${tx.rejected}: ${JSON.stringify(e.rejected)}` : line;
+    }
+    case 'order.retry_requested':
+      return fill(tx.retry, { via: tx.via[String(e.via)] ?? String(e.via ?? '') });
+    default:
+      return `${String(e.event ?? '')}: ${String(e.msg ?? '')}`;
+  }
+}
+
+const OUTCOME_STATES = new Set(['sent', 'failed', 'deferred', 'lost', 'skipped']);
+
+/** The last thing that decided the order's fate. */
+function outcomeOf(result: TraceResult, lang: Language): string {
+  const tx = TEXT[lang].outcome;
+  let outcome: { kind: keyof typeof tx; at?: unknown; next?: unknown } = { kind: 'pending' };
+  for (const e of result.entries) {
+    if (e.event === 'order.transition' && OUTCOME_STATES.has(String(e.to))) outcome = { kind: e.to as keyof typeof tx, at: e.time };
+    else if (e.event === 'order.deferred') outcome = { kind: 'deferred', at: e.time, next: e.nextTryAt };
+    else if (e.event === 'order.retry_requested') outcome = { kind: 'retried', at: e.time };
+    else if (e.event === 'order.transition' && (e.to === 'claiming' || e.to === 'resuming')) outcome = { kind: 'pending' };
+  }
+  const id = result.entries.map((e) => e.orderId).find((x) => typeof x === 'string') ?? result.orderId;
+  return fill(tx[outcome.kind], { at: localTime(outcome.at), next: localTime(outcome.next), id });
+}
+
+/** The timeline as text, or the "nothing found" message when there is no line. */
+export function formatTrace(result: TraceResult, lang: Language): string {
+  const tx = TEXT[lang];
+  if (result.entries.length === 0) {
+    const files = result.files.length > 0 ? result.files.map((f) => path.basename(f)).join(', ') : tx.noFiles;
+    return `${fill(tx.nothing, { id: result.query, files })}\n`;
+  }
+  const first = result.entries.find((e) => typeof e.fileName === 'string');
+  const company = result.entries.map((e) => e.company).find((c) => typeof c === 'string' && c !== '') ?? '?';
+  const lastError = { text: '' };
+  const lines = [
+    fill(tx.header, { id: first?.orderId ?? result.orderId, file: first?.fileName ?? '?', company }),
+    fill(tx.zone, { zone: zoneOf(new Date()) }),
+    '',
+    ...result.entries.map((e) => `${localTime(e.time)}  ${describe(e, lang, lastError)}`),
+    '',
+    outcomeOf(result, lang),
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,313 @@
+/**
+ * The log file with housekeeping: daily and by-size rotation, and deletion of
+ * rotated files older than `keepDays`. A small rotation of our own instead of
+ * `pino-roll`: that transport runs in a worker thread (a second event loop, a
+ * flush on exit that can be cut short) and is not a dependency here; this
+ * needs only sonic-boom, which pino already uses for the file.
+ *
+ * Naming (every name sorts in time order, oldest first, with a plain string sort):
+ * - `mailer.log`                  the current file (always the newest: `.` sorts after `-`);
+ * - `mailer-YYYY-MM-DD.NNN.log`   the NNN-th part of that day, cut when it reached `maxBytes`
+ *                                 (NNN zero-padded to 3 digits: 001, 002, …);
+ * - `mailer-YYYY-MM-DD.log`       the last part of that day, cut when the day changed
+ *                                 (`.log` sorts after `.NNN.log`).
+ * YYYY-MM-DD is the machine's LOCAL date of the lines in the file (the day the
+ * operator sees); the lines themselves carry UTC ISO times. `listLogFiles`
+ * returns them in this order.
+ *
+ * Guarantees:
+ * - no line is lost or duplicated across a rotation: lines written before it
+ *   end up in the rotated file, lines after it in the new one, each file in
+ *   write order; while the file is being switched, lines wait in memory;
+ * - a rotated file is deleted once its date is more than `keepDays` days before
+ *   today, at startup and after every rotation; only names of the scheme
+ *   above are ever deleted;
+ * - writing never blocks the event loop: renames, deletions and writes are
+ *   asynchronous (the folder may be on a network share);
+ * - a file that cannot be opened or written is reported once (`onError`) and
+ *   later lines are dropped; the program keeps running.
+ */
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { EventEmitter } from 'node:events';
+
+import pino from 'pino';
+
+export const DEFAULT_LOG_KEEP_DAYS = 30;
+export const DEFAULT_LOG_MAX_BYTES = 50 * 1024 * 1024;
+
+export interface RotatingFileOptions {
+  /** Absolute path of the current file, e.g. `<workDir>/logs/mailer.log`. */
+  file: string;
+  /** Size after which the current file is rotated (default 50 MB). */
+  maxBytes?: number;
+  /** Days a rotated file is kept (default 30). */
+  keepDays?: number;
+  /** The clock (tests). */
+  now?: () => Date;
+  /** Told once when the file cannot be opened or written; later lines are dropped. */
+  onError(err: Error): void;
+  /** Told when an old file cannot be renamed or deleted; logging goes on. */
+  onHousekeepingError?: (err: Error) => void;
+}
+
+export interface RotatingFile {
+  write(line: string): void;
+  /** Best effort on process exit: what the current file holds in memory is written synchronously. */
+  flushSync(): void;
+  /** Resolves once every line written so far is in a file. */
+  flush(): Promise<void>;
+  /** Flushes and closes; later writes are dropped. */
+  close(): Promise<void>;
+}
+
+type Sonic = ReturnType<typeof pino.destination>;
+
+/** `2026-11-27` in local time. */
+export function localDay(at: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+}
+
+function parts(file: string): { dir: string; stem: string; ext: string } {
+  const ext = path.extname(file);
+  return { dir: path.dirname(file), stem: path.basename(file, ext), ext };
+}
+
+/** `mailer-2026-11-27.log` (part undefined) or `mailer-2026-11-27.003.log`, in the current file's folder. */
+export function rotatedName(file: string, day: string, part?: number): string {
+  const { dir, stem, ext } = parts(file);
+  const suffix = part === undefined ? '' : `.${String(part).padStart(3, '0')}`;
+  return path.join(dir, `${stem}-${day}${suffix}${ext}`);
+}
+
+/** Matches rotated names of `file`; groups: day, part. */
+function rotatedPattern(file: string): RegExp {
+  const { stem, ext } = parts(file);
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${esc(stem)}-(\\d{4}-\\d{2}-\\d{2})(?:\\.(\\d{3,}))?${esc(ext)}$`);
+}
+
+/** Sort key: day, then numbered parts in order, then the un-numbered last part of the day. */
+function sortKey(match: RegExpExecArray): string {
+  return `${match[1]}|${match[2] === undefined ? '~' : match[2].padStart(9, '0')}`;
+}
+
+/**
+ * Every log file of `file`, absolute paths, oldest first: the rotated ones,
+ * then the current one (when it exists). For `proscai-mailer trace`.
+ */
+export async function listLogFiles(file: string): Promise<string[]> {
+  const { dir } = parts(file);
+  const pattern = rotatedPattern(file);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const rotated = names
+    .map((n) => ({ n, m: pattern.exec(n) }))
+    .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
+    .sort((a, b) => (sortKey(a.m) < sortKey(b.m) ? -1 : sortKey(a.m) > sortKey(b.m) ? 1 : 0))
+    .map((x) => path.join(dir, x.n));
+  return names.includes(path.basename(file)) ? [...rotated, file] : rotated;
+}
+
+/** Deletes rotated files whose date is more than `keepDays` days before `today`; returns the deleted paths. */
+export async function deleteOldLogFiles(file: string, keepDays: number, today: Date): Promise<string[]> {
+  const cutoff = localDay(new Date(today.getFullYear(), today.getMonth(), today.getDate() - keepDays, 12));
+  const pattern = rotatedPattern(file);
+  const { dir } = parts(file);
+  const deleted: string[] = [];
+  for (const name of await readdir(dir)) {
+    const m = pattern.exec(name);
+    if (m === null || m[1] >= cutoff) continue;
+    try {
+      await unlink(path.join(dir, name));
+      deleted.push(path.join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return deleted;
+}
+
+/** The name a rotation of the current file (holding lines of `day`) moves it to. */
+async function freeRotatedName(file: string, day: string, bySize: boolean): Promise<string> {
+  const taken = new Set(await readdir(parts(file).dir));
+  const plain = rotatedName(file, day);
+  if (!bySize && !taken.has(path.basename(plain))) return plain;
+  let part = 1;
+  while (taken.has(path.basename(rotatedName(file, day, part)))) part += 1;
+  return rotatedName(file, day, part);
+}
+
+/** Opens the current file for appending (sonic-boom, 4 KB batches, flushed at least every second). */
+async function open(file: string): Promise<Sonic> {
+  const stream = pino.destination({ dest: file, mkdir: true, sync: false, minLength: 4096, periodicFlush: 1000 });
+  await new Promise<void>((resolve, reject) => {
+    const ready = (): void => {
+      stream.off('error', failed);
+      resolve();
+    };
+    const failed = (err: Error): void => {
+      stream.off('ready', ready);
+      reject(err);
+    };
+    stream.once('ready', ready);
+    stream.once('error', failed);
+  });
+  return stream;
+}
+
+/** Ends a stream and resolves when its file is closed (or the stream failed). */
+function end(stream: Sonic): Promise<void> {
+  const done = settled(stream, 'close');
+  stream.end();
+  return done;
+}
+
+/** See the module comment. */
+export function createRotatingFile(opts: RotatingFileOptions): RotatingFile {
+  const maxBytes = opts.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
+  const keepDays = opts.keepDays ?? DEFAULT_LOG_KEEP_DAYS;
+  const now = opts.now ?? (() => new Date());
+  const housekeepingError = opts.onHousekeepingError ?? (() => undefined);
+
+  let stream: Sonic | undefined;
+  let held: string[] = [];
+  let day = localDay(now());
+  let bytes = 0;
+  let failed = false;
+  let closed = false;
+  /** The running switch (startup or rotation); undefined while `stream` takes writes. */
+  let switching: Promise<void> | undefined;
+
+  const fail = (err: Error): void => {
+    if (failed) return;
+    failed = true;
+    held = [];
+    opts.onError(err);
+  };
+
+  const prune = async (): Promise<void> => {
+    try {
+      await deleteOldLogFiles(opts.file, keepDays, now());
+    } catch (err) {
+      housekeepingError(err as Error);
+    }
+  };
+
+  /** Opens the current file and writes the lines that waited; every write path goes through `write`. */
+  const resume = async (): Promise<void> => {
+    const next = await open(opts.file);
+    next.on('error', (err: Error) => fail(err));
+    stream = next;
+    switching = undefined;
+    const waiting = held;
+    held = [];
+    for (const line of waiting) write(line);
+  };
+
+  const start = async (): Promise<void> => {
+    await mkdir(parts(opts.file).dir, { recursive: true });
+    try {
+      const info = await stat(opts.file);
+      const lastDay = localDay(info.mtime);
+      if (info.size > 0 && lastDay !== localDay(now())) {
+        // Left from an earlier day (the mailer was not running at midnight).
+        await rename(opts.file, await freeRotatedName(opts.file, lastDay, false));
+      } else {
+        bytes = info.size;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await prune();
+    await resume();
+  };
+
+  const rotate = async (old: Sonic, oldDay: string, bySize: boolean): Promise<void> => {
+    await end(old);
+    try {
+      await rename(opts.file, await freeRotatedName(opts.file, oldDay, bySize));
+    } catch (err) {
+      // Not fatal: the lines go on into the same file, and the next rotation tries again.
+      housekeepingError(err as Error);
+    }
+    await prune();
+    await resume();
+  };
+
+  const run = (work: Promise<void>): Promise<void> => work.catch((err: unknown) => fail(err as Error));
+
+  function write(line: string): void {
+    if (failed || closed) return;
+    if (stream === undefined) {
+      held.push(line);
+      return;
+    }
+    const length = Buffer.byteLength(line);
+    const today = localDay(now());
+    if (today !== day && bytes === 0) day = today;
+    const full = bytes > 0 && bytes + length > maxBytes;
+    if (today !== day || full) {
+      const old = stream;
+      const oldDay = day;
+      stream = undefined;
+      held.push(line);
+      day = today;
+      bytes = 0;
+      switching = run(rotate(old, oldDay, today === oldDay));
+      return;
+    }
+    bytes += length;
+    stream.write(line);
+  }
+
+  switching = run(start());
+
+  /** Waits until no switch is running (a switch may start another one, for lines that filled a file at once). */
+  const settle = async (): Promise<void> => {
+    while (switching !== undefined && !failed) await switching;
+  };
+
+  return {
+    write,
+    flushSync() {
+      try {
+        stream?.flushSync();
+      } catch {
+        // Not ready or already closed: nothing more can be done synchronously.
+      }
+    },
+    async flush() {
+      await settle();
+      const current = stream;
+      if (failed || current === undefined) return;
+      await new Promise<void>((resolve) => current.flush(() => resolve()));
+    },
+    async close() {
+      await settle();
+      closed = true;
+      const current = stream;
+      stream = undefined;
+      if (!failed && current !== undefined) await end(current);
+    },
+  };
+}
+
+/** Resolves on `event` or on an error (reported elsewhere), never rejects, leaves no listener behind. */
+export function settled(emitter: EventEmitter, event: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      emitter.off(event, done);
+      emitter.off('error', done);
+      resolve();
+    };
+    emitter.on(event, done);
+    emitter.on('error', done);
+  });
+}

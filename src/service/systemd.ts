@@ -1,0 +1,135 @@
+/**
+ * The systemd unit that runs `proscai-mailer run` at boot on Linux. PURE: it
+ * only builds text; `src/io/service-files.ts` writes it and the operator runs
+ * `systemctl` (the program never does).
+ *
+ * Guarantees: every path or name is written so that systemd reads back exactly
+ * the value given (spaces, quotes, backslashes, `%` specifiers and `$`
+ * variables are escaped); a value systemd cannot carry on one line (a line
+ * break) is refused with a USAGE `MailerError` instead of producing a unit that
+ * would run something else. The stop timeout leaves an in-flight send its full
+ * `TiempoEspera` (at most 10 minutes) to finish after SIGTERM.
+ */
+import { ErrorCodes, MailerError } from '../errors.js';
+
+export interface SystemdUnitOptions {
+  /** The node binary (`process.execPath`), absolute. */
+  execPath: string;
+  /** Absolute path of `dist/main.js`. */
+  script: string;
+  /** `--config` passed to `run`, absolute. */
+  configFile?: string;
+  /** `--dir` passed to `run`, absolute (when no configuration file names the order folder). */
+  dir?: string;
+  workingDirectory?: string;
+  /** `User=`; default root (systemd's default for system units). */
+  user?: string;
+  description?: string;
+  /** `EnvironmentFile=`: variables such as the one named by `passwordEnv`, or MAILER_DIR. */
+  environmentFile?: string;
+}
+
+/** Seconds systemd waits after SIGTERM: the longest `TiempoEspera` (10 min) plus a minute for archiving and logging. */
+export const STOP_TIMEOUT_SECONDS = 660;
+
+/** Exit status that must not trigger a restart: a configuration error does not fix itself. */
+export const NO_RESTART_EXIT_STATUS = 2;
+
+const DEFAULT_DESCRIPTION = "proscai-mailer: sends the ERP's send orders (_CFD_MAIL_REQ_*.XML) by e-mail";
+
+/** Refuses values that would end the line they are written on. */
+function oneLine(value: string, what: string): string {
+  if (/[\r\n\0]/.test(value)) {
+    throw new MailerError(ErrorCodes.USAGE, `${what} cannot contain a line break`, { field: what, value });
+  }
+  return value;
+}
+
+/** `%` starts a systemd specifier (`%h`, `%n`…) in most settings: `%%` is a literal percent sign. */
+function escapeSpecifiers(value: string): string {
+  return value.replace(/%/g, '%%');
+}
+
+/**
+ * One word of `ExecStart=`: systemd splits the line on white space, honours
+ * double quotes with C-style backslash escapes, expands `$VAR`/`${VAR}` and `%`
+ * specifiers. A word that needs none of that is written as is.
+ */
+export function quoteExecArg(arg: string): string {
+  oneLine(arg, 'ExecStart');
+  const escaped = escapeSpecifiers(arg).replace(/\$/g, '$$$$');
+  if (escaped !== '' && !/[\s"'\\;]/.test(escaped)) return escaped;
+  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The full command line: `<node> <script> run [--config FILE] [--dir FOLDER]`. */
+export function execStart(opts: Pick<SystemdUnitOptions, 'execPath' | 'script' | 'configFile' | 'dir'>): string {
+  return serviceArgs(opts).map(quoteExecArg).join(' ');
+}
+
+/** The argv the service runs, unquoted (shared with the Windows task). */
+export function serviceArgs(opts: { execPath: string; script: string; configFile?: string; dir?: string }): string[] {
+  return [
+    opts.execPath,
+    opts.script,
+    'run',
+    ...(opts.configFile !== undefined ? ['--config', opts.configFile] : []),
+    ...(opts.dir !== undefined ? ['--dir', opts.dir] : []),
+  ];
+}
+
+/** A `Key=value` line whose value systemd takes literally (specifiers escaped). */
+function setting(key: string, value: string): string {
+  return `${key}=${escapeSpecifiers(oneLine(value, key))}`;
+}
+
+/** The unit file's text (ends with a newline). */
+export function systemdUnit(opts: SystemdUnitOptions): string {
+  const lines = [
+    '# Written by `proscai-mailer service`. Change settings with `systemctl edit <name>`',
+    '# or generate the file again; run `systemctl daemon-reload` after any change.',
+    '[Unit]',
+    setting('Description', opts.description ?? DEFAULT_DESCRIPTION),
+    'After=network-online.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${execStart(opts)}`,
+    ...(opts.workingDirectory !== undefined ? [setting('WorkingDirectory', opts.workingDirectory)] : []),
+    ...(opts.user !== undefined ? [setting('User', opts.user)] : []),
+    ...(opts.environmentFile !== undefined ? [setting('EnvironmentFile', opts.environmentFile)] : []),
+    'Restart=on-failure',
+    'RestartSec=10',
+    `RestartPreventExitStatus=${NO_RESTART_EXIT_STATUS}`,
+    'KillSignal=SIGTERM',
+    `TimeoutStopSec=${STOP_TIMEOUT_SECONDS}`,
+    'StandardOutput=journal',
+    'StandardError=journal',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The commands the operator runs after the unit is written. */
+export function systemctlCommand(name: string): string {
+  return `systemctl daemon-reload && systemctl enable --now ${name}`;
+}
+
+/**
+ * A unit name systemd accepts and a shell line can carry unquoted:
+ * letters, digits, `_`, `-`, `.`, `@`, without the `.service` suffix.
+ * Throws a USAGE `MailerError` otherwise.
+ */
+export function unitName(name: string): string {
+  const bare = name.replace(/\.service$/, '');
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,200}$/.test(bare)) {
+    throw new MailerError(ErrorCodes.USAGE, `invalid service name "${name}": use letters, digits, "_", "-", "." or "@"`, {
+      field: '--name',
+      value: name,
+    });
+  }
+  return bare;
+}

@@ -1,0 +1,78 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { registerSendTestCommand, runSendTest, type SendTestIo } from '../../src/cli/send-test.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
+import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+  await removeTmpDirs();
+});
+
+function capture(env: Record<string, string | undefined> = {}) {
+  let out = '';
+  let err = '';
+  const io: SendTestIo = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, env };
+  return { io, out: () => out, err: () => err };
+}
+
+async function configFile(content: object): Promise<{ dir: string; file: string }> {
+  const dir = await makeTmpDir();
+  const file = path.join(dir, 'mailer.json');
+  await writeFile(file, JSON.stringify({ dir, ...content }));
+  return { dir, file };
+}
+
+describe('send-test on the command line', () => {
+  it('exit 0 and the accepting server on stdout', async () => {
+    const sink = await startSmtpSink({ auth: { user: 'u@acme.example', pass: 'S3creto-largo' } });
+    cleanups.push(() => sink.close());
+    const { file } = await configFile({
+      smtp: { host: '127.0.0.1', port: sink.port, security: 'NINGUNA', user: 'u@acme.example', passwordEnv: 'ACME_PASS' },
+    });
+    const c = capture({ ACME_PASS: 'S3creto-largo' });
+    let code: number | undefined;
+    const program = new Command('proscai-mailer').exitOverride();
+    registerSendTestCommand(program, (n) => (code = n), c.io);
+    await program.parseAsync(['node', 'proscai-mailer', 'send-test', '--config', file, '--to', 'yo@acme.example']);
+    expect(code).toBe(0);
+    expect(c.out()).toMatch(/^Mensaje de prueba aceptado por 127\.0\.0\.1:\d+ \(respuesta: 250 /);
+    expect(c.out() + c.err()).not.toContain('S3creto-largo');
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('exit 1 with the explanation on stderr when the server refuses', async () => {
+    const sink = await startSmtpSink({ auth: { user: 'u', pass: 'right-password' } });
+    cleanups.push(() => sink.close());
+    const { file } = await configFile({ smtp: { host: '127.0.0.1', port: sink.port, security: 'NINGUNA', user: 'u', password: 'wrong-password' } });
+    const c = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example', language: 'en' }, c.io)).toBe(1);
+    expect(c.err()).toMatch(/^The server refused the user name or password \(535 /);
+    expect(c.err()).not.toContain('wrong-password');
+    expect(c.out()).toBe('');
+  });
+
+  it('exit 2 on a configuration error, before any connection', async () => {
+    const c = capture();
+    const { file } = await configFile({ polll: 3 });
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, c.io)).toBe(2);
+    expect(c.err()).toContain('La configuración no es válida');
+    const d = capture();
+    expect(await runSendTest({ dir: '/tmp', to: 'yo@acme.example' }, d.io)).toBe(2);
+    expect(d.err()).toContain('ningún servidor SMTP');
+    const e = capture();
+    const { file: ok } = await configFile({ smtp: { host: '127.0.0.1', port: 25 } });
+    expect(await runSendTest({ config: ok, to: 'yo@acme.example', company: 'NADIE' }, e.io)).toBe(2);
+  });
+
+  it('--to is required', async () => {
+    const program = new Command('proscai-mailer').exitOverride().configureOutput({ writeErr: () => undefined });
+    registerSendTestCommand(program, () => undefined, capture().io);
+    await expect(program.parseAsync(['node', 'proscai-mailer', 'send-test'])).rejects.toMatchObject({ code: 'commander.missingMandatoryOptionValue' });
+  });
+});

@@ -1,0 +1,185 @@
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { buildConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { ErrorCodes, MailerError } from '../../src/errors.js';
+import { sendTest } from '../../src/io/send-test.js';
+import { explainSendTestFailure } from '../../src/io/send-test-text.js';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../helpers/smtp-sink.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const s = await startSmtpSink(options);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+const PASSWORD = 'clave-Secreta-991';
+
+/** A configuration whose top-level `smtp` is `smtp` (timeout 1 minute), plus `extra` keys. */
+function configWith(smtp: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
+  return buildConfig({
+    flags: { dir: '/srv/envio' },
+    env: {},
+    file: { smtp: { host: '127.0.0.1', timeoutMinutes: 1, ...smtp }, from: 'Pruebas <pruebas@acme.example>', ...extra },
+  });
+}
+
+describe('sendTest: accepted', () => {
+  it('says which server accepted the message and quotes its reply', async () => {
+    const s = await sink();
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'NINGUNA' }), to: 'yo@acme.example' });
+    expect(result).toEqual({ ok: true, message: expect.stringMatching(new RegExp(`^Mensaje de prueba aceptado por 127\\.0\\.0\\.1:${s.port} \\(respuesta: 250 `)) });
+    const [received] = await s.waitForMessages(1);
+    expect(received.envelope).toEqual({ from: 'pruebas@acme.example', to: ['yo@acme.example'] });
+    expect(received.parsed.subject).toBe('proscai-mailer: mensaje de prueba');
+    expect(received.parsed.text).toContain(`Servidor: 127.0.0.1:${s.port}`);
+  });
+
+  it("uses the company's profile with --company, over TLS and AUTH", async () => {
+    const s = await sink({ tls: 'starttls', auth: { user: 'facturas@acme.example', pass: PASSWORD } });
+    const config = configWith(
+      { port: await closedPort() },
+      {
+        companies: {
+          ACME: {
+            smtp: { host: '127.0.0.1', port: s.port, security: 'STARTTLS', user: 'facturas@acme.example', password: PASSWORD, rejectUnauthorized: false },
+            from: 'Facturación ACME <facturas@acme.example>',
+          },
+        },
+      },
+    );
+    const result = await sendTest({ config, to: 'yo@acme.example', company: 'acme' });
+    expect(result.ok).toBe(true);
+    expect(s.messages[0].secure).toBe(true);
+    expect(s.messages[0].envelope.from).toBe('facturas@acme.example');
+    expect(result.message).not.toContain(PASSWORD);
+  });
+
+  it('speaks English with language "en"', async () => {
+    const s = await sink();
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'NINGUNA' }, { language: 'en' }), to: 'me@acme.example' });
+    expect(result.message).toMatch(/^Test message accepted by 127\.0\.0\.1:\d+ \(reply: 250 /);
+  });
+});
+
+describe('sendTest: refused, in plain words', () => {
+  it('wrong password: SMTP_AUTH, mentions the password, never prints it', async () => {
+    const s = await sink({ auth: { user: 'u@acme.example', pass: 'the-right-one' } });
+    const result = await sendTest({
+      config: configWith({ port: s.port, security: 'NINGUNA', user: 'u@acme.example', password: PASSWORD }),
+      to: 'yo@acme.example',
+    });
+    expect(result.ok).toBe(false);
+    expect(result.code).toBe(ErrorCodes.SMTP_AUTH);
+    expect(result.message).toMatch(/^El servidor rechazó el usuario o la contraseña \(535 /);
+    expect(result.message).toContain('u@acme.example');
+    expect(result.message).not.toContain(PASSWORD);
+    expect(result.message).not.toContain(Buffer.from(PASSWORD).toString('base64'));
+  });
+
+  it('STARTTLS required by the settings but not offered: SMTP_TLS', async () => {
+    const s = await sink({ tls: 'none' });
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'STARTTLS' }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(result.message).toContain('exige STARTTLS pero el servidor');
+    expect(result.message).toContain('no lo ofrece');
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('a server that wants TLS before AUTH: SMTP_TLS, says which setting to change', async () => {
+    const s = await sink({ tls: 'starttls', auth: { user: 'u', pass: PASSWORD }, serverOptions: { allowInsecureAuth: false } });
+    const result = await sendTest({
+      config: configWith({ port: s.port, security: 'NINGUNA', user: 'u', password: PASSWORD }),
+      to: 'yo@acme.example',
+    });
+    expect(result.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(result.message).toContain('exige una conexión segura (TLS)');
+    expect(result.message).toContain('«security»: "STARTTLS"');
+    expect(result.message).not.toContain(PASSWORD);
+  });
+
+  it('a certificate this machine does not trust: SMTP_TLS about the certificate', async () => {
+    const s = await sink({ tls: 'starttls' });
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'STARTTLS' }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(result.message).toContain('certificado');
+    expect(result.message).toContain('rejectUnauthorized');
+  });
+
+  it('SSL against a port without TLS: SMTP_TLS, names the port rule, no OpenSSL noise', async () => {
+    const s = await sink();
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'SSL' }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(result.message).toBe(
+      `El puerto ${s.port} de 127.0.0.1 no usa TLS desde el primer byte (wrong version number): «security»: "SSL" va solo con el puerto 465; con 587 o 25 use "STARTTLS".`,
+    );
+  });
+
+  it('nothing listening on the port: SMTP_CONNECTION', async () => {
+    const port = await closedPort();
+    const result = await sendTest({ config: configWith({ port, security: 'NINGUNA' }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(result.message).toBe(
+      `El equipo 127.0.0.1 rechazó la conexión en el puerto ${port}: ningún servidor de correo escucha ahí. Revise «port» y que el servidor esté en marcha.`,
+    );
+  });
+
+  it('a host name that does not resolve: SMTP_CONNECTION about DNS', async () => {
+    const result = await sendTest({ config: configWith({ host: 'no-such-host.invalid', port: 587, security: 'NINGUNA' }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(result.message).toContain('No se encontró el servidor «no-such-host.invalid»');
+  });
+
+  it('relay refused at RCPT TO: explains relaying', async () => {
+    const s = await sink({ rcptError: () => ({ code: 554, message: '5.7.1 <yo@otro.example>: Relay access denied' }) });
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'NINGUNA' }), to: 'yo@otro.example' });
+    expect(result.ok).toBe(false);
+    expect(result.code).toBe(ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED);
+    expect(result.message).toContain('El servidor se negó a entregar a yo@otro.example');
+    expect(result.message).toContain('Relay access denied');
+    expect(result.message).toContain('(relay)');
+  });
+
+  it('a server that does not answer in time: SMTP_TIMEOUT', () => {
+    const error = new MailerError(ErrorCodes.SMTP_TIMEOUT, 'Sending took longer than 60000 ms', { smtp: { errno: 'ETIMEDOUT' } });
+    const text = explainSendTestFailure(error, { host: 'smtp.acme.mx', port: 465, security: 'SSL', user: '', to: 'a@b.mx' }, 'es');
+    expect(text).toBe(
+      'El servidor smtp.acme.mx:465 no respondió a tiempo. Suele ser un cortafuegos que bloquea el puerto, un puerto equivocado, o «security» "SSL" y "STARTTLS" intercambiados.',
+    );
+  });
+});
+
+describe('sendTest: nothing to try', () => {
+  it('an invalid test address: USAGE', async () => {
+    const result = await sendTest({ config: configWith({ port: 25 }), to: 'not an address' });
+    expect(result).toEqual({ ok: false, code: ErrorCodes.USAGE, message: 'La dirección de prueba «not an address» no es una dirección de correo válida.' });
+  });
+
+  it('an unknown company: CONFIG_INVALID', async () => {
+    const result = await sendTest({ config: configWith({ port: 25 }), to: 'a@b.mx', company: 'NADIE' });
+    expect(result.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(result.message).toContain('«NADIE»');
+  });
+
+  it('no SMTP server anywhere: CONFIG_INVALID', async () => {
+    const config = buildConfig({ flags: { dir: '/srv/envio' }, env: {} });
+    const result = await sendTest({ config, to: 'a@b.mx' });
+    expect(result.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(result.message).toContain('ningún servidor SMTP');
+  });
+});
