@@ -11,7 +11,7 @@
  *   with one bad attachment never produces a partial e-mail.
  */
 import { constants as fsConstants } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
@@ -124,13 +124,7 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
   }
   if (!insideAny(real, roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
 
-  const info = await stat(real).catch((err: unknown) => {
-    throw fail(fsErrorCode(err), `cannot be examined (${errnoOf(err)})`, err);
-  });
-  if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
-  await assertReadable(real).catch((err: unknown) => {
-    throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
-  });
+  const info = await examine(real, fail);
 
   return {
     source,
@@ -154,11 +148,32 @@ function localPath(source: string, opts: AttachmentOptions): string | undefined 
   return slashed.startsWith('/') ? path.resolve(slashed) : path.resolve(opts.attachmentsDir, slashed);
 }
 
-/** Opens and reads one byte: the only check that holds for ACLs, root and network shares alike. */
-async function assertReadable(file: string): Promise<void> {
-  const handle = await open(file, fsConstants.O_RDONLY);
+/**
+ * Checks the file is a regular file and readable, with one open: opening and
+ * reading one byte is the only readability check that holds for ACLs, root
+ * and network shares alike, and the handle's fstat gives the size and type
+ * without another lookup by name. O_NONBLOCK keeps a FIFO from hanging open().
+ */
+async function examine(
+  file: string,
+  fail: (code: ErrorCode, why: string, cause?: unknown) => MailerError,
+): Promise<{ size: number }> {
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    await handle.read(Buffer.alloc(1), 0, 1, 0);
+    handle = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = errnoOf(err);
+    throw code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP'
+      ? fail(ErrorCodes.ATTACHMENT_MISSING, `cannot be found (${code})`, err)
+      : fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${code})`, err);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
+    await handle.read(Buffer.alloc(1), 0, 1, 0).catch((err: unknown) => {
+      throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
+    });
+    return { size: info.size };
   } finally {
     await handle.close();
   }
