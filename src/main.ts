@@ -34,6 +34,26 @@ export interface MailerOptions {
   registerSecret?: (secret: string) => void;
   /** Test hook: bound of one send in ms instead of the order's minutes. */
   sendTimeoutMs?: number;
+  /** Test hook: wait before moving a blocked file again, in ms, instead of a minute. */
+  archiveRetryMs?: number;
+}
+
+/**
+ * Test hooks for the real CLI run as a child process (the reliability tests):
+ * `PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS` bounds one send in ms instead of the
+ * order's TiempoEspera minutes, `PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS` replaces
+ * the minute an order waits before a blocked file is read or moved again.
+ * Deliberately not configuration keys: no operator should need them, and an
+ * unset or invalid value leaves the production timing untouched.
+ */
+export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs'> {
+  const ms = (name: string): number | undefined => {
+    const value = Number(env[name]);
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  };
+  const sendTimeoutMs = ms('PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS');
+  const archiveRetryMs = ms('PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS');
+  return { ...(sendTimeoutMs !== undefined && { sendTimeoutMs }), ...(archiveRetryMs !== undefined && { archiveRetryMs }) };
 }
 
 export interface Mailer {
@@ -43,17 +63,21 @@ export interface Mailer {
   stop(): void;
 }
 
+/** The file is gone: removed, or claimed by another mailer on the same share (the io layer says CLAIM_LOST). */
 function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ENOENT' || code === 'CLAIM_LOST';
 }
 
 /** Wires the machines to the real file system, SMTP and logger, and starts the supervisor. */
-export function createMailer(options: MailerOptions): Mailer {
+export function createMailer(mailerOptions: MailerOptions): Mailer {
+  const options: MailerOptions = { ...testHooksFromEnv(process.env), ...mailerOptions };
   const { config, logger } = options;
   const store = createOrderStore({
     dir: config.dir,
     workDir: config.workDir,
     recycleDir: config.recycleDir,
+    ...(config.hostId !== null && { hostId: config.hostId }),
     onWarning: (error) => logger.warn({ event: 'store.warning', errorCode: error.code, error: error.message }, error.message),
   });
   const staleMs = config.staleClaimSeconds * 1000;
@@ -69,7 +93,7 @@ export function createMailer(options: MailerOptions): Mailer {
   const pool = createTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
-  const notifier = createNotifier({ pool, language: config.language, logger });
+  const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });
   const orderActors = createOrderActors({
     config,
     store,
@@ -122,7 +146,10 @@ export function createMailer(options: MailerOptions): Mailer {
           void watcher.close();
         };
       }),
-      order: orderMachine.provide({ actors: orderActors }),
+      order: orderMachine.provide({
+        actors: orderActors,
+        ...(options.archiveRetryMs !== undefined && { delays: { archiveRetryDelay: options.archiveRetryMs } }),
+      }),
     },
   });
   const transitions = createTransitionLogger(logger);

@@ -8,7 +8,7 @@ import { fromPromise } from 'xstate';
 import type { Config } from '../config/types.js';
 import { toMailerError, type SerializedError } from '../errors.js';
 import { describeError, renderErrorNote } from '../i18n.js';
-import type { ArchiveFailedInput, LoadOrderOutput, NotifyInput } from '../machines/order.js';
+import type { ArchiveFailedInput, ClaimOutput, LoadOrderOutput, NotifyInput } from '../machines/order.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import type { AfterSend } from '../order/types.js';
@@ -60,7 +60,12 @@ export async function loadOrder(deps: OrderActorDeps, fileName: string): Promise
 export function createOrderActors(deps: OrderActorDeps) {
   const lang = deps.config.language;
   return {
-    claimOrder: fromPromise<boolean, { fileName: string }>(({ input }) => deps.store.claim(input.fileName)),
+    // A claim may bring the state of an order another machine gave back (store.claim adopts it): load it with the claim.
+    claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async ({ input }) => {
+      if (!(await deps.store.claim(input.fileName))) return false;
+      const state = await deps.store.loadState(input.fileName).catch(() => undefined);
+      return state ? { won: true, state } : true;
+    }),
     loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(({ input }) =>
       deps.store.loadState(input.fileName),
     ),

@@ -69,12 +69,20 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
       { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...causeOf(inspection.event) },
       `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}`,
     );
-    logOutcome(logger, state, context, base);
+    logOutcome(logger, state, previous?.state, context, base);
   };
 }
 
-function logOutcome(logger: EventLogger, state: string, context: OrderContext, base: Record<string, unknown>): void {
-  if (state === 'deferred' && context.nextTryAt !== undefined) {
+function logOutcome(logger: EventLogger, state: string, from: string | undefined, context: OrderContext, base: Record<string, unknown>): void {
+  // A try failed only when the order comes to `deferred` through `deferring`; an order
+  // resumed after a restart reaches it straight from `parsed` with its saved count, and
+  // logging that as a failed try would show "try N failed" twice for one try.
+  if (state === 'deferred' && context.nextTryAt !== undefined && from !== 'deferring') {
+    logger.info(
+      { event: 'order.resumed', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString() },
+      `${context.orderId}: resumed after ${context.attempts} tries, next try at ${new Date(context.nextTryAt).toISOString()}`,
+    );
+  } else if (state === 'deferred' && context.nextTryAt !== undefined) {
     logger.warn(
       { event: 'order.deferred', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString(), ...errorFields(context.lastError) },
       `${context.orderId}: try ${context.attempts} failed, next try at ${new Date(context.nextTryAt).toISOString()}`,

@@ -1,23 +1,33 @@
 /**
- * Tells the caller which order files are in the order folder: chokidar events
- * for promptness, plus a plain readdir at start and every `pollSeconds` as the
- * safety net, because SMB/NFS shares lose change notifications. Names may be
- * reported more than once (the caller dedupes); every order present is
- * reported at least once per scan, and a new one within about a second.
+ * Tells the caller which order files are in the order folder: the operating
+ * system's change notifications on the folder itself for promptness, plus a
+ * plain readdir at start and every `pollSeconds` as the safety net, because
+ * SMB/NFS shares lose change notifications. Names may be reported more than
+ * once (the caller dedupes); every order present is reported at least once per
+ * scan, and a new one within about a second.
  *
- * The folder is watched at depth 0 and only order names pass the filter, so
- * `enviados/`, `errores/`, the work area and the ERP's temporary files never
- * cost an event. The initial listing is done by our own scan (chokidar's
- * ignoreInitial is on), so start-up and safety-net scans behave the same.
+ * How chokidar is used: by default, at depth 0, it opens one watch per FILE
+ * (one inotify watch each on Linux, where the default limit can be 8,192)
+ * and stats entries on every change; with thousands of orders waiting that
+ * slowed everything else down, including another company's order
+ * (test/reliability/fairness.test.ts). So every entry of the folder is
+ * "ignored": chokidar keeps one watch, on the folder, and its `raw` events
+ * still name the file that changed; each such event costs one lstat of that
+ * one file.
+ *
+ * Only order names that are regular files are reported, so `enviados/`,
+ * `errores/`, the work area and the ERP's temporary files never cost an event.
+ * A notification without a file name (some platforms) triggers a rescan.
  *
  * Reading a file that is still being written is guarded elsewhere:
  * `waitUntilComplete` (re-exported here).
  */
+import chokidar, { type FSWatcher } from 'chokidar';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import chokidar from 'chokidar';
 import { ErrorCodes, type MailerError, toMailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN } from '../order/types.js';
-import { accessError, listOrderFiles } from './fsutil.js';
+import { accessError, errnoOf, listOrderFiles } from './fsutil.js';
 
 export { looksComplete, waitUntilComplete, type WaitOptions } from './readiness.js';
 
@@ -30,8 +40,10 @@ export interface WatchOrdersOptions {
   onOrder: (fileName: string) => void;
   /** Called for watch and listing failures; watching goes on. */
   onError: (err: MailerError) => void;
-  /** Poll instead of native events (for shares where events never arrive). */
+  /** No native notifications: list the folder every `pollingMs` instead (for shares where events never arrive). */
   usePolling?: boolean;
+  /** Interval of the listing when `usePolling` is set; default 1000 ms. */
+  pollingMs?: number;
 }
 
 export interface OrderWatcher {
@@ -63,8 +75,8 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
     }
   };
 
-  // After a failed listing (share gone, folder removed) chokidar's native watch
-  // is dead even once the folder is back; the first listing that works again
+  // After a failed listing (share gone, folder removed) the native watch is
+  // dead even once the folder is back; the first listing that works again
   // starts a new one, so events are prompt again without waiting for the poll.
   let folderLost = false;
   const scanOnce = async () => {
@@ -72,7 +84,7 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
       const names = await listOrderFiles(root);
       if (folderLost && !closed) {
         folderLost = false;
-        await restartChokidar();
+        restartNative();
       }
       for (const name of names) report(name);
     } catch (err) {
@@ -100,48 +112,66 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
     return queued;
   };
 
-  const onPath = (p: string) => {
-    const name = path.basename(p);
-    if (ORDER_FILE_PATTERN.test(name)) report(name);
+  /** A notification named `name`: report it if it is an order file now (not one that just left). */
+  const pending = new Set<Promise<void>>();
+  const onNotified = (name: string) => {
+    if (!ORDER_FILE_PATTERN.test(name)) return;
+    const check = fs
+      .lstat(path.join(root, name))
+      .then(
+        (stats) => {
+          if (stats.isFile()) report(name);
+        },
+        (err: unknown) => {
+          // Gone again (claimed, renamed away): nothing to report. Anything else: the scan decides.
+          if (errnoOf(err) !== 'ENOENT') void rescan();
+        },
+      )
+      .finally(() => pending.delete(check));
+    pending.add(check);
   };
-  const startChokidar = () => {
-    const w = chokidar.watch(root, {
-      depth: 0,
-      ignoreInitial: true,
-      persistent: true,
-      followSymlinks: false,
-      usePolling: opts.usePolling ?? false,
-      interval: 500,
-      binaryInterval: 500,
-      ignored: (p, stats) => {
-        if (path.resolve(p) === root) return false;
-        if (stats !== undefined && !stats.isFile()) return true;
-        return !ORDER_FILE_PATTERN.test(path.basename(p));
-      },
+
+  const startNative = (): FSWatcher | undefined => {
+    if (opts.usePolling === true) return undefined;
+    // Every entry of the folder is "ignored", so chokidar keeps exactly one
+    // watch (on the folder); its raw events still name the file that changed.
+    const w = chokidar.watch(root, { depth: 0, ignoreInitial: true, persistent: true, ignored: (p: string) => p !== root });
+    w.on('raw', (_event: string, filename: string | null | undefined) => {
+      if (closed) return;
+      if (filename === null || filename === undefined || filename === '') void rescan();
+      else onNotified(path.basename(String(filename)));
     });
-    w.on('add', onPath);
-    w.on('change', onPath);
-    w.on('error', (err) => fail(accessError('watch', root, err)));
-    // Files created between our listing and chokidar being ready are caught here.
+    // chokidar sets its watch up asynchronously: a file that arrived between
+    // our first listing and that moment is caught by listing once more.
     w.on('ready', () => void rescan());
+    w.on('error', (err: unknown) => {
+      void w.close();
+      if (native === w) native = undefined;
+      folderLost = true;
+      fail(accessError('watch', root, err));
+    });
     return w;
   };
-  let watcher = startChokidar();
-  async function restartChokidar(): Promise<void> {
-    const old = watcher;
-    watcher = startChokidar();
-    await old.close();
+  let native = startNative();
+  function restartNative(): void {
+    void native?.close();
+    native = startNative();
   }
 
+  // Listed now for promptness, and again once the watch is ready (above).
   void rescan();
   const timer = opts.pollSeconds > 0 ? setInterval(() => void rescan(), opts.pollSeconds * 1000) : undefined;
+  const pollTimer = opts.usePolling === true ? setInterval(() => void rescan(), opts.pollingMs ?? 1000) : undefined;
 
   return {
     rescan,
     async close() {
       closed = true;
       if (timer !== undefined) clearInterval(timer);
-      await watcher.close();
+      if (pollTimer !== undefined) clearInterval(pollTimer);
+      await native?.close();
+      native = undefined;
+      await Promise.allSettled([...pending]);
       await queued;
       await running;
     },

@@ -33,6 +33,19 @@ import type { Address, AfterSend } from '../order/types.js';
 import type { OrderLocation, PersistedOrderState, ResolvedOrder, ResolvedSmtp, SendResult } from '../ports.js';
 import { classifySerializedError } from './retry.js';
 
+/**
+ * What `claimOrder` resolves with: whether this machine won the file, and the
+ * retry state that came with it when another machine gave it back (taken over
+ * after a crash): its try count, next-try time and, above all, `sentAt`, so a
+ * message already accepted is archived rather than sent again. A plain boolean
+ * means "won, nothing came with it".
+ */
+export type ClaimOutput = boolean | { won: boolean; state?: PersistedOrderState };
+
+function claimedState(output: ClaimOutput): PersistedOrderState | undefined {
+  return typeof output === 'object' && output.won ? output.state : undefined;
+}
+
 export type OrderOutcome = 'sent' | 'failed' | 'deferred' | 'lost' | 'skipped';
 
 export interface OrderInput {
@@ -131,7 +144,7 @@ export const orderMachine = setup({
     output: {} as OrderOutput,
   },
   actors: {
-    claimOrder: fromPromise<boolean, { fileName: string }>(async () => notProvided('claimOrder')),
+    claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async () => notProvided('claimOrder')),
     loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(async () => notProvided('loadState')),
     loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async () => notProvided('loadOrder')),
     sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async () => notProvided('sendOrder')),
@@ -141,7 +154,10 @@ export const orderMachine = setup({
     notifyFailure: fromPromise<void, NotifyInput>(async () => notProvided('notifyFailure')),
   },
   guards: {
-    claimWon: ({ event }) => (event as unknown as { output: boolean }).output === true,
+    claimWon: ({ event }) => {
+      const output = (event as unknown as { output: ClaimOutput }).output;
+      return output === true || (typeof output === 'object' && output !== null && output.won === true);
+    },
     alreadySent: ({ context }) => context.sentAt !== undefined,
     dueLater: ({ context }) => context.nextTryAt !== undefined && context.nextTryAt > Date.now(),
     loadOk: ({ event }) => (event as unknown as { output: LoadOrderOutput }).output.ok,
@@ -214,7 +230,17 @@ export const orderMachine = setup({
       invoke: {
         src: 'claimOrder',
         input: ({ context }) => ({ fileName: context.fileName }),
-        onDone: [{ guard: 'claimWon', target: 'loading' }, { target: 'lost' }],
+        onDone: [
+          {
+            guard: 'claimWon',
+            target: 'loading',
+            actions: assign(({ event }) => {
+              const state = claimedState(event.output);
+              return state ? restored(state) : {};
+            }),
+          },
+          { target: 'lost' },
+        ],
         // The file could not be moved (held open, permission): it stays in the
         // order folder and the next scan brings it back.
         onError: { target: 'skipped' },

@@ -51,6 +51,24 @@ describe('watchOrders', () => {
     expect(names()).toEqual(['_CFD_MAIL_REQ_1.XML', '_cfd_mail_req_2.xml']);
   });
 
+  it('keeps one watch for the folder however many orders wait in it (Linux: counts inotify watches)', async () => {
+    const dir = await makeTmpDir();
+    for (let i = 0; i < 2000; i++) await fs.writeFile(path.join(dir, `_CFD_MAIL_REQ_${i}.XML`), 'x');
+    const inotifyWatches = async () => {
+      let count = 0;
+      for (const fd of await fs.readdir('/proc/self/fdinfo')) {
+        const info = await fs.readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+        count += (info.match(/^inotify wd:/gm) ?? []).length;
+      }
+      return count;
+    };
+    const before = await inotifyWatches();
+    const { names } = start(dir);
+    await until(() => names().length === 2000, 5000);
+    await sleep(300);
+    expect((await inotifyWatches()) - before).toBeLessThanOrEqual(1);
+  });
+
   it('reports a new order within a second of its creation', async () => {
     const dir = await makeTmpDir();
     const { seen } = start(dir);

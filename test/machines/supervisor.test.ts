@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
 import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
-import { orderMachine, type ArchiveFailedInput, type LoadOrderOutput, type NotifyInput } from '../../src/machines/order.js';
+import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput } from '../../src/machines/order.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
 import { MailerError } from '../../src/errors.js';
@@ -38,7 +38,7 @@ function build(opts: {
   let maxConcurrent = 0;
   const order = orderMachine.provide({
     actors: {
-      claimOrder: fromPromise<boolean, { fileName: string }>(async () => true),
+      claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async () => true),
       loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(async () => undefined),
       loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async ({ input }) => ({
         ok: true,

@@ -1,0 +1,116 @@
+/**
+ * Companies never starve each other (issue 3, spec §5): one company's backlog
+ * does not delay another company's order, a company never holds more than its
+ * `maxConnections` connections, and `perMinute` bounds what it starts per
+ * minute. The real CLI, scripted SMTP servers, real folders.
+ */
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { removeTmpDirs } from '../helpers/tmp.js';
+import {
+  claimedOrders,
+  cleanups,
+  dropMany,
+  dropOrder,
+  eventually,
+  makeWorld,
+  messageIdFor,
+  messageIdOf,
+  orderName,
+  orderXml,
+  ordersIn,
+  runCleanups,
+  started,
+  startMailer,
+  writeConfig,
+} from './kit.js';
+
+afterEach(runCleanups);
+afterAll(removeTmpDirs);
+
+describe('fairness between companies', () => {
+  it('a backlog of 2,000 orders of one company does not delay another company\'s invoice; the big one stays within 2 connections', async () => {
+    const world = await makeWorld();
+    const slow = await startScriptedSmtp({ replyDelayMs: 20 });
+    cleanups.push(() => slow.close());
+    let acceptedAt: number | undefined;
+    const fast = await startScriptedSmtp({
+      reply: (s) => {
+        if (s.command === 'DOT') acceptedAt ??= Date.now();
+        return undefined;
+      },
+    });
+    cleanups.push(() => fast.close());
+    const config = await writeConfig(world, {
+      hostId: 'h1',
+      companies: { GRANDE: { smtp: { host: '127.0.0.1', port: slow.port, security: 'NINGUNA' }, maxConnections: 2 } },
+    });
+    const cli = startMailer(['run', '--config', config]);
+    await started(cli);
+
+    const backlog = Array.from({ length: 2000 }, (_, i) => ({
+      name: orderName(`A${String(i).padStart(5, '0')}`),
+      xml: orderXml({ port: slow.port, company: 'GRANDE' }),
+    }));
+    await dropMany(world, backlog);
+    await eventually(() => slow.messages.length > 0, 10_000, 'the backlog to start');
+    const droppedAt = await dropOrder(world, orderName('B1'), orderXml({ port: fast.port, company: 'CHICA' }));
+    await eventually(() => acceptedAt !== undefined, 10_000, 'the small company\'s invoice');
+    const delay = acceptedAt! - droppedAt;
+    console.log(`fairness: small company's invoice accepted ${delay} ms after its rename, behind a backlog of 2,000 (${slow.messages.length} of them sent by then)`);
+    expect(delay).toBeLessThanOrEqual(2_000);
+    expect(fast.messages.map((m) => messageIdOf(m.raw))).toEqual([messageIdFor('B1')]);
+
+    // Keep the backlog going a little longer, then stop cleanly: nothing lost, nothing sent twice.
+    const before = slow.messages.length;
+    await eventually(() => slow.messages.length >= before + 20, 10_000, 'more of the backlog');
+    cli.child.kill('SIGTERM');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    console.log(`fairness: largest number of simultaneous connections of the big company: ${slow.maxOpenSessions}`);
+    expect(slow.maxOpenSessions).toBeLessThanOrEqual(2);
+
+    const sent = await ordersIn(path.join(world.dir, 'enviados'));
+    const waiting = await ordersIn(world.dir);
+    const claimed = await claimedOrders(world);
+    expect(await ordersIn(path.join(world.dir, 'errores'))).toEqual([]);
+    expect(sent.length + waiting.length + claimed.length).toBe(2001);
+    expect(new Set([...sent, ...waiting, ...claimed]).size).toBe(2001);
+    const ids = slow.messages.map((m) => messageIdOf(m.raw));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(sent.length).toBe(ids.length + 1);
+  }, 90_000);
+
+  it('perMinute 5 with 12 orders: 5 accepted, the other 7 wait in the order folder; SIGTERM loses nothing', async () => {
+    const world = await makeWorld();
+    const server = await startScriptedSmtp();
+    cleanups.push(() => server.close());
+    const config = await writeConfig(world, {
+      hostId: 'h1',
+      companies: { LIMITADA: { smtp: { host: '127.0.0.1', port: server.port, security: 'NINGUNA' }, maxConnections: 2, perMinute: 5 } },
+    });
+    const cli = startMailer(['run', '--config', config]);
+    await started(cli);
+    const orders = Array.from({ length: 12 }, (_, i) => ({
+      name: orderName(`P${String(i).padStart(2, '0')}`),
+      xml: orderXml({ port: server.port, company: 'LIMITADA' }),
+    }));
+    await dropMany(world, orders);
+    await eventually(() => server.messages.length >= 5, 10_000, 'the first five');
+    // Nothing more may start within the minute: watch for 3 s.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(server.messages).toHaveLength(5);
+    expect(await ordersIn(world.dir)).toHaveLength(7);
+
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+    expect(server.messages).toHaveLength(5);
+    expect(await ordersIn(path.join(world.dir, 'enviados'))).toHaveLength(5);
+    const waiting = await ordersIn(world.dir);
+    expect(waiting).toHaveLength(7);
+    expect(await claimedOrders(world)).toEqual([]);
+    const sent = await ordersIn(path.join(world.dir, 'enviados'));
+    expect(new Set([...sent, ...waiting])).toEqual(new Set(orders.map((o) => o.name)));
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Shared parts of the reliability tests: the real CLI as a child process
+ * (test/helpers/cli.ts), real temp folders, orders written the way the ERP
+ * writes them (a temporary name, then a rename into the order folder), the
+ * bitácora read back as JSON lines, and the Message-IDs of what a server got.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { eventually as poll, startCli, type RunningCli } from '../helpers/cli.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+
+export const ORDER_NAME = /^_CFD_MAIL_REQ_.*\.XML$/i;
+
+/** Cleanups run by each test file's afterEach (last registered, first run). */
+export const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()!();
+}
+
+/** Starts `proscai-mailer <command> …`; killed with SIGKILL after the test if still alive. */
+export function startMailer(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
+  const cli = startCli(args, env);
+  cleanups.push(async () => {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+    }
+  });
+  return cli;
+}
+
+/** The daemon holds its lock and has started its supervisor once its log says so. */
+export async function started(cli: RunningCli): Promise<void> {
+  await poll(() => cli.stderr().includes('supervisor.started') || cli.stderr().includes('vigila'), 15_000, 'daemon start');
+}
+
+export interface World {
+  /** Parent of everything below. */
+  root: string;
+  /** The order folder. */
+  dir: string;
+  /** Where orders are written before their rename into `dir` (same volume). */
+  stage: string;
+}
+
+export async function makeWorld(prefix = 'proscai-rel-'): Promise<World> {
+  const root = await makeTmpDir(prefix);
+  const dir = path.join(root, 'envio');
+  const stage = path.join(root, 'stage');
+  await mkdir(dir);
+  await mkdir(stage);
+  return { root, dir, stage };
+}
+
+export interface OrderOptions {
+  /** The order's own SMTP block (127.0.0.1, this port, plain); omit it to use the company profile's server. */
+  port?: number;
+  company?: string;
+  to?: string;
+  /** CorreoErrores. */
+  errorMail?: string;
+  /** RegistrarEnvios SI (so the log has an `order.sent` line with the attempts). */
+  logSuccess?: boolean;
+  subject?: string;
+  body?: string;
+}
+
+/** A small valid UTF-8 order for a plain SMTP server on 127.0.0.1. */
+export function orderXml(o: OrderOptions): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<OrdenEnvio>
+  <Empresa>${o.company ?? 'ACME'}</Empresa>
+  ${o.port === undefined ? '' : `<SMTP><Servidor>127.0.0.1</Servidor><Puerto>${o.port}</Puerto><Seguridad>NINGUNA</Seguridad></SMTP>`}
+  <Remitente>facturas@acme.example</Remitente>
+  <Para>${o.to ?? 'cliente@example.com'}</Para>
+  <Asunto>${o.subject ?? 'Factura'}</Asunto>
+  <Cuerpo>${o.body ?? 'Adjuntamos su CFDI.'}</Cuerpo>
+  ${o.errorMail ? `<CorreoErrores>${o.errorMail}</CorreoErrores>` : ''}
+  <RegistrarEnvios>${o.logSuccess ? 'SI' : 'NO'}</RegistrarEnvios>
+</OrdenEnvio>
+`;
+}
+
+export const orderName = (id: string): string => `_CFD_MAIL_REQ_${id}.XML`;
+
+/** A company profile pointing at a plain SMTP server on 127.0.0.1. */
+export function profile(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { smtp: { host: '127.0.0.1', port, security: 'NINGUNA' }, ...extra };
+}
+
+/** The Message-ID the mailer gives order `id` (stable: derived from the id and the sender's domain). */
+export const messageIdFor = (id: string): string => `<proscai.${id}@acme.example>`;
+
+/** Writes one order as the ERP does (temporary name, then rename); resolves at the rename with its time. */
+export async function dropOrder(world: World, name: string, xml: string): Promise<number> {
+  const tmp = path.join(world.stage, name);
+  await writeFile(tmp, xml);
+  await rename(tmp, path.join(world.dir, name));
+  return Date.now();
+}
+
+/**
+ * Writes many orders into the stage folder, then renames them all into the
+ * order folder as fast as the file system allows ("dropped at once").
+ */
+export async function dropMany(world: World, orders: { name: string; xml: string }[], into = world.dir): Promise<void> {
+  const batch = 64;
+  for (let i = 0; i < orders.length; i += batch) {
+    await Promise.all(orders.slice(i, i + batch).map((o) => writeFile(path.join(world.stage, o.name), o.xml)));
+  }
+  for (let i = 0; i < orders.length; i += batch) {
+    await Promise.all(orders.slice(i, i + batch).map((o) => rename(path.join(world.stage, o.name), path.join(into, o.name))));
+  }
+}
+
+/** Order file names in a folder ([] when it does not exist). */
+export async function ordersIn(folder: string): Promise<string[]> {
+  if (!existsSync(folder)) return [];
+  return (await readdir(folder)).filter((n) => ORDER_NAME.test(n));
+}
+
+export const workDir = (world: World): string => path.join(world.dir, '.proscai-mailer');
+export const claimsDir = (world: World, host: string): string => path.join(workDir(world), 'claims', host);
+
+/** Every order still claimed by any host. */
+export async function claimedOrders(world: World): Promise<string[]> {
+  const root = path.join(workDir(world), 'claims');
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  for (const host of await readdir(root)) {
+    const folder = path.join(root, host);
+    if ((await stat(folder)).isDirectory()) out.push(...(await ordersIn(folder)));
+  }
+  return out;
+}
+
+/** The bitácora as parsed JSON lines ([] before it exists). */
+export async function logLines(world: World): Promise<Record<string, unknown>[]> {
+  const file = path.join(workDir(world), 'logs', 'mailer.log');
+  if (!existsSync(file)) return [];
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return []; // a line being written right now
+      }
+    });
+}
+
+/** Writes a JSON configuration file next to the order folder; returns its path. */
+export async function writeConfig(world: World, config: Record<string, unknown>, name = 'config.json'): Promise<string> {
+  const file = path.join(world.root, name);
+  await writeFile(file, JSON.stringify({ dir: world.dir, ...config }, null, 2));
+  return file;
+}
+
+/** The Message-ID header of a raw message. */
+export function messageIdOf(raw: Buffer): string | undefined {
+  const head = raw.subarray(0, Math.min(raw.length, 8192)).toString('latin1');
+  return /^Message-ID:\s*(\S+)/im.exec(head)?.[1];
+}
+
+/** How often each Message-ID arrived, and the figures the reports print. */
+export function tally(raws: Buffer[]): { distinct: number; duplicates: number; perId: Map<string, number> } {
+  const perId = new Map<string, number>();
+  for (const raw of raws) {
+    const id = messageIdOf(raw) ?? '(none)';
+    perId.set(id, (perId.get(id) ?? 0) + 1);
+  }
+  return { distinct: perId.size, duplicates: raws.length - perId.size, perId };
+}
+
+/** The process's peak resident memory so far (VmHWM, kB), or undefined once it is gone. */
+export async function peakRssKb(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `check` (every 25 ms) until it returns something truthy, which it returns; throws after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  return (await poll(check, timeoutMs, what)) as NonNullable<T>;
+}

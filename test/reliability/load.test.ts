@@ -1,0 +1,60 @@
+/**
+ * Under load, through the real CLI: 10,000 small orders dropped at once are all
+ * sent by one `once` pass within a bounded memory (peak RSS read from
+ * /proc/<pid>/status, VmHWM). SIGTERM under load: shutdown.test.ts. (The cost
+ * of listing a large folder is tested elsewhere.)
+ */
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { removeTmpDirs } from '../helpers/tmp.js';
+import {
+  claimedOrders,
+  cleanups,
+  dropMany,
+  makeWorld,
+  orderName,
+  orderXml,
+  ordersIn,
+  peakRssKb,
+  runCleanups,
+  startMailer,
+  tally,
+  writeConfig,
+} from './kit.js';
+
+afterEach(runCleanups);
+afterAll(removeTmpDirs);
+
+describe('load', () => {
+  it('10,000 orders dropped at once: one `once` pass sends them all, peak memory bounded', async () => {
+    const world = await makeWorld();
+    const server = await startScriptedSmtp();
+    cleanups.push(() => server.close());
+    const count = 10_000;
+    const ids = Array.from({ length: count }, (_, i) => `L${String(i).padStart(5, '0')}`);
+    await dropMany(world, ids.map((id) => ({ name: orderName(id), xml: orderXml({ port: server.port }) })));
+    const config = await writeConfig(world, { hostId: 'h1' });
+
+    const cli = startMailer(['once', '--config', config]);
+    let peakKb = 0;
+    const sampler = setInterval(() => {
+      void peakRssKb(cli.child.pid!).then((kb) => {
+        if (kb !== undefined) peakKb = Math.max(peakKb, kb);
+      });
+    }, 100);
+    const result = await cli.exited.finally(() => clearInterval(sampler));
+    const peakMb = Math.round(peakKb / 1024);
+    console.log(`load: ${count} orders sent in ${result.ms} ms (${Math.round((count * 1000) / result.ms)}/s), peak RSS ${peakMb} MB`);
+    expect(result.code).toBe(0);
+    expect(peakKb).toBeGreaterThan(0);
+    expect(peakMb).toBeLessThan(400);
+
+    const { distinct, duplicates } = tally(server.messages.map((m) => m.raw));
+    expect(distinct).toBe(count);
+    expect(duplicates).toBe(0);
+    expect(await ordersIn(path.join(world.dir, 'enviados'))).toHaveLength(count);
+    expect(await ordersIn(world.dir)).toEqual([]);
+    expect(await claimedOrders(world)).toEqual([]);
+  }, 180_000);
+});
