@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent } from 'xstate';
 import { createIntakeLogic } from './actors/intake.js';
 import { createOrderActors } from './actors/order-actors.js';
+import { RecentParses } from './actors/parse-cache.js';
 import { createTransitionLogger, type EventLogger } from './actors/transitions.js';
 import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
@@ -94,7 +95,9 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
   const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });
+  const recentParses = new RecentParses();
   const orderActors = createOrderActors({
+    recentParses,
     config,
     store,
     sender,
@@ -125,6 +128,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       }),
       intake: createIntakeLogic({
         config,
+        recentParses,
         readInbox: (fileName) => readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName))),
         readClaimed: (fileName) => readOrNothing(() => store.read(fileName, 'claimed')),
         onError: (fileName, error) =>

@@ -24,7 +24,8 @@ import type { Config } from '../config/types.js';
 import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
-import { orderIdOf } from '../order/types.js';
+import { orderIdOf, type ParseResult } from '../order/types.js';
+import type { RecentParses } from './parse-cache.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -33,12 +34,18 @@ export interface IntakeDeps {
   /** Bytes of a file in this machine's work area; undefined when it is gone. */
   readClaimed: (fileName: string) => Promise<Buffer | undefined>;
   concurrency?: number;
+  /** Where the parse is kept for the order actor (see parse-cache.ts). */
+  recentParses?: RecentParses;
   onError?: (fileName: string, error: unknown) => void;
 }
 
 /** The lane key of an order's bytes (the same rule the resolver applies). Pure. */
 export function companyOf(bytes: Buffer, fileName: string, config: Config): string {
-  const parsed = parseOrder(bytes, fileName);
+  return companyOfParsed(parseOrder(bytes, fileName), fileName, config);
+}
+
+/** The lane key of an already parsed order. Pure. */
+export function companyOfParsed(parsed: ParseResult, fileName: string, config: Config): string {
   if (parsed.ok) {
     const resolved = resolveOrder(parsed.order, config);
     if (resolved.ok) return resolved.resolved.company;
@@ -72,7 +79,9 @@ export function createIntakeLogic(deps: IntakeDeps) {
           send({ type: 'INTAKE.DROPPED', fileName, reason: 'gone' });
           return;
         }
-        const company = companyOf(bytes, fileName, deps.config);
+        const parsed = parseOrder(bytes, fileName);
+        deps.recentParses?.remember(fileName, bytes, parsed);
+        const company = companyOfParsed(parsed, fileName, deps.config);
         const orderId = orderIdOf(fileName) ?? fileName;
         send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
       } catch (error) {

@@ -14,6 +14,7 @@ import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import type { AfterSend } from '../order/types.js';
 import type { Notifier, OrderStore, PersistedOrderState, ResolvedOrder, Sender, SendResult } from '../ports.js';
 import type { ResolvedAttachment } from '../ports.js';
+import type { RecentParses } from './parse-cache.js';
 
 export interface OrderActorDeps {
   config: Config;
@@ -22,6 +23,8 @@ export interface OrderActorDeps {
   notifier: Notifier;
   /** Resolves and checks every attachment of an order (containment, readability). */
   resolveAttachments: (resolved: ResolvedOrder) => Promise<ResolvedAttachment[]>;
+  /** The intake's parses of recent orders, reused when the claimed bytes are identical. */
+  recentParses?: RecentParses;
   /** Called with every password met in an order, so the logger can mask it anywhere. */
   registerSecret?: (secret: string) => void;
   /** Unknown elements are logged once per order. */
@@ -31,7 +34,7 @@ export interface OrderActorDeps {
 /** Reads, parses and resolves an order: pure functions over the bytes the store returns. */
 export async function loadOrder(deps: OrderActorDeps, fileName: string): Promise<LoadOrderOutput> {
   const bytes = await deps.store.read(fileName, 'claimed');
-  const parsed = parseOrder(bytes, fileName);
+  const parsed = deps.recentParses?.take(fileName, bytes) ?? parseOrder(bytes, fileName);
   if (!parsed.ok) {
     return {
       ok: false,

@@ -11,7 +11,7 @@
  *   with one bad attachment never produces a partial e-mail.
  */
 import { constants as fsConstants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
@@ -99,10 +99,22 @@ interface Roots {
   real: string[];
 }
 
-async function realRoots(opts: AttachmentOptions): Promise<Roots> {
+/**
+ * The folders resolved once every few seconds rather than for every order:
+ * they are configuration, and a folder re-pointed by an administrator is
+ * picked up within ROOTS_TTL_MS. Every attachment is still resolved itself.
+ */
+const ROOTS_TTL_MS = 5_000;
+const rootsCache = new Map<string, { roots: Promise<Roots>; at: number }>();
+
+function realRoots(opts: AttachmentOptions): Promise<Roots> {
   const lexical = [path.resolve(opts.attachmentsDir), path.resolve(opts.orderDir)];
-  const real = await Promise.all(lexical.map((dir) => realpath(dir).catch(() => dir)));
-  return { lexical, real };
+  const key = lexical.join('\0');
+  const cached = rootsCache.get(key);
+  if (cached && Date.now() - cached.at < ROOTS_TTL_MS) return cached.roots;
+  const roots = Promise.all(lexical.map((dir) => realpath(dir).catch(() => dir))).then((real) => ({ lexical, real }));
+  rootsCache.set(key, { roots, at: Date.now() });
+  return roots;
 }
 
 async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: Roots): Promise<ResolvedAttachment> {
@@ -149,34 +161,29 @@ function localPath(source: string, opts: AttachmentOptions): string | undefined 
 }
 
 /**
- * Checks the file is a regular file and readable, with one open: opening and
- * reading one byte is the only readability check that holds for ACLs, root
- * and network shares alike, and the handle's fstat gives the size and type
- * without another lookup by name. O_NONBLOCK keeps a FIFO from hanging open().
+ * Checks the file is a regular file and readable by this process: a stat
+ * (type and size) and an access check (permissions and ACLs, as the kernel
+ * decides them for this process). Two calls rather than an open/fstat/read/
+ * close: this runs for every attachment of every order. Should a share still
+ * refuse the read later, nodemailer's stream fails before the message is
+ * complete, the SMTP transaction is dropped, and the error is mapped to
+ * ATTACHMENT_UNREADABLE: never a partial e-mail either way.
  */
 async function examine(
   file: string,
   fail: (code: ErrorCode, why: string, cause?: unknown) => MailerError,
 ): Promise<{ size: number }> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
-  } catch (err) {
+  const info = await stat(file).catch((err: unknown) => {
     const code = errnoOf(err);
     throw code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP'
       ? fail(ErrorCodes.ATTACHMENT_MISSING, `cannot be found (${code})`, err)
-      : fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${code})`, err);
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
-    await handle.read(Buffer.alloc(1), 0, 1, 0).catch((err: unknown) => {
-      throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
-    });
-    return { size: info.size };
-  } finally {
-    await handle.close();
-  }
+      : fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be examined (${code})`, err);
+  });
+  if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
+  await access(file, fsConstants.R_OK).catch((err: unknown) => {
+    throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
+  });
+  return { size: info.size };
 }
 
 function insideAny(candidate: string, roots: string[]): boolean {

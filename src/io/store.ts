@@ -119,8 +119,19 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     }
   }
 
+  /**
+   * Claimed orders this process knows have no state file (claimed with none
+   * to adopt, none saved since): loading and dropping their state costs no
+   * file-system call. Only this process writes this machine's claims folder
+   * (one mailer per folder per machine), so the knowledge cannot go stale.
+   */
+  const stateless = new Set<string>();
+  /** Archive folders created by this process (created again if they vanish). */
+  const madeDirs = new Set<string>();
+
   /** Removes the state file after an order left the claims folder; a leftover is only reported (claim clears it). */
   async function dropState(fileName: string): Promise<void> {
+    if (stateless.delete(fileName)) return;
     await fs.unlink(statePath(fileName)).catch((err) => {
       if (errnoOf(err) !== 'ENOENT') warn(moveError('delete state', statePath(fileName), err));
     });
@@ -130,24 +141,41 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   async function adoptState(fileName: string): Promise<void> {
     try {
       await renameRetrying(path.join(handoverDir, fileName + STATE_SUFFIX), statePath(fileName));
+      stateless.delete(fileName);
       return;
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') warn(moveError('adopt state', statePath(fileName), err));
     }
+    stateless.delete(fileName);
     await dropState(fileName);
+    stateless.add(fileName);
   }
 
   /** Moves a claimed order into `destDir` under a free name; returns that name. */
   async function archiveMove(fileName: string, destDir: string, companions: string[] = [], before?: (finalName: string) => Promise<void>): Promise<string> {
     const from = claimPath(fileName);
     let finalName = fileName;
-    try {
-      await fs.mkdir(destDir, { recursive: true });
+    const attempt = async () => {
+      if (!madeDirs.has(destDir)) {
+        await fs.mkdir(destDir, { recursive: true });
+        madeDirs.add(destDir);
+      }
       finalName = await freeName(destDir, fileName, companions);
       await before?.(finalName);
       await moveFile(from, path.join(destDir, finalName));
       return finalName;
+    };
+    try {
+      try {
+        return await attempt();
+      } catch (err) {
+        // The folder this process created was removed since (by hand, or a
+        // share that came back empty): create it again and try once more.
+        if (!madeDirs.delete(destDir) || errnoOf(err) !== 'ENOENT') throw err;
+        return await attempt();
+      }
     } catch (err) {
+      madeDirs.delete(destDir);
       if (err instanceof MailerError) throw err;
       if (errnoOf(err) === 'ENOENT' && !(await exists(from).catch(() => true))) throw claimLost(fileName, claimsDir);
       throw moveError('move', `${from} -> ${path.join(destDir, finalName)}`, err);
@@ -222,6 +250,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     },
 
     async loadState(fileName: string): Promise<PersistedOrderState | undefined> {
+      if (stateless.has(fileName)) return undefined;
       let text: string;
       try {
         text = await fs.readFile(statePath(fileName), 'utf8');
@@ -241,6 +270,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     },
 
     async saveState(fileName: string, state: PersistedOrderState): Promise<void> {
+      stateless.delete(fileName);
       try {
         await writeFileAtomic(statePath(fileName), JSON.stringify(state));
       } catch (err) {
@@ -291,6 +321,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
         throw moveError('release', `${from} -> ${to}`, err);
       }
       if (!keepState) return dropState(fileName);
+      if (stateless.delete(fileName)) return; // nothing to hand over
       try {
         await fs.mkdir(handoverDir, { recursive: true });
         await renameRetrying(statePath(fileName), path.join(handoverDir, fileName + STATE_SUFFIX));

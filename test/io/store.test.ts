@@ -163,11 +163,32 @@ describe('retry state', () => {
   });
 
   it('ignores (and reports) a corrupt state file instead of blocking the order', async () => {
-    const { dir, store, warnings } = await setup();
+    const { dir, workDir, store } = await setup();
     await claimed(store, dir);
+    // Found by the next mailer process (a crash while writing it, a disk error).
     await fs.writeFile(`${store.claimPath(ORDER)}.state.json`, '{"attempts": 2, "firstSe');
-    expect(await store.loadState(ORDER)).toBeUndefined();
+    const warnings: MailerError[] = [];
+    const restarted = createOrderStore({ dir, workDir, hostId: 'host-a', recycleDir: null, onWarning: (e) => warnings.push(e) });
+    expect(await restarted.loadState(ORDER)).toBeUndefined();
     expect(warnings.map((w) => w.code)).toEqual(['FS_ACCESS_FAILED']);
+  });
+});
+
+describe('archive folders', () => {
+  it('creates enviados/ and errores/ again when they were removed after a first archive', async () => {
+    const { dir, store } = await setup();
+    await claimed(store, dir);
+    await store.archiveSent(ORDER, 'CONSERVAR');
+    await claimed(store, dir, '_CFD_MAIL_REQ_2.XML');
+    await store.archiveFailed('_CFD_MAIL_REQ_2.XML', 'motivo');
+    await fs.rm(path.join(dir, 'enviados'), { recursive: true });
+    await fs.rm(path.join(dir, 'errores'), { recursive: true });
+    await claimed(store, dir);
+    await store.archiveSent(ORDER, 'CONSERVAR');
+    await claimed(store, dir, '_CFD_MAIL_REQ_2.XML');
+    await store.archiveFailed('_CFD_MAIL_REQ_2.XML', 'motivo');
+    expect(await fs.readdir(path.join(dir, 'enviados'))).toEqual([ORDER]);
+    expect((await fs.readdir(path.join(dir, 'errores'))).sort()).toEqual(['_CFD_MAIL_REQ_2.XML', '_CFD_MAIL_REQ_2.XML.error.txt']);
   });
 });
 
