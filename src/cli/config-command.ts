@@ -10,33 +10,18 @@
  * message as `run`, naming the key, and exits 2.
  */
 import { Command, Option } from 'commander';
-import type { Flags } from '../config/load.js';
 import { maskConfig } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
 import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { ExitCode } from './exit-codes.js';
+import { flagsOf, type CommonOptions } from './options.js';
 
-/** The options `run` and `once` take that shape the configuration (see program.ts). */
-interface ConfigOptions {
-  dir?: string;
-  attachments?: string;
-  errorMail?: string;
-  config?: string;
-  poll?: string;
-  retry?: string;
-  verbose?: boolean;
+/** The options `run` and `once` take that shape the configuration, plus --json. */
+interface ConfigOptions extends CommonOptions {
   language?: Language;
   json?: boolean;
-}
-
-const FLAG_KEYS = ['dir', 'attachments', 'errorMail', 'config', 'poll', 'retry', 'verbose', 'language'] as const;
-
-function flagsOf(options: ConfigOptions): Partial<Flags> {
-  const flags: Partial<Flags> = {};
-  for (const key of FLAG_KEYS) if (options[key] !== undefined) Object.assign(flags, { [key]: options[key] });
-  return flags;
 }
 
 /**

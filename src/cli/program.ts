@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import type { Flags } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
 import { t } from '../i18n.js';
@@ -15,38 +14,16 @@ import { createLogger, registerSecret } from '../io/log.js';
 import { createMailer } from '../main.js';
 import type { SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
+import { flagsOf, type CommonOptions } from './options.js';
 import { registerSendTestCommand } from './send-test.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerServiceCommands } from './service.js';
 import { registerInspectCommands } from './inspect-commands.js';
 
-interface CommonOptions {
-  dir?: string;
-  attachments?: string;
-  errorMail?: string;
-  config?: string;
-  poll?: string;
-  retry?: string;
-  verbose?: boolean;
-  language?: string;
-}
 
 /** The language for messages printed before the configuration is known. */
 function earlyLanguage(options: CommonOptions): Language {
   return options.language === 'en' ? 'en' : 'es';
-}
-
-function flagsOf(options: CommonOptions): Partial<Flags> {
-  const flags: Partial<Flags> = {};
-  if (options.dir !== undefined) flags.dir = options.dir;
-  if (options.attachments !== undefined) flags.attachments = options.attachments;
-  if (options.errorMail !== undefined) flags.errorMail = options.errorMail;
-  if (options.config !== undefined) flags.config = options.config;
-  if (options.poll !== undefined) flags.poll = options.poll;
-  if (options.retry !== undefined) flags.retry = options.retry;
-  if (options.verbose !== undefined) flags.verbose = options.verbose;
-  if (options.language !== undefined) flags.language = options.language;
-  return flags;
 }
 
 /** Builds the configuration or prints why it is invalid. */
