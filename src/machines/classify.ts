@@ -122,7 +122,10 @@ function codeFor(e: ErrorLike, smtp: SmtpErrorInfo): ErrorCode {
     return temporaryReply ? ErrorCodes.SMTP_TEMPORARY : ErrorCodes.SMTP_TLS;
   }
   if (code === 'EAUTH' || code === 'ENOAUTH') {
-    return reply !== undefined && isTransientReply(reply) ? ErrorCodes.SMTP_TEMPORARY : ErrorCodes.SMTP_AUTH;
+    if (reply !== undefined && isTransientReply(reply)) return ErrorCodes.SMTP_TEMPORARY;
+    // "530 Must issue a STARTTLS command first" answers AUTH, but the fix is TLS, not the password.
+    if ((reply === 530 || reply === 538) && /tls/i.test(smtp.response ?? '')) return ErrorCodes.SMTP_TLS;
+    return ErrorCodes.SMTP_AUTH;
   }
   if (code === 'ESTREAM') return ErrorCodes.ATTACHMENT_UNREADABLE;
   if (code === 'ECONFIG') return ErrorCodes.INTERNAL;

@@ -27,6 +27,8 @@ describe('toSendError / classifySendError', () => {
     ['size refused before sending', nmError('Message size larger than allowed 100', { code: 'EMESSAGE', command: 'MAIL FROM' }), ErrorCodes.SMTP_PERMANENT, 'fail'],
     ['535 bad credentials', nmError('Invalid login', { code: 'EAUTH', response: '535 5.7.8 bad', responseCode: 535, command: 'AUTH PLAIN' }), ErrorCodes.SMTP_AUTH, 'fail'],
     ['454 auth temporary', nmError('Invalid login', { code: 'EAUTH', response: '454 4.7.0 temporary auth failure', responseCode: 454, command: 'AUTH LOGIN' }), ErrorCodes.SMTP_TEMPORARY, 'retry'],
+    ['530 STARTTLS first, in answer to AUTH', nmError('Invalid login', { code: 'EAUTH', response: '530 5.7.0 Must issue a STARTTLS command first', responseCode: 530, command: 'AUTH PLAIN' }), ErrorCodes.SMTP_TLS, 'fail'],
+    ['530 authentication required', nmError('Invalid login', { code: 'EAUTH', response: '530 5.7.0 Authentication required', responseCode: 530, command: 'AUTH PLAIN' }), ErrorCodes.SMTP_AUTH, 'fail'],
     ['missing credentials', nmError('Missing credentials for "PLAIN"', { code: 'EAUTH', command: 'API' }), ErrorCodes.SMTP_AUTH, 'fail'],
     ['530 auth required', nmError('Mail command failed', { code: 'EENVELOPE', response: '530 5.7.0 Authentication required', responseCode: 530, command: 'MAIL FROM' }), ErrorCodes.SMTP_AUTH, 'fail'],
     ['530 must STARTTLS', nmError('Mail command failed', { code: 'EENVELOPE', response: '530 5.7.0 Must issue a STARTTLS command first', responseCode: 530, command: 'MAIL FROM' }), ErrorCodes.SMTP_TLS, 'fail'],
