@@ -135,16 +135,31 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
           logger.warn({ event: 'order.unreadable', fileName, error: String((error as Error)?.message ?? error) }, `${fileName}: not readable yet`),
       }),
       watcher: fromCallback(({ sendBack }) => {
+        // Names are gathered for one tick and sent as one event: a rescan of a
+        // folder with 100,000 orders is one event for the supervisor, not 100,000.
+        let batch: string[] = [];
+        let stopped = false;
+        const seen = (fileName: string) => {
+          if (batch.length === 0) {
+            setImmediate(() => {
+              const fileNames = batch;
+              batch = [];
+              if (!stopped) sendBack({ type: 'FILE.SEEN', fileNames });
+            });
+          }
+          batch.push(fileName);
+        };
         const watcher = watchOrders({
           dir: config.dir,
           pollSeconds: config.poll,
-          onOrder: (fileName) => sendBack({ type: 'FILE.SEEN', fileName }),
+          onOrder: (fileName) => seen(fileName),
           onError: (error) => logger.warn({ event: 'watch.error', errorCode: error.code, error: error.message }, error.message),
         });
         // Heartbeat well within the stale time; takeover checks at the rescan pace.
         const beat = setInterval(() => void store.heartbeat().catch(() => {}), Math.max(1000, Math.min(staleMs / 4, 30_000)));
         const takeover = setInterval(() => void housekeeping(), Math.max(1000, Math.min(staleMs, config.poll * 1000)));
         return () => {
+          stopped = true;
           clearInterval(beat);
           clearInterval(takeover);
           void watcher.close();

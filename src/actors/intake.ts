@@ -61,7 +61,8 @@ export function companyOfParsed(parsed: ParseResult, fileName: string, config: C
 export function createIntakeLogic(deps: IntakeDeps) {
   const limit = deps.concurrency ?? 8;
   return fromCallback<IntakeEvent>(({ receive, sendBack }) => {
-    const queue: IntakeEvent[] = [];
+    type File = IntakeEvent['files'][number];
+    const queue: File[] = [];
     let head = 0;
     let inFlight = 0;
     /** Whether the express reader (newest file first) is busy. */
@@ -71,7 +72,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
       if (!stopped) sendBack(event);
     };
 
-    const handle = async (event: IntakeEvent): Promise<void> => {
+    const handle = async (event: File): Promise<void> => {
       const { fileName, location } = event;
       try {
         const bytes = location === 'inbox' ? await deps.readInbox(fileName) : await deps.readClaimed(fileName);
@@ -111,7 +112,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
     };
 
     receive((event) => {
-      queue.push(event);
+      for (const file of event.files) queue.push(file);
       pump();
     });
     return () => {

@@ -65,7 +65,8 @@ export interface SupervisorContext extends SupervisorInput {
 }
 
 export type SupervisorEvent =
-  | { type: 'FILE.SEEN'; fileName: string; location?: 'inbox' | 'claimed' }
+  /** Names the watcher saw, in one event per batch (a rescan of 100,000 files is one event, not 100,000). */
+  | { type: 'FILE.SEEN'; fileNames: string[] }
   | { type: 'INTAKE.READY'; order: PendingOrder }
   | { type: 'INTAKE.DROPPED'; fileName: string; reason: string }
   | { type: 'ORDER.DEFERRED'; fileName: string; company: string; nextTryAt?: number; attempts: number }
@@ -79,8 +80,8 @@ export interface SupervisorOutput {
   counts: Counts;
 }
 
-/** Events the intake actor receives from the supervisor. */
-export type IntakeEvent = { type: 'INTAKE.FILE'; fileName: string; location: 'inbox' | 'claimed' };
+/** Events the intake actor receives from the supervisor: files to read, in batches. */
+export type IntakeEvent = { type: 'INTAKE.FILES'; files: { fileName: string; location: 'inbox' | 'claimed' }[] };
 
 export const orderChildId = (fileName: string): string => `order:${fileName}`;
 
@@ -112,22 +113,15 @@ export const supervisorMachine = setup({
     nothingRunning: ({ context }) => context.running.size === 0,
   },
   actions: {
-    /** Sends a file to the intake unless it is already in the pipeline. */
+    /** Sends the files not already in the pipeline to the intake, as one event. */
     admit: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Extract<SupervisorEvent, { type: 'FILE.SEEN' }>;
-      if (context.known.has(e.fileName)) return;
-      context.known.add(e.fileName);
-      enqueue.sendTo('intake', { type: 'INTAKE.FILE', fileName: e.fileName, location: e.location ?? 'inbox' });
+      const files = newFiles(context.known, (event as Extract<SupervisorEvent, { type: 'FILE.SEEN' }>).fileNames, 'inbox');
+      if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
     }),
     admitScan: enqueueActions(({ context, event, enqueue }) => {
       const { claimed, inbox } = (event as unknown as { output: { claimed: string[]; inbox: string[] } }).output;
-      for (const [names, location] of [[claimed, 'claimed'], [inbox, 'inbox']] as const) {
-        for (const fileName of names) {
-          if (context.known.has(fileName)) continue;
-          context.known.add(fileName);
-          enqueue.sendTo('intake', { type: 'INTAKE.FILE', fileName, location });
-        }
-      }
+      const files = [...newFiles(context.known, claimed, 'claimed'), ...newFiles(context.known, inbox, 'inbox')];
+      if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
     }),
     enqueueOrder: ({ context, event }) => {
       context.lanes.enqueue((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order);
@@ -311,6 +305,21 @@ export const supervisorMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** The names not yet in the pipeline, now marked as in it. */
+function newFiles(
+  known: Set<string>,
+  names: string[],
+  location: 'inbox' | 'claimed',
+): { fileName: string; location: 'inbox' | 'claimed' }[] {
+  const files: { fileName: string; location: 'inbox' | 'claimed' }[] = [];
+  for (const fileName of names) {
+    if (known.has(fileName)) continue;
+    known.add(fileName);
+    files.push({ fileName, location });
+  }
+  return files;
+}
 
 function bump(counts: Counts, outcome: OrderOutcome): void {
   if (outcome === 'deferred') counts.queued += 1;

@@ -73,12 +73,14 @@ function build(opts: {
       scan: fromPromise<{ claimed: string[]; inbox: string[] }, void>(async () => ({ claimed: [], inbox: opts.files })),
       intake: fromCallback<IntakeEvent>(({ receive, sendBack }) => {
         receive((e) => {
-          queueMicrotask(() =>
-            sendBack({
-              type: 'INTAKE.READY',
-              order: { fileName: e.fileName, orderId: e.fileName, company: opts.companyOf(e.fileName), location: e.location },
-            }),
-          );
+          for (const f of e.files) {
+            queueMicrotask(() =>
+              sendBack({
+                type: 'INTAKE.READY',
+                order: { fileName: f.fileName, orderId: f.fileName, company: opts.companyOf(f.fileName), location: f.location },
+              }),
+            );
+          }
         });
       }),
       watcher: fromCallback(() => () => {}),
