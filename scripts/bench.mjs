@@ -21,7 +21,8 @@
  * --memory-attachments large|small (30 KB + 100 KB, or 1 KB + 2 KB; default
  * large for --quick, small for the full run),
  * --profile (one more throughput run under --cpu-prof, top functions printed),
- * --keep (leave the temp folder).
+ * --keep (leave the temp folder), --no-heap-cap (run the mailer without the
+ * service's V8 heap cap, --max-old-space-size=192).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'no-heap-cap': { type: 'boolean', default: false },
   },
 });
 

@@ -63,10 +63,17 @@ const boundFor = (n) => 60_000 + n * 50;
  * Throughput of the real CLI: `n` orders already waiting, `once`, from the
  * child's spawn to the sink's n-th acceptance.
  */
+/**
+ * The mailer runs as its service definitions start it (src/service/systemd.ts,
+ * SERVICE_HEAP_MB): with the V8 heap capped, so that RSS reflects live data
+ * rather than uncollected garbage. `--no-heap-cap` measures Node's default.
+ */
+const MAILER_NODE_ARGS = process.argv.includes('--no-heap-cap') ? [] : ['--max-old-space-size=192'];
+
 export async function measureCli(sink, root, n, { name = 'throughput', nodeArgs = [] } = {}) {
   const { dir, attachments } = makeOrderFolder(root, name, { port: sink.port, count: n });
   sink.reset();
-  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs });
+  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: [...MAILER_NODE_ARGS, ...nodeArgs] });
   const drained = await drain(sink, running, n, boundFor(n));
   rmSync(dir, { recursive: true, force: true });
   return { ...drained, n, attachments, perS: drained.elapsedMs === undefined ? 0 : (n * 1000) / drained.elapsedMs };
@@ -99,7 +106,7 @@ function dropOrder(dir, port, n) {
 export async function measureLatency(sink, root, { count, warmup = 2, gapMs = 50, log }) {
   const { dir } = makeOrderFolder(root, 'latency', { port: sink.port, count: 0 });
   sink.reset();
-  const running = startNode(CLI, ['run', '--dir', dir, '--poll', '300']);
+  const running = startNode(CLI, ['run', '--dir', dir, '--poll', '300'], { nodeArgs: MAILER_NODE_ARGS });
   let exited = false;
   void running.exited.then(() => (exited = true));
   const latencies = [];
@@ -140,7 +147,7 @@ export async function measureMemory(sink, root, size, { kind, log }) {
   const { dir } = makeOrderFolder(root, `memory-${size}`, { port: sink.port, count: size, kind });
   log(`  wrote ${size} orders in ${((performance.now() - made) / 1000).toFixed(1)} s`);
   sink.reset();
-  const running = startNode(CLI, ['once', '--dir', dir]);
+  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: MAILER_NODE_ARGS });
   const drained = await drain(sink, running, size, boundFor(size));
   rmSync(dir, { recursive: true, force: true });
   return { ...drained, size, msPerOrder: drained.result.wallMs / size };

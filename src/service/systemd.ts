@@ -67,10 +67,19 @@ export function execStart(opts: Pick<SystemdUnitOptions, 'execPath' | 'script' |
   return serviceArgs(opts).map(quoteExecArg).join(' ');
 }
 
+/**
+ * The V8 heap cap the service runs with. Node's default lets the heap grow
+ * toward gigabytes before collecting, so a long backlog showed as RSS that
+ * was mostly garbage: with 100,000 orders waiting the mailer peaked at 265 MB
+ * without a cap and 177 MB with this one (its live data was well under 128 MB).
+ */
+export const SERVICE_HEAP_MB = 192;
+
 /** The argv the service runs, unquoted (shared with the Windows task). */
 export function serviceArgs(opts: { execPath: string; script: string; configFile?: string; dir?: string }): string[] {
   return [
     opts.execPath,
+    `--max-old-space-size=${SERVICE_HEAP_MB}`,
     opts.script,
     'run',
     ...(opts.configFile !== undefined ? ['--config', opts.configFile] : []),
