@@ -37,6 +37,13 @@ export function errorFields(error: SerializedError | undefined): Record<string, 
   };
 }
 
+/** ` (CODE: message)` when the step was caused by a failure, for the one-line terminal view. */
+function reasonText(event: { error?: unknown }): string {
+  const fields = causeOf(event as { type: string; error?: unknown });
+  if (fields.error === undefined) return '';
+  return ` (${fields.errorCode ? `${String(fields.errorCode)}: ` : ''}${String(fields.error)})`;
+}
+
 function causeOf(event: { type: string; error?: unknown }): Record<string, unknown> {
   const error = event.error as { toJSON?: () => SerializedError; message?: string } | undefined;
   if (!error) return { cause: event.type };
@@ -67,7 +74,7 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     const base = { orderId: context.orderId, fileName: context.fileName, company: context.company };
     logger.debug(
       { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...causeOf(inspection.event) },
-      `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}`,
+      `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}${reasonText(inspection.event as { error?: unknown })}`,
     );
     logOutcome(logger, state, previous?.state, context, base);
   };
@@ -85,7 +92,7 @@ function logOutcome(logger: EventLogger, state: string, from: string | undefined
   } else if (state === 'deferred' && context.nextTryAt !== undefined) {
     logger.warn(
       { event: 'order.deferred', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString(), ...errorFields(context.lastError) },
-      `${context.orderId}: try ${context.attempts} failed, next try at ${new Date(context.nextTryAt).toISOString()}`,
+      `${context.orderId}: try ${context.attempts} failed${context.lastError ? ` (${context.lastError.code}: ${context.lastError.message})` : ''}, next try at ${new Date(context.nextTryAt).toISOString()}`,
     );
   } else if (state === 'failed') {
     logger.error(

@@ -201,6 +201,9 @@ function prettyStream(out: { write(chunk: string): unknown }): pino.DestinationS
     colorize: out === process.stderr && process.stderr.isTTY === true,
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'pid,hostname',
+    // One line per event on the terminal: the message carries what a person
+    // needs (order, states, reason); every field stays in the JSON log file.
+    hideObject: true,
   });
   return { write: (line: string) => void out.write(format(line)) };
 }
