@@ -11,7 +11,6 @@
  *   (rotation, housekeeping) is skipped too;
  * - read-only: no file is created, locked or changed.
  */
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -76,7 +75,9 @@ async function* entriesOf(file: string, contains: string | undefined): AsyncGene
     if (errnoOf(err) === 'ENOENT') return;
     throw accessError('read', file, err);
   }
-  const stream = createReadStream('', { fd: handle.fd, encoding: 'utf8', autoClose: false });
+  // The stream owns the handle and closes it once (closing the fd twice, by the
+  // stream and by hand, raised an unhandled EBADF while a mailer was writing).
+  const stream = handle.createReadStream({ encoding: 'utf8' });
   const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
@@ -89,7 +90,6 @@ async function* entriesOf(file: string, contains: string | undefined): AsyncGene
   } finally {
     lines.close();
     stream.destroy();
-    await handle.close().catch(() => undefined);
   }
 }
 
