@@ -9,14 +9,14 @@
  * `maskConfig`); an invalid configuration prints the same CONFIG_INVALID
  * message as `run`, naming the key, and exits 2.
  */
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { maskConfig } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
 import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { ExitCode } from './exit-codes.js';
-import { flagsOf, type CommonOptions } from './options.js';
+import { addCommonOptions, flagsOf, type CommonOptions } from './options.js';
 
 /** The options `run` and `once` take that shape the configuration, plus --json. */
 interface ConfigOptions extends CommonOptions {
@@ -75,17 +75,9 @@ export function registerConfigCommand(
     process.exitCode = code;
   },
 ): void {
-  program
-    .command('config')
-    .description('print the effective configuration, passwords masked; exit 2 when it is invalid')
-    .option('--dir <folder>', 'order folder (MAILER_DIR)')
-    .option('--attachments <folder>', 'attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)')
-    .option('--error-mail <address>', 'address told of every failure (CFD_MAIL_ERR_MAIL)')
-    .option('--config <file>', 'JSON configuration file')
-    .option('--poll <seconds>', 'seconds between safety-net rescans of the order folder (default 300)')
-    .option('--retry <seconds,...>', 'seconds before each further try of a temporarily failed order')
-    .option('--verbose', 'print every state transition of every order')
-    .addOption(new Option('--language <lang>', 'language of messages and notes').choices(['es', 'en']))
+  addCommonOptions(
+    program.command('config').description('print the effective configuration, passwords masked; exit 2 when it is invalid'),
+  )
     .option('--json', 'print JSON instead of key = value lines')
     .action(async (options: ConfigOptions) => {
       setExitCode(await printConfig(options));

@@ -4,7 +4,7 @@
  * language and mapped to the documented exit status.
  */
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
 import { t } from '../i18n.js';
@@ -14,7 +14,7 @@ import { createLogger, registerSecret } from '../io/log.js';
 import { createMailer } from '../main.js';
 import type { SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
-import { flagsOf, type CommonOptions } from './options.js';
+import { addCommonOptions, flagsOf, type CommonOptions } from './options.js';
 import { registerSendTestCommand } from './send-test.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerServiceCommands } from './service.js';
@@ -89,18 +89,6 @@ export async function runMailerCommand(mode: SupervisorMode, options: CommonOpti
     process.off('SIGTERM', onSignal);
     await log.close();
   }
-}
-
-function addCommonOptions(command: Command): Command {
-  return command
-    .option('--dir <folder>', 'order folder (MAILER_DIR)')
-    .option('--attachments <folder>', 'attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)')
-    .option('--error-mail <address>', 'address told of every failure (CFD_MAIL_ERR_MAIL)')
-    .option('--config <file>', 'JSON configuration file')
-    .option('--poll <seconds>', 'seconds between safety-net rescans of the order folder (default 300)')
-    .option('--retry <seconds,...>', 'seconds before each further try of a temporarily failed order')
-    .option('--verbose', 'print every state transition of every order')
-    .addOption(new Option('--language <lang>', 'language of messages and notes').choices(['es', 'en']));
 }
 
 /** Parses argv and runs the command; resolves with the process exit status. */

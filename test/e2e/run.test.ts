@@ -64,7 +64,7 @@ describe('run (the daemon)', () => {
         .map((l) => JSON.parse(l) as { event?: string; to?: string; orderId?: string; time: string })
         .find((l) => l.event === 'order.transition' && l.orderId === 'R1' && l.to === 'claiming');
     }, 5_000, 'the claiming transition in the log');
-    expect(Date.parse(claimedAt!.time) - droppedAt).toBeLessThan(1_000);
+    expect(Date.parse(claimedAt.time) - droppedAt).toBeLessThan(1_000);
 
     // A second mailer on the same folder says so and exits 3 at once, touching nothing.
     await writeFile(path.join(dir, 'notes.txt'), 'x');

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { eventually as poll, startCli, type RunningCli } from '../helpers/cli.js';
+import { eventually, startCli, type RunningCli } from '../helpers/cli.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 
 export const ORDER_NAME = /^_CFD_MAIL_REQ_.*\.XML$/i;
@@ -33,7 +33,7 @@ export function startMailer(args: string[], env: Record<string, string | undefin
 
 /** The daemon holds its lock and has started its supervisor once its log says so. */
 export async function started(cli: RunningCli): Promise<void> {
-  await poll(() => cli.stderr().includes('supervisor.started') || cli.stderr().includes('vigila'), 15_000, 'daemon start');
+  await eventually(() => cli.stderr().includes('supervisor.started') || cli.stderr().includes('vigila'), 15_000, 'daemon start');
 }
 
 export interface World {
@@ -186,7 +186,4 @@ export async function peakRssKb(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Polls `check` (every 25 ms) until it returns something truthy, which it returns; throws after `timeoutMs`. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  return (await poll(check, timeoutMs, what)) as NonNullable<T>;
-}
+export { eventually } from '../helpers/cli.js';
