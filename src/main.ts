@@ -15,7 +15,8 @@ import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
 import { resolveAttachments } from './io/attachments.js';
 import { createNotifier } from './io/notifier.js';
-import { createTransportPool } from './io/smtp.js';
+import { configureFs } from './io/fastfs.js';
+import { createThreadedTransportPool } from './io/smtp-thread.js';
 import { createOrderStore } from './io/store.js';
 import { waitUntilComplete, watchOrders } from './io/watcher.js';
 import { findProfile } from './order/resolve.js';
@@ -74,6 +75,18 @@ function isMissing(error: unknown): boolean {
 export function createMailer(mailerOptions: MailerOptions): Mailer {
   const options: MailerOptions = { ...testHooksFromEnv(process.env), ...mailerOptions };
   const { config, logger } = options;
+  const fsCalls = configureFs({
+    mode: config.fsMode,
+    folders: [config.dir, config.workDir, config.attachments],
+    onSlow: ({ op, target, ms, reason }) =>
+      logger.warn(
+        { event: 'fs.async', reason, op, target, ms },
+        reason === 'network'
+          ? `${target} is on a network share: file calls are made asynchronously`
+          : `a file call took ${ms} ms (${op} ${target}): file calls are made asynchronously from now on`,
+      ),
+  });
+  logger.debug({ event: 'fs.mode', mode: config.fsMode, calls: fsCalls }, `file calls: ${fsCalls}`);
   const store = createOrderStore({
     dir: config.dir,
     workDir: config.workDir,
@@ -91,7 +104,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       logger.warn({ event: 'claims.takeover_failed', error: String((error as Error)?.message ?? error) }, 'stale-claim takeover failed');
     }
   };
-  const pool = createTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
+  const pool = createThreadedTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
   const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });

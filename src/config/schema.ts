@@ -11,6 +11,7 @@
 import { ErrorCodes, MailerError } from '../errors.js';
 import { parseAddress as parseOrderAddress, parseAddressList as parseOrderAddressList } from '../order/addresses.js';
 import type { Address } from '../order/types.js';
+import { FS_MODES } from './types.js';
 
 /** Checks and normalises one value found at `path` (a dotted key). */
 export type Rule = (value: unknown, path: string) => unknown;
@@ -188,6 +189,7 @@ export const topRules = {
   staleClaimSeconds: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
   hostId: nullable(str),
   notifyEverySeconds: int(0, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  fsMode: oneOf(FS_MODES),
 } as const;
 
 /** Validates a parsed configuration file; returns its normalised top-level values. */

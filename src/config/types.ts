@@ -7,6 +7,10 @@ import type { AfterSend, Security } from '../order/types.js';
 
 export type Language = 'es' | 'en';
 
+/** How the per-order file calls are made: see `Config.fsMode` and io/fastfs.ts. */
+export type FsMode = 'auto' | 'sync' | 'async';
+export const FS_MODES: readonly FsMode[] = ['auto', 'sync', 'async'];
+
 export interface SmtpProfile {
   host?: string;
   port?: number;
@@ -77,6 +81,13 @@ export interface Config {
   hostId: string | null;
   /** Seconds between failure-notification batches per recipient. */
   notifyEverySeconds: number;
+  /**
+   * How the per-order file calls are made (io/fastfs.ts): `auto` (default)
+   * synchronous on local disks, asynchronous on network shares or once a call
+   * was slow; `async` always through the thread pool (a mapped network drive
+   * on Windows, which `auto` cannot recognise); `sync` always synchronous.
+   */
+  fsMode: FsMode;
   /** Print every transition on the terminal. */
   verbose: boolean;
 }

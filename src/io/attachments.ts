@@ -11,7 +11,9 @@
  *   with one bad attachment never produces a partial e-mail.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { fastFs } from './fastfs.js';
+
+const { access, realpath, stat } = fastFs;
 import path from 'node:path';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';

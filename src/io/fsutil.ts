@@ -10,6 +10,8 @@
  */
 import { constants as fsConstants, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
+
+import { fastFs } from './fastfs.js';
 import path from 'node:path';
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
 import { ORDER_FILE_PATTERN } from '../order/types.js';
@@ -51,7 +53,7 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
   const delays = process.platform === 'win32' ? [50, 150, 300] : [];
   for (let i = 0; ; i++) {
     try {
-      await fs.rename(from, to);
+      await fastFs.rename(from, to);
       return;
     } catch (err) {
       const errno = errnoOf(err);
@@ -64,7 +66,7 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
 /** True when something exists at `target` (a dangling symlink counts). Throws the raw error except ENOENT. */
 export async function exists(target: string): Promise<boolean> {
   try {
-    await fs.lstat(target);
+    await fastFs.lstat(target);
     return true;
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return false;

@@ -8,9 +8,9 @@
  * This replaces chokidar's awaitWriteFinish, which delays every file by its
  * whole threshold.
  */
-import fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { ErrorCodes, MailerError } from '../errors.js';
+import { fastFs } from './fastfs.js';
 import { BUSY_CODES, accessError, errnoOf } from './fsutil.js';
 
 export interface WaitOptions {
@@ -91,8 +91,8 @@ const signature = (s: Stats) => `${s.size}:${s.mtimeMs}`;
 export async function waitUntilComplete(file: string, opts: WaitOptions = {}): Promise<Buffer> {
   const { settleMs = 500, isComplete = looksComplete, pollMs = 100, maxWaitMs = 60_000 } = opts;
   const deadline = Date.now() + maxWaitMs;
-  const stat = () => attempt(file, 'stat', () => fs.stat(file));
-  const read = () => attempt(file, 'read', () => fs.readFile(file));
+  const stat = () => attempt(file, 'stat', () => fastFs.stat(file));
+  const read = () => attempt(file, 'read', () => fastFs.readFile(file));
 
   /** The bytes when the file did not change while being read; BUSY when held; undefined when it changed. */
   const readStill = async (): Promise<{ bytes: Buffer; sig: string } | Busy | undefined> => {

@@ -190,7 +190,7 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
  * pool's socket timeouts come from the first of them, and each send is bounded
  * by its own timer anyway).
  */
-function keyOf(smtp: ResolvedSmtp, lane: string, maxConnections: number): string {
+export function keyOf(smtp: ResolvedSmtp, lane: string, maxConnections: number): string {
   const secret = smtp.password === undefined ? '' : createHash('sha256').update(smtp.password).digest('hex');
   return JSON.stringify([
     lane,

@@ -36,6 +36,7 @@ import {
   writeFileAtomic,
 } from './fsutil.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
+import { fastFs } from './fastfs.js';
 
 export interface OrderStoreOptions {
   /** The order folder. */
@@ -132,7 +133,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   /** Removes the state file after an order left the claims folder; a leftover is only reported (claim clears it). */
   async function dropState(fileName: string): Promise<void> {
     if (stateless.delete(fileName)) return;
-    await fs.unlink(statePath(fileName)).catch((err) => {
+    await fastFs.unlink(statePath(fileName)).catch((err) => {
       if (errnoOf(err) !== 'ENOENT') warn(moveError('delete state', statePath(fileName), err));
     });
   }
@@ -157,7 +158,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     let finalName = fileName;
     const attempt = async () => {
       if (!madeDirs.has(destDir)) {
-        await fs.mkdir(destDir, { recursive: true });
+        await fastFs.mkdirp(destDir);
         madeDirs.add(destDir);
       }
       finalName = await freeName(destDir, fileName, companions);
@@ -218,7 +219,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       assertName(fileName);
       const file = where === 'claimed' ? claimPath(fileName) : path.join(dir, fileName);
       try {
-        return await fs.readFile(file);
+        return await fastFs.readFile(file);
       } catch (err) {
         if (errnoOf(err) === 'ENOENT') throw claimLost(fileName, path.dirname(file));
         throw accessError('read', file, err);
@@ -236,7 +237,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
           await renameRetrying(from, to);
         } catch (err) {
           if (errnoOf(err) !== 'ENOENT' || !(await exists(from))) throw err;
-          await fs.mkdir(claimsDir, { recursive: true }); // first claim: create the folder, try again
+          await fastFs.mkdirp(claimsDir); // first claim: create the folder, try again
           await renameRetrying(from, to);
         }
       } catch (err) {
@@ -253,7 +254,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       if (stateless.has(fileName)) return undefined;
       let text: string;
       try {
-        text = await fs.readFile(statePath(fileName), 'utf8');
+        text = await fastFs.readText(statePath(fileName));
       } catch (err) {
         if (errnoOf(err) === 'ENOENT') return undefined;
         throw accessError('read state', statePath(fileName), err);
@@ -284,7 +285,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       else if (afterSend === 'RECICLAR') await recycle(fileName);
       else {
         try {
-          await fs.unlink(claimPath(fileName));
+          await fastFs.unlink(claimPath(fileName));
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') throw claimLost(fileName, claimsDir);
           throw moveError('delete', claimPath(fileName), err);

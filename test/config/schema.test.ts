@@ -57,7 +57,11 @@ describe('validateFile', () => {
       notifyEverySeconds: 0,
       logKeepDays: 90,
       logMaxBytes: 10_485_760,
+      fsMode: 'ASYNC',
     };
-    expect(validateFile(extra)).toEqual({ ...extra, language: 'en' });
+    expect(validateFile(extra)).toEqual({ ...extra, language: 'en', fsMode: 'async' });
+  });
+  it('refuses an fsMode that is not auto, sync or async, naming the key', () => {
+    expect(() => validateFile({ fsMode: 'fast' })).toThrow(/fsMode/);
   });
 });

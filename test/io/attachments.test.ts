@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { baseName, contentTypeFor, mapWindowsPath, resolveAttachments } from '../../src/io/attachments.js';
 import type { OrderAttachment } from '../../src/order/types.js';
+import { mailerFailure } from '../helpers/scoped.js';
 import { makeOrder } from './send-fixtures.js';
 
 let root: string;
@@ -44,13 +45,8 @@ function resolve(...attachments: OrderAttachment[]) {
   return resolveAttachments(makeOrder({ attachments }), { attachmentsDir: adj, orderDir: orders, pathMap });
 }
 
-async function refusal(...attachments: OrderAttachment[]): Promise<MailerError> {
-  const err = await resolve(...attachments).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MailerError);
-  return err as MailerError;
+function refusal(...attachments: OrderAttachment[]): Promise<MailerError> {
+  return mailerFailure(resolve(...attachments));
 }
 
 describe('resolveAttachments', () => {

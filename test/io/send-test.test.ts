@@ -1,24 +1,13 @@
 import net from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { buildConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { sendTest } from '../../src/io/send-test.js';
 import { explainSendTestFailure } from '../../src/io/send-test-text.js';
-import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../helpers/smtp-sink.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-  const s = await startSmtpSink(options);
-  cleanups.push(() => s.close());
-  return s;
-}
+import { scopedSink as sink } from '../helpers/scoped.js';
 
 async function closedPort(): Promise<number> {
   const probe = net.createServer();

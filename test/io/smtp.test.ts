@@ -1,28 +1,19 @@
 import net from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../../src/errors.js';
 import { createTransportPool, sendTimeoutMs, transportOptionsFor, type TransportPool } from '../../src/io/smtp.js';
 import { classifySendError } from '../../src/machines/classify.js';
 import type { ResolvedSmtp } from '../../src/ports.js';
-import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../helpers/smtp-sink.js';
+import { afterThisTest, scopedSink as sink } from '../helpers/scoped.js';
+import type { SmtpSinkOptions } from '../helpers/smtp-sink.js';
 import { makeSmtp } from './send-fixtures.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-  const s = await startSmtpSink(options);
-  cleanups.push(() => s.close());
-  return s;
-}
 
 function pool(timeoutMs?: number): TransportPool {
   const p = createTransportPool(timeoutMs === undefined ? {} : { timeoutMs });
-  cleanups.push(() => p.closeAll());
+  afterThisTest(() => p.closeAll());
   return p;
 }
 
@@ -56,7 +47,7 @@ async function rawServer(onConnection: (socket: net.Socket) => void) {
     onConnection(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
+  afterThisTest(
     () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -239,7 +230,7 @@ describe('TiempoEspera bounds the whole send', () => {
 
   it('a server that trickles its reply (no idle timeout fires): SMTP_TIMEOUT at the bound, connection closed', async () => {
     const timers: NodeJS.Timeout[] = [];
-    cleanups.push(() => timers.forEach(clearInterval));
+    afterThisTest(() => timers.forEach(clearInterval));
     const server = await rawServer((socket) => {
       socket.write('220 trickle ESMTP\r\n');
       socket.on('data', (chunk: Buffer) => {

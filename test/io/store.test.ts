@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../src/errors.js';
 import { createOrderStore, encodeNote, type FsOrderStore, type OrderStoreOptions } from '../../src/io/store.js';
 import type { PersistedOrderState } from '../../src/ports.js';
+import { mailerFailure as failure } from '../helpers/scoped.js';
 import { holdFile, makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
 afterEach(removeTmpDirs);
@@ -28,15 +29,6 @@ async function put(dir: string, name: string, content = XML): Promise<string> {
 
 const present = (p: string) => fs.access(p).then(() => true, () => false);
 
-/** Awaits a promise expected to reject with a MailerError and returns it. */
-async function failure(promise: Promise<unknown>): Promise<MailerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MailerError);
-  return err as MailerError;
-}
 
 const STATE: PersistedOrderState = { attempts: 2, nextTryAt: 1_800_000_000_000, firstSeenAt: 1_700_000_000_000, company: 'ACME', lastError: { code: 'SMTP_TEMPORARY', message: '451 try later' } };
 

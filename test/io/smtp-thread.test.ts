@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+
+import { ErrorCodes, MailerError } from '../../src/errors.js';
+import { createThreadedTransportPool, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
+import type { TransportPool } from '../../src/io/smtp.js';
+import { afterThisTest, mailerFailure as failure, scopedSink as sink } from '../helpers/scoped.js';
+import { makeSmtp } from './send-fixtures.js';
+
+function pool(options: ThreadedPoolOptions = {}): TransportPool {
+  const p = createThreadedTransportPool(options);
+  afterThisTest(() => p.closeAll());
+  return p;
+}
+
+const fixtureWorker = (name: string) => ({ url: new URL(`../fixtures/workers/${name}`, import.meta.url) });
+
+const message = (n: number, to = ['pagos@cliente.example']) => ({
+  from: { name: 'Facturación ACME', address: 'facturas@acme.example' },
+  to,
+  subject: `Factura ${n}`,
+  messageId: `<proscai.T${n}@acme.example>`,
+  headers: { 'X-Proscai-Order': `T${n}` },
+  text: 'Adjuntamos su CFDI.',
+});
+
+describe('createThreadedTransportPool (nodemailer in a worker thread) against a real SMTP server', () => {
+  it('sends through the worker and returns what the server said, recipient by recipient', async () => {
+    const s = await sink({ rejectRecipients: [{ address: 'nadie@cliente.example', code: 550, message: 'No such user' }] });
+    const p = pool();
+    const info = await p.send(makeSmtp(s.port), 'ACME', 2, message(1, ['pagos@cliente.example', 'nadie@cliente.example']));
+    expect(info.messageId).toBe('<proscai.T1@acme.example>');
+    expect(info.accepted).toEqual(['pagos@cliente.example']);
+    expect(info.rejected).toEqual(['nadie@cliente.example']);
+    expect(info.rejectedErrors?.map((e) => [e.recipient, e.response])).toEqual([['nadie@cliente.example', '550 No such user']]);
+    expect(info.response).toMatch(/^250 /);
+    const [received] = await s.waitForMessages(1);
+    expect(received!.parsed.subject).toBe('Factura 1');
+    expect(received!.parsed.headers.get('x-proscai-order')).toBe('T1');
+    expect(p.size()).toBe(1);
+  });
+
+  it('carries many sends at once over the lane\'s connections, each answered once', async () => {
+    const s = await sink();
+    const p = pool();
+    const infos = await Promise.all(Array.from({ length: 40 }, (_, i) => p.send(makeSmtp(s.port), 'ACME', 2, message(i))));
+    expect(new Set(infos.map((i) => i.messageId)).size).toBe(40);
+    expect(s.messages).toHaveLength(40);
+    expect(s.connectionCount()).toBeLessThanOrEqual(2);
+  });
+
+  it('rejects with the same MailerError codes as the in-process pool, password never in the message', async () => {
+    const s = await sink({ auth: { user: 'facturas', pass: 'correcta' } });
+    const p = pool();
+    const err = await failure(p.send(makeSmtp(s.port, { user: 'facturas', password: 'S3creta-mala' }), 'ACME', 1, message(2)));
+    expect(err.code).toBe(ErrorCodes.SMTP_AUTH);
+    expect(err.smtp?.responseCode).toBe(535);
+    expect(JSON.stringify(err.toJSON())).not.toContain('S3creta-mala');
+
+    const refused = await failure(p.send(makeSmtp(1), 'OTRA', 1, message(3)));
+    expect(refused.code).toBe(ErrorCodes.SMTP_CONNECTION);
+  });
+
+  it('closeAll resolves only after the sends in flight settled, stops the worker, and a later send starts a new one', async () => {
+    const s = await sink();
+    const p = pool();
+    await p.send(makeSmtp(s.port), 'ACME', 1, message(3));
+    const events: string[] = [];
+    const inFlight = p.send(makeSmtp(s.port), 'ACME', 1, message(4)).then(
+      () => events.push('sent'),
+      (e: unknown) => events.push(`failed ${(e as MailerError).code}`),
+    );
+    await p.closeAll();
+    events.push('closed');
+    await inFlight;
+    // As with the in-process pool, a message still queued when the pool closes
+    // fails ("Connection pool was closed"); either way it settled first.
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatch(/^(sent|failed INTERNAL)$/);
+    expect(events[1]).toBe('closed');
+    expect(p.size()).toBe(0);
+    await p.send(makeSmtp(s.port), 'ACME', 1, message(5));
+    const subjects = s.messages.map((m) => m.parsed.subject);
+    expect(subjects).toEqual(events[0] === 'sent' ? ['Factura 3', 'Factura 4', 'Factura 5'] : ['Factura 3', 'Factura 5']);
+  });
+
+  it('a worker that dies fails the sends it held with SMTP_CONNECTION (retried), and the next send gets a new worker', async () => {
+    const s = await sink();
+    const dying = pool({ worker: fixtureWorker('exit-on-send.mjs') });
+    const err = await failure(dying.send(makeSmtp(s.port), 'ACME', 1, message(6)));
+    expect(err.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(err.message).toMatch(/exit 7/);
+    // The failed worker is replaced: with the real worker module the pool recovers.
+    const p = pool();
+    await p.send(makeSmtp(s.port), 'ACME', 1, message(7));
+    const again = await failure(dying.send(makeSmtp(s.port), 'ACME', 1, message(8)));
+    expect(again.code).toBe(ErrorCodes.SMTP_CONNECTION);
+  });
+
+  it('a worker that never answers does not hold the order for ever: SMTP_TIMEOUT after the send bound plus grace', async () => {
+    const p = pool({ worker: fixtureWorker('never-answers.mjs'), timeoutMs: 200, graceMs: 300 });
+    const started = Date.now();
+    const err = await failure(p.send(makeSmtp(2525), 'ACME', 1, message(9)));
+    const took = Date.now() - started;
+    expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(5_000);
+  });
+});
