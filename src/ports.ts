@@ -42,6 +42,12 @@ export interface ResolvedAttachment {
   filename: string;
   contentType: string;
   size: number;
+  /**
+   * The file's bytes, read while it was checked, when it is small (see
+   * INLINE_ATTACHMENT_MAX in io/attachments.ts); larger files are streamed
+   * from `path` at send time.
+   */
+  content?: Buffer;
 }
 
 export interface SendResult {

@@ -13,7 +13,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { fastFs } from './fastfs.js';
 
-const { access, realpath, stat } = fastFs;
+const { access, readFile, realpath, stat } = fastFs;
 import path from 'node:path';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
@@ -146,6 +146,7 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
     filename: att.filename?.trim() || baseName(source),
     contentType: contentTypeFor(source),
     size: info.size,
+    ...(info.content !== undefined && { content: info.content }),
   };
 }
 
@@ -163,18 +164,28 @@ function localPath(source: string, opts: AttachmentOptions): string | undefined 
 }
 
 /**
+ * Attachments up to this size are read while they are checked and handed to
+ * the sender as bytes (a CFDI's XML and PDF are tens to hundreds of KB): the
+ * read proves the file readable, and the SMTP worker then spends no file
+ * calls of its own on it. Larger ones are checked with an access call and
+ * streamed from their path at send time, so memory stays bounded by this
+ * size times the orders in flight.
+ */
+export const INLINE_ATTACHMENT_MAX = 512 * 1024;
+
+/**
  * Checks the file is a regular file and readable by this process: a stat
- * (type and size) and an access check (permissions and ACLs, as the kernel
- * decides them for this process). Two calls rather than an open/fstat/read/
- * close: this runs for every attachment of every order. Should a share still
- * refuse the read later, nodemailer's stream fails before the message is
- * complete, the SMTP transaction is dropped, and the error is mapped to
+ * (type and size; a FIFO or device is never opened), then either reading it
+ * (small files) or an access check (permissions and ACLs, as the kernel
+ * decides them for this process). Should a share still refuse a streamed
+ * read later, nodemailer's stream fails before the message is complete, the
+ * SMTP transaction is dropped, and the error is mapped to
  * ATTACHMENT_UNREADABLE: never a partial e-mail either way.
  */
 async function examine(
   file: string,
   fail: (code: ErrorCode, why: string, cause?: unknown) => MailerError,
-): Promise<{ size: number }> {
+): Promise<{ size: number; content?: Buffer }> {
   const info = await stat(file).catch((err: unknown) => {
     const code = errnoOf(err);
     throw code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP'
@@ -182,6 +193,12 @@ async function examine(
       : fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be examined (${code})`, err);
   });
   if (!info.isFile()) throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, 'is not a regular file');
+  if (info.size <= INLINE_ATTACHMENT_MAX) {
+    const content = await readFile(file).catch((err: unknown) => {
+      throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
+    });
+    return { size: content.length, content };
+  }
   await access(file, fsConstants.R_OK).catch((err: unknown) => {
     throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
   });

@@ -55,6 +55,8 @@ export type WorkerReply = { id: number; ok: true; info?: PlainSendInfo } | { id:
 
 interface Pending {
   resolve(reply: WorkerReply): void;
+  /** Resolves once the request has its reply (whatever it says). */
+  settled: Promise<unknown>;
   timer?: NodeJS.Timeout;
 }
 
@@ -116,8 +118,9 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     worker ??= start();
     const id = nextId++;
     const w = worker;
-    return new Promise<WorkerReply>((resolve) => {
-      const waiting: Pending = { resolve };
+    let waiting!: Pending;
+    const replied = new Promise<WorkerReply>((resolve) => {
+      waiting = { resolve, settled: Promise.resolve() };
       if (boundMs !== undefined) {
         waiting.timer = setTimeout(() => {
           const error = new MailerError(ErrorCodes.SMTP_TIMEOUT, `No answer from the SMTP worker within ${boundMs + graceMs} ms`, {
@@ -131,6 +134,8 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
       w.ref();
       w.postMessage({ id, ...body } as WorkerRequest);
     });
+    waiting.settled = replied;
+    return replied;
   }
 
   async function send(smtp: ResolvedSmtp, lane: string, maxConnections: number, message: SendMailOptions): Promise<SmtpSendInfo> {
@@ -142,14 +147,28 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     return reply.info as unknown as SmtpSendInfo;
   }
 
+  /**
+   * Closes the worker's pools and stops it. A send posted while the close was
+   * on its way (a notification flushed at shutdown) reached the worker after
+   * the close and opened a new pool there: it is waited for and the pools are
+   * closed again, so stopping the worker never cuts a send short.
+   */
   async function closeAll(): Promise<void> {
-    const w = worker;
-    if (w === undefined) return;
-    // In-flight sends settle within their bound; a worker that cannot answer is stopped anyway.
-    await request({ type: 'close' }, longestBoundMs);
-    keys.clear();
-    if (worker === w) worker = undefined;
-    await w.terminate();
+    for (;;) {
+      const w = worker;
+      if (w === undefined) return;
+      // In-flight sends settle within their bound; a worker that cannot answer is stopped anyway.
+      await request({ type: 'close' }, longestBoundMs);
+      if (worker !== w) continue;
+      if (pending.size > 0) {
+        await Promise.all([...pending.values()].map((p) => p.settled));
+        continue;
+      }
+      keys.clear();
+      worker = undefined;
+      await w.terminate();
+      return;
+    }
   }
 
   return { send, closeAll, size: () => keys.size };

@@ -1,7 +1,8 @@
 /**
  * Builds the nodemailer message for a resolved order (spec §2, The body and
  * Attachments; §3 "the repeat carries the same Message-ID"). Pure: no I/O
- * happens here; nodemailer streams each attachment from its path at send time.
+ * happens here; an attachment is sent from the bytes read when it was checked,
+ * or (a large one) streamed by nodemailer from its path at send time.
  *
  * Guarantees:
  * - attachment bytes reach the recipient unchanged: every attachment is sent
@@ -41,7 +42,7 @@ export function composeMessage(
     headers: { [ORDER_HEADER]: order.id },
     attachments: attachments.map((a) => ({
       filename: a.filename,
-      path: a.path,
+      ...(a.content !== undefined ? { content: a.content } : { path: a.path }),
       contentType: a.contentType,
       contentTransferEncoding: 'base64',
       contentDisposition: 'attachment',

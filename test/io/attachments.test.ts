@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { baseName, contentTypeFor, mapWindowsPath, resolveAttachments } from '../../src/io/attachments.js';
+import { INLINE_ATTACHMENT_MAX, baseName, contentTypeFor, mapWindowsPath, resolveAttachments } from '../../src/io/attachments.js';
 import type { OrderAttachment } from '../../src/order/types.js';
 import { mailerFailure } from '../helpers/scoped.js';
 import { makeOrder } from './send-fixtures.js';
@@ -58,8 +58,20 @@ describe('resolveAttachments', () => {
       filename: 'A-1234.xml',
       contentType: 'application/xml',
       size: 10,
+      content: Buffer.from('\uFEFF<cfdi/>'),
     });
     expect(b).toMatchObject({ path: path.join(adj, 'C00001', 'A-1234.PDF'), filename: 'Factura A-1234.pdf', contentType: 'application/pdf', size: 7 });
+  });
+
+  it('reads a small attachment while checking it (bytes unchanged); a large one is left to be streamed from its path', async () => {
+    const big = Buffer.alloc(INLINE_ATTACHMENT_MAX + 1, 0x41);
+    await writeFile(path.join(adj, 'C00001', 'grande.pdf'), big);
+    await writeFile(path.join(adj, 'C00001', 'justo.pdf'), big.subarray(1));
+    const [pdf, large, exact] = await resolve({ path: 'C00001/A-1234.PDF' }, { path: 'C00001/grande.pdf' }, { path: 'C00001/justo.pdf' });
+    expect(pdf!.content).toEqual(Buffer.from([0x25, 0x50, 0x44, 0x46, 0, 1, 2]));
+    expect(large).toMatchObject({ size: INLINE_ATTACHMENT_MAX + 1, path: path.join(adj, 'C00001', 'grande.pdf') });
+    expect(large).not.toHaveProperty('content');
+    expect(exact!.content?.length).toBe(INLINE_ATTACHMENT_MAX);
   });
 
   it('accepts absolute POSIX paths inside the attachment or the order folder', async () => {

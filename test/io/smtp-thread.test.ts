@@ -83,6 +83,22 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(subjects).toEqual(events[0] === 'sent' ? ['Factura 3', 'Factura 4', 'Factura 5'] : ['Factura 3', 'Factura 5']);
   });
 
+  it('a send posted while the pool is closing is not cut short: closeAll waits for it too', async () => {
+    const s = await sink();
+    const p = pool();
+    await p.send(makeSmtp(s.port), 'ACME', 1, message(10));
+    const closing = p.closeAll();
+    // A failure notification flushed at shutdown, sent through another lane's transport.
+    const late = p.send(makeSmtp(s.port), 'AVISOS', 1, message(11)).then(
+      (info) => info.messageId,
+      (e: unknown) => `failed: ${(e as Error).message}`,
+    );
+    await closing;
+    expect(await late).toBe('<proscai.T11@acme.example>');
+    expect(s.messages.map((m) => m.parsed.subject)).toEqual(['Factura 10', 'Factura 11']);
+    expect(p.size()).toBe(0);
+  });
+
   it('a worker that dies fails the sends it held with SMTP_CONNECTION (retried), and the next send gets a new worker', async () => {
     const s = await sink();
     const dying = pool({ worker: fixtureWorker('exit-on-send.mjs') });

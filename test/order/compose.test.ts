@@ -84,6 +84,15 @@ describe('composeMessage', () => {
     expect(parsed.messageId).toBe('<proscai.0042_20261127093015@acme.example>');
   });
 
+  it('sends the bytes read at check time when it has them (and then never touches the path)', async () => {
+    const checked = { ...xml, path: '/no/such/file.xml', content: xmlBytes };
+    const message = composeMessage(makeResolved(makeOrder(), makeSmtp(25)), [checked]);
+    expect(message.attachments?.[0]).toMatchObject({ filename: 'A-1234.xml', content: xmlBytes, contentTransferEncoding: 'base64' });
+    expect(message.attachments?.[0]).not.toHaveProperty('path');
+    const { parsed } = await roundTrip(message);
+    expect(parsed.attachments[0].content.equals(xmlBytes)).toBe(true);
+  });
+
   it('round-trips a Unicode subject with markup characters', async () => {
     const subject = `Facturación — Ñandú & Hijos <S.A.> "ya" 'pagada' ✓`;
     const { parsed } = await roundTrip(composeMessage(makeResolved(makeOrder({ subject }), makeSmtp(25)), []));
