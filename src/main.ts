@@ -105,6 +105,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     }
   };
   const pool = createThreadedTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
+  pool.warmUp();
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
   const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });

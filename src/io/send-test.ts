@@ -19,7 +19,7 @@ import { findProfile, resolvePartial } from '../order/resolve.js';
 import type { Address } from '../order/types.js';
 import type { ResolvedSmtp } from '../ports.js';
 import { explainSendTestFailure, sendTestText } from './send-test-text.js';
-import { createTransportPool, type TransportPool } from './smtp.js';
+import type { TransportPool } from './transport-pool.js';
 
 export interface SendTestOptions {
   config: Config;
@@ -57,7 +57,8 @@ export async function sendTest(opts: SendTestOptions): Promise<SendTestResult> {
     return { ok: false, code: ErrorCodes.CONFIG_INVALID, message: sendTestText(opts.company ? 'noServerCompany' : 'noServer', lang, { company: opts.company ?? '' }) };
   }
   const from = routing.from ?? senderFromUser(smtp) ?? { name: 'proscai-mailer', address: `proscai-mailer@${hostname()}` };
-  const pool = opts.pool ?? createTransportPool();
+  // nodemailer is loaded only when a test message is really sent (the CLI registers this command on every start).
+  const pool = opts.pool ?? (await import('./smtp.js')).createTransportPool();
   const recipients = to.map((a) => a.address).join(', ');
   try {
     const info = await pool.send(smtp, SEND_TEST_LANE, 1, {

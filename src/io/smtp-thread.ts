@@ -22,7 +22,7 @@ import type { SendMailOptions } from 'nodemailer';
 
 import { ErrorCodes, MailerError, type SerializedError } from '../errors.js';
 import type { ResolvedSmtp } from '../ports.js';
-import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './smtp.js';
+import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
 export interface ThreadedPoolOptions extends TransportPoolOptions {
   /** The worker's module (tests point it at a worker that misbehaves); default: io/smtp-worker beside this file. */
@@ -54,6 +54,8 @@ export type WorkerRequest =
 export type WorkerReply = { id: number; ok: true; info?: PlainSendInfo } | { id: number; ok: false; error: SerializedError };
 
 interface Pending {
+  /** The worker the request went to: a worker that stops fails only its own requests. */
+  worker: Worker;
   resolve(reply: WorkerReply): void;
   /** Resolves once the request has its reply (whatever it says). */
   settled: Promise<unknown>;
@@ -73,7 +75,16 @@ function workerEntry(): { url: URL | string; eval?: boolean } {
   return { url: bootstrap, eval: true };
 }
 
-export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): TransportPool {
+export interface ThreadedTransportPool extends TransportPool {
+  /**
+   * Starts the worker now rather than at the first send, so that loading
+   * nodemailer there overlaps the mailer's own start-up (lock, scan, first
+   * reads). It never keeps the process alive.
+   */
+  warmUp(): void;
+}
+
+export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): ThreadedTransportPool {
   const { worker: entry, graceMs = WORKER_GRACE_MS, ...options } = opts;
   let worker: Worker | undefined;
   const pending = new Map<number, Pending>();
@@ -87,17 +98,15 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     const w = new Worker(where.url, { workerData: options, eval: where.eval ?? false });
     w.on('message', (reply: WorkerReply) => {
       const waiting = pending.get(reply.id);
-      if (waiting === undefined) return;
-      settle(reply.id, waiting, reply);
-      if (pending.size === 0) w.unref();
+      if (waiting !== undefined) settle(reply.id, waiting, reply);
     });
     const fail = (why: string) => {
-      if (worker === w) worker = undefined;
-      keys.clear();
+      if (worker === w) {
+        worker = undefined;
+        keys.clear();
+      }
       const error = new MailerError(ErrorCodes.SMTP_CONNECTION, `The SMTP worker stopped (${why}); the outcome of the messages it held is unknown`).toJSON();
-      const held = [...pending.entries()];
-      pending.clear();
-      for (const [id, waiting] of held) settle(id, waiting, { id, ok: false, error });
+      for (const [id, waiting] of heldBy(w)) settle(id, waiting, { id, ok: false, error });
     };
     w.on('error', (err) => fail(err.message));
     w.on('exit', (code) => fail(`exit ${code}`));
@@ -105,9 +114,16 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     return w;
   }
 
+  /** The requests still waiting for an answer from `w`. */
+  function heldBy(w: Worker): [number, Pending][] {
+    return [...pending.entries()].filter(([, p]) => p.worker === w);
+  }
+
   function settle(id: number, waiting: Pending, reply: WorkerReply): void {
     pending.delete(id);
     if (waiting.timer !== undefined) clearTimeout(waiting.timer);
+    // An idle worker must not keep the process alive.
+    if (heldBy(waiting.worker).length === 0) waiting.worker.unref();
     waiting.resolve(reply);
   }
 
@@ -120,14 +136,13 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     const w = worker;
     let waiting!: Pending;
     const replied = new Promise<WorkerReply>((resolve) => {
-      waiting = { resolve, settled: Promise.resolve() };
+      waiting = { worker: w, resolve, settled: Promise.resolve() };
       if (boundMs !== undefined) {
         waiting.timer = setTimeout(() => {
           const error = new MailerError(ErrorCodes.SMTP_TIMEOUT, `No answer from the SMTP worker within ${boundMs + graceMs} ms`, {
             smtp: { errno: 'ETIMEDOUT' },
           }).toJSON();
           settle(id, waiting, { id, ok: false, error });
-          if (pending.size === 0) w.unref();
         }, boundMs + graceMs);
       }
       pending.set(id, waiting);
@@ -160,8 +175,9 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
       // In-flight sends settle within their bound; a worker that cannot answer is stopped anyway.
       await request({ type: 'close' }, longestBoundMs);
       if (worker !== w) continue;
-      if (pending.size > 0) {
-        await Promise.all([...pending.values()].map((p) => p.settled));
+      const late = heldBy(w);
+      if (late.length > 0) {
+        await Promise.all(late.map(([, p]) => p.settled));
         continue;
       }
       keys.clear();
@@ -171,5 +187,9 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Tra
     }
   }
 
-  return { send, closeAll, size: () => keys.size };
+  const warmUp = () => {
+    worker ??= start();
+  };
+
+  return { send, closeAll, warmUp, size: () => keys.size };
 }

@@ -17,46 +17,19 @@
  *   messages never contain the password;
  * - certificates are verified unless the settings say `rejectUnauthorized: false`.
  */
-import { createHash } from 'node:crypto';
-
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transporter } from 'nodemailer';
 
 import { ErrorCodes, MailerError } from '../errors.js';
 import { toSendError } from '../machines/classify.js';
 import type { ResolvedSmtp } from '../ports.js';
+import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
-export type SmtpSendInfo = SMTPPoolSentMessageInfo;
-
-export interface TransportPoolOptions {
-  /** Bound of one whole send in ms, instead of `timeoutMinutes` (tests; never minutes-long there). */
-  timeoutMs?: number;
-  /** EHLO name; nodemailer uses the machine's host name when absent. */
-  name?: string;
-  /** Closes a connection after this many idle ms (nodemailer default: 4 minutes). */
-  idleTimeoutMs?: number;
-}
-
-export interface TransportPool {
-  /**
-   * Sends one message through the pooled transport of `lane` for `smtp`,
-   * creating it (with `maxConnections` connections at most) on first use.
-   */
-  send(smtp: ResolvedSmtp, lane: string, maxConnections: number, message: SendMailOptions): Promise<SmtpSendInfo>;
-  /** Closes every transport; in-flight sends finish or fail first. A later send opens new ones. */
-  closeAll(): Promise<void>;
-  /** Number of live transports (for tests and diagnostics). */
-  size(): number;
-}
+export { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
 interface Entry {
   transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
   inFlight: Set<Promise<unknown>>;
-}
-
-/** The per-send bound in ms for these settings. */
-export function sendTimeoutMs(smtp: ResolvedSmtp, override?: number): number {
-  return override ?? Math.max(1, Math.round(smtp.timeoutMinutes * 60_000));
 }
 
 /**
@@ -181,25 +154,4 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
       },
     );
   });
-}
-
-/**
- * Cache key: the lane plus every setting that changes the connection; the
- * password only as a hash. The timeout is left out on purpose: orders of one
- * company with different TiempoEspera share the company's connections (the
- * pool's socket timeouts come from the first of them, and each send is bounded
- * by its own timer anyway).
- */
-export function keyOf(smtp: ResolvedSmtp, lane: string, maxConnections: number): string {
-  const secret = smtp.password === undefined ? '' : createHash('sha256').update(smtp.password).digest('hex');
-  return JSON.stringify([
-    lane,
-    smtp.host.toLowerCase(),
-    smtp.port,
-    smtp.security ?? '',
-    smtp.user ?? '',
-    secret,
-    smtp.rejectUnauthorized,
-    maxConnections,
-  ]);
 }

@@ -18,7 +18,6 @@
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import trashDefault from 'trash';
 import { ErrorCodes, MailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../ports.js';
@@ -104,7 +103,8 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   const handoverDir = path.join(workDir, 'handover');
   const sentDir = path.join(dir, 'enviados');
   const failedDir = path.join(dir, 'errores');
-  const trash = opts.trash ?? ((paths: string[]) => trashDefault(paths, { glob: false }));
+  // Loaded on first use: most installations never recycle, and it is the slowest package to load.
+  const trash = opts.trash ?? (async (paths: string[]) => (await import('trash')).default(paths, { glob: false }));
   const warn = (err: MailerError) => opts.onWarning?.(err);
 
   const claimPath = (fileName: string) => path.join(claimsDir, fileName);

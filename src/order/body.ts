@@ -11,12 +11,26 @@
  * Guarantees: never throws; an HTML body always comes with a plain-text
  * alternative derived from it.
  */
-import { convert } from 'html-to-text';
+import { createRequire } from 'node:module';
+
 import type { HtmlToTextOptions } from 'html-to-text';
 import type { OrderBody } from './types.js';
 
 /** The word `HTML` as a whole word (so a text body starting with "HTMLes…" is not mistaken for HTML). */
 const HTML_PREFIX = /^\s*HTML(?![\p{L}\p{N}_])/iu;
+
+type Convert = (html: string, options: HtmlToTextOptions) => string;
+let convert: Convert | undefined;
+
+/**
+ * html-to-text's `convert`, loaded (synchronously, its CommonJS build) the
+ * first time an HTML body is met: most orders are plain text, and loading it
+ * costs the mailer's start-up ~70 ms. Still a pure function of its input.
+ */
+function htmlToText(): Convert {
+  convert ??= (createRequire(import.meta.url)('html-to-text') as { convert: Convert }).convert;
+  return convert;
+}
 
 const TEXT_OPTIONS: HtmlToTextOptions = {
   // Unwrapped: mail clients wrap for display, and wrapping would break long URLs.
@@ -44,7 +58,7 @@ export function parseBody(raw: string): OrderBody {
 /** The plain-text alternative of an HTML body: links shown as `text [url]`, images left out. */
 export function htmlToPlainText(html: string): string {
   try {
-    return convert(html, TEXT_OPTIONS).trim();
+    return htmlToText()(html, TEXT_OPTIONS).trim();
   } catch {
     // html-to-text is lenient; should it ever fail, a tag-stripped text is still better than none.
     return html.replace(/<[^>]*>/g, ' ').replace(/[ \t]+/g, ' ').trim();

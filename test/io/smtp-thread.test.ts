@@ -99,6 +99,23 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(p.size()).toBe(0);
   });
 
+  it('a send started while the old worker is being stopped goes to a new worker and is not failed by the old one\'s exit', async () => {
+    const s = await sink();
+    const p = pool();
+    for (let round = 0; round < 5; round++) {
+      await p.send(makeSmtp(s.port), 'ACME', 1, message(100 + round));
+      const closing = p.closeAll();
+      // The close was answered and the old worker is being terminated once the pool forgot its transports.
+      while (p.size() > 0) await new Promise((r) => setImmediate(r));
+      const late = p.send(makeSmtp(s.port), 'AVISOS', 1, message(200 + round)).then(
+        (info) => info.messageId,
+        (e: unknown) => `failed: ${(e as Error).message}`,
+      );
+      await closing;
+      expect(await late).toBe(`<proscai.T${200 + round}@acme.example>`);
+    }
+  });
+
   it('a worker that dies fails the sends it held with SMTP_CONNECTION (retried), and the next send gets a new worker', async () => {
     const s = await sink();
     const dying = pool({ worker: fixtureWorker('exit-on-send.mjs') });
@@ -120,5 +137,33 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(5_000);
+  });
+});
+
+describe('warmUp', () => {
+  it('starts the worker ahead of the first send, and an idle warmed-up pool never keeps the process alive', async () => {
+    const { execFile } = await import('node:child_process');
+    const dist = new URL('../../dist/io/smtp-thread.js', import.meta.url).href;
+    // A process that only warms the pool up must exit on its own (the worker is unref'd).
+    const script = `const { createThreadedTransportPool } = await import(${JSON.stringify(dist)});
+      const p = createThreadedTransportPool(); p.warmUp(); p.warmUp();
+      setTimeout(() => console.log('warmed'), 300);`;
+    const started = Date.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+    });
+    expect(out.trim()).toBe('warmed');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a warmed-up pool sends as usual', async () => {
+    const s = await sink();
+    const p = createThreadedTransportPool();
+    afterThisTest(() => p.closeAll());
+    p.warmUp();
+    await p.send(makeSmtp(s.port), 'ACME', 1, message(12));
+    expect(s.messages.map((m) => m.parsed.subject)).toEqual(['Factura 12']);
   });
 });
