@@ -1,9 +1,10 @@
 /**
  * The intake: between "a file with an order's name exists" and "this order
  * waits in its company's lane". It waits until the ERP has finished writing
- * the file, reads it once to learn its company (the lane key), and drops the
- * bytes again: lanes hold only a small record per order, so 100,000 waiting
- * orders cost a few megabytes.
+ * the file, reads it once to learn its company (the lane key: found by a
+ * cheap scan of the bytes, order/company-scan.ts, or by the full parse when
+ * the scan cannot be sure), and drops the bytes again: lanes hold only a
+ * small record per order, so 100,000 waiting orders cost a few megabytes.
  *
  * Guarantees:
  * - At most `concurrency` files are read at once, whatever the burst size.
@@ -22,6 +23,7 @@
 import { fromCallback } from 'xstate';
 import type { Config } from '../config/types.js';
 import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor.js';
+import { scanCompany } from '../order/company-scan.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type ParseResult } from '../order/types.js';
@@ -72,6 +74,13 @@ export function createIntakeLogic(deps: IntakeDeps) {
       if (!stopped) sendBack(event);
     };
 
+    /** The full parse, when the cheap scan cannot tell: kept for the order actor, which then need not parse again. */
+    const parseForCompany = (bytes: Buffer, fileName: string): string => {
+      const parsed = parseOrder(bytes, fileName);
+      deps.recentParses?.remember(fileName, bytes, parsed);
+      return companyOfParsed(parsed, fileName, deps.config);
+    };
+
     const handle = async (event: File): Promise<void> => {
       const { fileName, location } = event;
       try {
@@ -80,9 +89,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
           send({ type: 'INTAKE.DROPPED', fileName, reason: 'gone' });
           return;
         }
-        const parsed = parseOrder(bytes, fileName);
-        deps.recentParses?.remember(fileName, bytes, parsed);
-        const company = companyOfParsed(parsed, fileName, deps.config);
+        const company = scanCompany(bytes) ?? parseForCompany(bytes, fileName);
         const orderId = orderIdOf(fileName) ?? fileName;
         send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
       } catch (error) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { createThreadedTransportPool, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
+import { connectionsOfWorker, createThreadedTransportPool, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
 import type { TransportPool } from '../../src/io/smtp.js';
 import { afterThisTest, mailerFailure as failure, scopedSink as sink } from '../helpers/scoped.js';
 import { makeSmtp } from './send-fixtures.js';
@@ -46,6 +46,20 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(new Set(infos.map((i) => i.messageId)).size).toBe(40);
     expect(s.messages).toHaveLength(40);
     expect(s.connectionCount()).toBeLessThanOrEqual(2);
+  });
+
+  it('with two workers a lane\'s connections are split between them, never more than its maxConnections in all', async () => {
+    const s = await sink();
+    const two = pool({ workers: 2 });
+    const infos = await Promise.all(Array.from({ length: 30 }, (_, i) => two.send(makeSmtp(s.port), 'ACME', 2, message(300 + i))));
+    expect(new Set(infos.map((i) => i.messageId)).size).toBe(30);
+    expect(s.connectionCount()).toBeLessThanOrEqual(2);
+
+    const s1 = await sink();
+    const single = pool({ workers: 2 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => single.send(makeSmtp(s1.port), 'UNA', 1, message(400 + i))));
+    expect(s1.messages).toHaveLength(20);
+    expect(s1.connectionCount()).toBe(1);
   });
 
   it('rejects with the same MailerError codes as the in-process pool, password never in the message', async () => {
@@ -165,5 +179,20 @@ describe('warmUp', () => {
     p.warmUp();
     await p.send(makeSmtp(s.port), 'ACME', 1, message(12));
     expect(s.messages.map((m) => m.parsed.subject)).toEqual(['Factura 12']);
+  });
+});
+
+describe('connectionsOfWorker', () => {
+  it('splits a lane\'s connections so that they add up to exactly its maxConnections', () => {
+    for (const m of [1, 2, 3, 5, 8]) {
+      for (const n of [1, 2, 3]) {
+        const usable = Math.min(n, m);
+        const split = Array.from({ length: usable }, (_, i) => connectionsOfWorker(m, usable, i));
+        expect(split.reduce((a, b) => a + b, 0)).toBe(m);
+        expect(Math.min(...split)).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect([0, 1].map((i) => connectionsOfWorker(2, 2, i))).toEqual([1, 1]);
+    expect([0, 1].map((i) => connectionsOfWorker(3, 2, i))).toEqual([2, 1]);
   });
 });

@@ -1,0 +1,186 @@
+/**
+ * One SMTP worker thread (io/smtp-worker.ts) as the main thread sees it: it
+ * starts on demand, numbers requests and matches replies, bounds every wait,
+ * and replaces itself after the thread died. io/smtp-thread.ts spreads sends
+ * over one or more of these.
+ *
+ * Guarantees: every request settles exactly once, with the worker's reply,
+ * with SMTP_CONNECTION when its worker died first (only that worker's
+ * requests), or with SMTP_TIMEOUT when no reply came within its bound plus
+ * the grace; an idle worker never keeps the process alive.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import type { SendMailOptions } from 'nodemailer';
+
+import { ErrorCodes, MailerError, type SerializedError } from '../errors.js';
+import type { ResolvedSmtp } from '../ports.js';
+import type { TransportPoolOptions } from './transport-pool.js';
+
+/**
+ * How long after a send's own bound (TiempoEspera) the main thread stops
+ * waiting for the worker's answer: the worker's timer should always answer
+ * first; this covers a worker that cannot run its timers any more.
+ */
+export const WORKER_GRACE_MS = 5_000;
+
+/** nodemailer's info as it crosses the thread boundary. */
+export interface PlainSendInfo {
+  messageId: string;
+  accepted: string[];
+  rejected: string[];
+  rejectedErrors: { recipient?: string; response?: string }[];
+  response: string;
+}
+
+export type WorkerRequest =
+  | { id: number; type: 'send'; smtp: ResolvedSmtp; lane: string; maxConnections: number; message: SendMailOptions }
+  | { id: number; type: 'close' };
+
+export type WorkerReply = { id: number; ok: true; info?: PlainSendInfo } | { id: number; ok: false; error: SerializedError };
+
+interface Pending {
+  /** The worker the request went to: a worker that stops fails only its own requests. */
+  worker: Worker;
+  resolve(reply: WorkerReply): void;
+  /** Resolves once the request has its reply (whatever it says). */
+  settled: Promise<unknown>;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Where the worker's code is: beside this module once built (dist/io/smtp-worker.js).
+ * When running from the TypeScript sources (tests), a bootstrap registers tsx's
+ * loader in the worker first, then imports the .ts module.
+ */
+function workerEntry(): { url: URL | string; eval?: boolean } {
+  const js = new URL('./smtp-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { url: js };
+  const ts = new URL('./smtp-worker.ts', import.meta.url);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ts.href)}); });`;
+  return { url: bootstrap, eval: true };
+}
+
+export type RequestBody =
+  | { type: 'send'; smtp: ResolvedSmtp; lane: string; maxConnections: number; message: SendMailOptions }
+  | { type: 'close' };
+
+export interface WorkerSlot {
+  /** Posts a request (starting the worker if needed); resolves with its reply, or a SMTP_TIMEOUT reply after `boundMs` + grace. */
+  request(body: RequestBody, boundMs?: number): Promise<WorkerReply>;
+  /** Requests not answered yet. */
+  inFlight(): number;
+  /** Starts the worker now (it does not keep the process alive). */
+  warmUp(): void;
+  /** Closes the worker's pools (waiting up to `boundMs` for sends in flight) and stops it; see the loop for late sends. */
+  closeAndStop(boundMs: number): Promise<void>;
+}
+
+export interface WorkerSlotOptions {
+  /** What the worker builds its transports with. */
+  options: TransportPoolOptions;
+  entry?: { url: URL };
+  graceMs: number;
+  /** Called when the worker stopped (died, or was stopped): its transports are gone. */
+  onStopped?: () => void;
+}
+
+export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerSlotOptions): WorkerSlot {
+  let worker: Worker | undefined;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+
+  function start(): Worker {
+    const where: { url: URL | string; eval?: boolean } = entry ?? workerEntry();
+    const w = new Worker(where.url, { workerData: options, eval: where.eval ?? false });
+    w.on('message', (reply: WorkerReply) => {
+      const waiting = pending.get(reply.id);
+      if (waiting !== undefined) settle(reply.id, waiting, reply);
+    });
+    const fail = (why: string) => {
+      if (worker === w) {
+        worker = undefined;
+        onStopped?.();
+      }
+      const error = new MailerError(ErrorCodes.SMTP_CONNECTION, `The SMTP worker stopped (${why}); the outcome of the messages it held is unknown`).toJSON();
+      for (const [id, waiting] of heldBy(w)) settle(id, waiting, { id, ok: false, error });
+    };
+    w.on('error', (err) => fail(err.message));
+    w.on('exit', (code) => fail(`exit ${code}`));
+    w.unref();
+    return w;
+  }
+
+  /** The requests still waiting for an answer from `w`. */
+  function heldBy(w: Worker): [number, Pending][] {
+    return [...pending.entries()].filter(([, p]) => p.worker === w);
+  }
+
+  function settle(id: number, waiting: Pending, reply: WorkerReply): void {
+    pending.delete(id);
+    if (waiting.timer !== undefined) clearTimeout(waiting.timer);
+    // An idle worker must not keep the process alive.
+    if (heldBy(waiting.worker).length === 0) waiting.worker.unref();
+    waiting.resolve(reply);
+  }
+
+  /** Posts a request; resolves with the worker's reply, or a SMTP_TIMEOUT one after `boundMs` (+ grace) without an answer. */
+  function request(body: RequestBody, boundMs?: number): Promise<WorkerReply> {
+    worker ??= start();
+    const id = nextId++;
+    const w = worker;
+    let waiting!: Pending;
+    const replied = new Promise<WorkerReply>((resolve) => {
+      waiting = { worker: w, resolve, settled: Promise.resolve() };
+      if (boundMs !== undefined) {
+        waiting.timer = setTimeout(() => {
+          const error = new MailerError(ErrorCodes.SMTP_TIMEOUT, `No answer from the SMTP worker within ${boundMs + graceMs} ms`, {
+            smtp: { errno: 'ETIMEDOUT' },
+          }).toJSON();
+          settle(id, waiting, { id, ok: false, error });
+        }, boundMs + graceMs);
+      }
+      pending.set(id, waiting);
+      w.ref();
+      w.postMessage({ id, ...body } as WorkerRequest);
+    });
+    waiting.settled = replied;
+    return replied;
+  }
+
+  /**
+   * Closes the worker's pools and stops it. A send posted while the close was
+   * on its way (a notification flushed at shutdown) reached the worker after
+   * the close and opened a new pool there: it is waited for and the pools are
+   * closed again, so stopping the worker never cuts a send short.
+   */
+  async function closeAndStop(boundMs: number): Promise<void> {
+    for (;;) {
+      const w = worker;
+      if (w === undefined) return;
+      // In-flight sends settle within their bound; a worker that cannot answer is stopped anyway.
+      await request({ type: 'close' }, boundMs);
+      if (worker !== w) continue;
+      const late = heldBy(w);
+      if (late.length > 0) {
+        await Promise.all(late.map(([, p]) => p.settled));
+        continue;
+      }
+      worker = undefined;
+      onStopped?.();
+      await w.terminate();
+      return;
+    }
+  }
+
+  return {
+    request,
+    inFlight: () => pending.size,
+    warmUp: () => {
+      worker ??= start();
+    },
+    closeAndStop,
+  };
+}
