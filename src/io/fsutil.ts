@@ -64,14 +64,8 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
 }
 
 /** True when something exists at `target` (a dangling symlink counts). Throws the raw error except ENOENT. */
-export async function exists(target: string): Promise<boolean> {
-  try {
-    await fastFs.lstat(target);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
+export function exists(target: string): Promise<boolean> {
+  return fastFs.exists(target);
 }
 
 /**

@@ -133,6 +133,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   /** Removes the state file after an order left the claims folder; a leftover is only reported (claim clears it). */
   async function dropState(fileName: string): Promise<void> {
     if (stateless.delete(fileName)) return;
+    if (!(await exists(statePath(fileName)).catch(() => true))) return; // the usual case, without an ENOENT error
     await fastFs.unlink(statePath(fileName)).catch((err) => {
       if (errnoOf(err) !== 'ENOENT') warn(moveError('delete state', statePath(fileName), err));
     });
@@ -140,17 +141,22 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
 
   /** Takes the state handed over with this order, or clears a leftover from an older order of the same name. */
   async function adoptState(fileName: string): Promise<void> {
-    try {
-      await renameRetrying(path.join(handoverDir, fileName + STATE_SUFFIX), statePath(fileName));
-      stateless.delete(fileName);
-      return;
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') warn(moveError('adopt state', statePath(fileName), err));
+    const handedOver = path.join(handoverDir, fileName + STATE_SUFFIX);
+    // A handed-over state is written before its order returns to the order folder: if it is not there now, there is none.
+    if (await exists(handedOver).catch(() => true)) {
+      try {
+        await renameRetrying(handedOver, statePath(fileName));
+        stateless.delete(fileName);
+        return;
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') warn(moveError('adopt state', statePath(fileName), err));
+      }
     }
     stateless.delete(fileName);
     await dropState(fileName);
     stateless.add(fileName);
   }
+
 
   /** Moves a claimed order into `destDir` under a free name; returns that name. */
   async function archiveMove(fileName: string, destDir: string, companions: string[] = [], before?: (finalName: string) => Promise<void>): Promise<string> {
@@ -314,22 +320,32 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       assertName(fileName);
       const from = claimPath(fileName);
       const to = path.join(dir, fileName);
+      const handedOver = path.join(handoverDir, fileName + STATE_SUFFIX);
+      if (await exists(to).catch(() => false)) {
+        throw moveError('release', `${from} -> ${to}`, Object.assign(new Error('an order of this name is waiting in the order folder'), { code: 'EEXIST' }));
+      }
+      // The state goes first: whoever claims the order next finds it already in the handover folder.
+      let stateMoved = false;
+      if (keepState && !stateless.has(fileName)) {
+        try {
+          await fs.mkdir(handoverDir, { recursive: true });
+          await renameRetrying(statePath(fileName), handedOver);
+          stateMoved = true;
+        } catch (err) {
+          if (errnoOf(err) !== 'ENOENT') warn(moveError('hand over state', statePath(fileName), err));
+        }
+      }
       try {
-        if (await exists(to)) throw Object.assign(new Error('an order of this name is waiting in the order folder'), { code: 'EEXIST' });
         await renameRetrying(from, to);
       } catch (err) {
+        if (stateMoved) await renameRetrying(handedOver, statePath(fileName)).catch(() => undefined);
         if (errnoOf(err) === 'ENOENT' && !(await exists(from).catch(() => true))) throw claimLost(fileName, claimsDir);
         throw moveError('release', `${from} -> ${to}`, err);
       }
       if (!keepState) return dropState(fileName);
-      if (stateless.delete(fileName)) return; // nothing to hand over
-      try {
-        await fs.mkdir(handoverDir, { recursive: true });
-        await renameRetrying(statePath(fileName), path.join(handoverDir, fileName + STATE_SUFFIX));
-      } catch (err) {
-        if (errnoOf(err) !== 'ENOENT') warn(moveError('hand over state', statePath(fileName), err));
-      }
+      stateless.delete(fileName);
     },
+
 
     listFailed: () => listOrEmpty(failedDir, FAILED_PATTERN),
 

@@ -162,6 +162,35 @@ describe('passwords never reach the file or the terminal', () => {
     expect(obj.smtp.password).toBe('keep-me');
   });
 
+  it('copies only what it censors: a clean object comes back as it is, untouched parts are shared', () => {
+    const clean = { event: 'order.transition', orderId: '1', from: 'a', to: 'b', list: [{ x: 1 }] };
+    expect(scrubObject(clean)).toBe(clean);
+    const mixed = { keep: { deep: [1, 2] }, smtp: { host: 'h', pass: 'x1y2' }, list: [{ ok: 1 }, { token: 't' }] };
+    const out = scrubObject(mixed);
+    expect(out).toEqual({ keep: { deep: [1, 2] }, smtp: { host: 'h', pass: CENSOR }, list: [{ ok: 1 }, { token: CENSOR }] });
+    expect(out.keep).toBe(mixed.keep);
+    expect(out.list[0]).toBe(mixed.list[0]);
+    expect(mixed.smtp.pass).toBe('x1y2');
+    expect(mixed.list[1]).toEqual({ token: 't' });
+  });
+
+  it('an error is logged without the config and auth objects libraries attach to it', async () => {
+    const file = path.join(tmp, 'err.log');
+    const { logger, close } = createLogger({ file });
+    const err = Object.assign(new Error('request failed'), {
+      code: 'EAUTH',
+      config: { url: 'smtp://h', headers: { Authorization: 'Basic dXNlcjpwYXNzd29yZDE=' } },
+      auth: { user: 'u', credentials: 'dXNlcjpwYXNzd29yZDE=' },
+    });
+    logger.error({ event: Events.INTERNAL_ERROR, err }, 'failed');
+    await close();
+    const [line] = await lines(file);
+    expect(line.err).toMatchObject({ message: 'request failed', code: 'EAUTH' });
+    expect(line.err).not.toHaveProperty('config');
+    expect(line.err).not.toHaveProperty('auth');
+    expect(await readFile(file, 'utf8')).not.toContain('dXNlcjpwYXNzd29yZDE=');
+  });
+
   it('very short secrets are not searched in free text (they would wreck every line)', () => {
     registerSecret('abc');
     expect(scrubLine('{"msg":"abc"}')).toBe('{"msg":"abc"}');
