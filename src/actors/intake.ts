@@ -8,6 +8,9 @@
  *
  * Guarantees:
  * - At most `concurrency` files are read at once, whatever the burst size.
+ * - The event loop runs at least every YIELD_EVERY + `concurrency` files,
+ *   however fast the reads complete, so a big backlog does not hold up
+ *   sends, timers and signals while it is read.
  * - Files are taken in arrival order by all readers but one, the express
  *   reader, which always takes the NEWEST waiting file. The company is only
  *   known once a file is read, so a plain FIFO would make another company's
@@ -60,6 +63,9 @@ export function companyOfParsed(parsed: ParseResult, fileName: string, config: C
   return resolvePartial(parsed.partial, config).company;
 }
 
+/** The intake lets the event loop run after this many files (see `handle`). */
+export const YIELD_EVERY = 16;
+
 export function createIntakeLogic(deps: IntakeDeps) {
   const limit = deps.concurrency ?? 8;
   return fromCallback<IntakeEvent>(({ receive, sendBack }) => {
@@ -81,8 +87,25 @@ export function createIntakeLogic(deps: IntakeDeps) {
       return companyOfParsed(parsed, fileName, deps.config);
     };
 
+    /** Files started since the intake last let the event loop run, and the pause every reader waits out. */
+    let sinceYield = 0;
+    let pause: Promise<void> | undefined;
+
     const handle = async (event: File): Promise<void> => {
       const { fileName, location } = event;
+      // Reads that complete synchronously (io/fastfs.ts on a local disk) chain
+      // as microtasks: without a pause now and then a backlog of thousands
+      // would be read in one go, holding up sends, timers and signals.
+      if (pause === undefined && ++sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        pause = new Promise<void>((resolve) =>
+          setImmediate(() => {
+            pause = undefined;
+            resolve();
+          }),
+        );
+      }
+      if (pause !== undefined) await pause;
       try {
         const bytes = location === 'inbox' ? await deps.readInbox(fileName) : await deps.readClaimed(fileName);
         if (bytes === undefined) {
