@@ -92,11 +92,13 @@ export interface WorkerSlotOptions {
  * streamed from disk), so its heap is capped far below the main thread's:
  * left to Node's defaults each worker grows its heap before collecting.
  * Measured with 20,000 orders waiting (npm run bench, memory phase): peak RSS
- * 225 MB with 64 MB old-generation caps, 175 MB with these, at the same speed.
+ * 225 MB with 64 MB old-generation caps, 175 MB with 16 MB old + 4 MB young,
+ * 169 MB with these, at the same speed (and the same throughput with the
+ * benchmark's 130 KB attachments). An idle worker costs ~15 MB of RSS.
  * A worker that still ran out would stop, and its sends be retried (see the
  * module comment).
  */
-export const WORKER_LIMITS = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 };
+export const WORKER_LIMITS = { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 2 };
 
 export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerSlotOptions): WorkerSlot {
   let worker: Worker | undefined;
