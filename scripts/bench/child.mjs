@@ -61,6 +61,24 @@ function readCpuMs(pid) {
   }
 }
 
+/**
+ * CPU time (ms) of each thread of the process so far, by thread id: the main
+ * thread is the one whose id is the pid. Empty when unknown (not Linux).
+ */
+function readThreadCpuMs(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S);
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
+}
+
 function readStatus(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -90,6 +108,7 @@ function tail(stream, max = 8192) {
  * @property {number} startedAt   performance.now() just before spawn
  * @property {number} wallMs      spawn → exit
  * @property {number|undefined} cpuMs      user + system CPU time at the last sample (up to 100 ms before exit)
+ * @property {{ main: number, others: number[] }|undefined} threadCpuMs  the same split by thread: the main thread, then every other thread (worker threads, V8's and libuv's helpers), largest first
  * @property {number|undefined} peakRssMb  max(largest VmRSS seen, last VmHWM), MB
  * @property {string} stdout      last 8 KB
  * @property {string} stderr      last 8 KB
@@ -107,8 +126,10 @@ export function startNode(script, args, { nodeArgs = [], cwd = ROOT } = {}) {
   let maxRssKb = 0;
   let hwmKb = 0;
   let cpuMs;
+  const threads = new Map();
   const sample = () => {
     cpuMs = readCpuMs(child.pid) ?? cpuMs;
+    for (const [tid, ms] of readThreadCpuMs(child.pid)) threads.set(tid, ms);
     const s = readStatus(child.pid);
     if (s === undefined) return;
     if (s.rss !== undefined) maxRssKb = Math.max(maxRssKb, s.rss);
@@ -122,7 +143,11 @@ export function startNode(script, args, { nodeArgs = [], cwd = ROOT } = {}) {
     child.on('close', (code, signal) => {
       const wallMs = performance.now() - startedAt;
       const peakKb = Math.max(maxRssKb, hwmKb);
-      resolve({ code, signal, startedAt, wallMs, cpuMs, peakRssMb: peakKb > 0 ? peakKb / 1024 : undefined, stdout: stdout(), stderr: stderr() });
+      const threadCpuMs = threads.size === 0 ? undefined : {
+        main: threads.get(child.pid) ?? 0,
+        others: [...threads].filter(([tid]) => tid !== child.pid).map(([, ms]) => ms).sort((a, b) => b - a),
+      };
+      resolve({ code, signal, startedAt, wallMs, cpuMs, threadCpuMs, peakRssMb: peakKb > 0 ? peakKb / 1024 : undefined, stdout: stdout(), stderr: stderr() });
     });
   });
   return { pid: child.pid, startedAt, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
