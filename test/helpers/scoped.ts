@@ -8,17 +8,16 @@ import { afterEach, expect } from 'vitest';
 import { MailerError } from '../../src/errors.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-let registered = false;
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-/** Runs `fn` after the current test (registers the afterEach hook on first use in a test file). */
-export function afterThisTest(fn: () => Promise<void> | void): void {
-  if (!registered) {
-    registered = true;
-    afterEach(async () => {
-      while (cleanups.length > 0) await cleanups.pop()?.();
-    });
-  }
+// Registered when a test file imports this module (each file gets its own
+// copy): a hook registered from inside a running test would never run.
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** Runs `fn` after the current test, last registered first. */
+export function afterThisTest(fn: () => Promise<unknown> | unknown): void {
   cleanups.push(fn);
 }
 
