@@ -5,14 +5,10 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { registerSendTestCommand, runSendTest, type SendTestIo } from '../../src/cli/send-test.js';
-import { startSmtpSink } from '../helpers/smtp-sink.js';
+import { scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-  await removeTmpDirs();
-});
+afterEach(removeTmpDirs);
 
 function capture(env: Record<string, string | undefined> = {}) {
   let out = '';
@@ -30,8 +26,7 @@ async function configFile(content: object): Promise<{ dir: string; file: string 
 
 describe('send-test on the command line', () => {
   it('exit 0 and the accepting server on stdout', async () => {
-    const sink = await startSmtpSink({ auth: { user: 'u@acme.example', pass: 'S3creto-largo' } });
-    cleanups.push(() => sink.close());
+    const sink = await scopedSink({ auth: { user: 'u@acme.example', pass: 'S3creto-largo' } });
     const { file } = await configFile({
       smtp: { host: '127.0.0.1', port: sink.port, security: 'NINGUNA', user: 'u@acme.example', passwordEnv: 'ACME_PASS' },
     });
@@ -47,8 +42,7 @@ describe('send-test on the command line', () => {
   });
 
   it('exit 1 with the explanation on stderr when the server refuses', async () => {
-    const sink = await startSmtpSink({ auth: { user: 'u', pass: 'right-password' } });
-    cleanups.push(() => sink.close());
+    const sink = await scopedSink({ auth: { user: 'u', pass: 'right-password' } });
     const { file } = await configFile({ smtp: { host: '127.0.0.1', port: sink.port, security: 'NINGUNA', user: 'u', password: 'wrong-password' } });
     const c = capture();
     expect(await runSendTest({ config: file, to: 'yo@acme.example', language: 'en' }, c.io)).toBe(1);

@@ -6,28 +6,17 @@
 import { existsSync } from 'node:fs';
 import { open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { eventually, runCli, startCli, type RunningCli } from '../helpers/cli.js';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
-import { startSmtpSink } from '../helpers/smtp-sink.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually, runCli, type RunningCli } from '../helpers/cli.js';
+import { scopedCli, scopedScriptedSmtp, scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 import { simpleOrder } from './folder.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
 afterAll(removeTmpDirs);
 
+/** `proscai-mailer run …`, killed after the test if still alive. */
 function daemon(args: string[]): RunningCli {
-  const cli = startCli(['run', ...args]);
-  cleanups.push(async () => {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) {
-      cli.child.kill('SIGKILL');
-      await cli.exited;
-    }
-  });
-  return cli;
+  return scopedCli(['run', ...args]);
 }
 
 /** The daemon holds its lock and watches once its log says so. */
@@ -45,8 +34,7 @@ async function dropOrder(dir: string, name: string, xml: string): Promise<number
 
 describe('run (the daemon)', () => {
   it('picks a new order up within a second, refuses a second instance with 3, stops cleanly on SIGTERM', async () => {
-    const sink = await startSmtpSink();
-    cleanups.push(() => sink.close());
+    const sink = await scopedSink();
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir, '--poll', '300']);
     await started(cli);
@@ -80,8 +68,7 @@ describe('run (the daemon)', () => {
   });
 
   it('does not read an order still being written, and wastes no time once it is complete', async () => {
-    const sink = await startSmtpSink();
-    cleanups.push(() => sink.close());
+    const sink = await scopedSink();
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir]);
     await started(cli);
@@ -100,8 +87,7 @@ describe('run (the daemon)', () => {
   });
 
   it('on SIGTERM lets an in-flight send finish before exiting', async () => {
-    const server = await startScriptedSmtp({ replyDelayMs: 250 });
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp({ replyDelayMs: 250 });
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir]);
     await started(cli);
@@ -115,8 +101,7 @@ describe('run (the daemon)', () => {
   });
 
   it('after kill -9 mid-send: an immediate restart is not blocked, and the order is sent with the same Message-ID', async () => {
-    const server = await startScriptedSmtp({ reply: ({ command }) => (command === 'DOT' ? { action: 'stall' } : undefined) });
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp({ reply: ({ command }) => (command === 'DOT' ? { action: 'stall' } : undefined) });
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir]);
     await started(cli);

@@ -1,11 +1,13 @@
 /**
- * Per-test resources: things a test starts (SMTP sinks, pools) are closed
- * after it, last started first, and a helper to take the MailerError a
- * promise must reject with.
+ * Per-test resources: things a test starts (SMTP servers, pools, the CLI as
+ * a child process) are closed after it, last started first, and a helper to
+ * take the MailerError a promise must reject with.
  */
 import { afterEach, expect } from 'vitest';
 
 import { MailerError } from '../../src/errors.js';
+import { startCli, type RunningCli } from './cli.js';
+import { startScriptedSmtp, type ScriptedSmtp, type ScriptedSmtpOptions } from './scripted-smtp.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -26,6 +28,25 @@ export async function scopedSink(options: SmtpSinkOptions = {}): Promise<SmtpSin
   const s = await startSmtpSink(options);
   afterThisTest(() => s.close());
   return s;
+}
+
+/** A scripted SMTP server (helpers/scripted-smtp.ts) for this test only. */
+export async function scopedScriptedSmtp(options: ScriptedSmtpOptions = {}): Promise<ScriptedSmtp> {
+  const s = await startScriptedSmtp(options);
+  afterThisTest(() => s.close());
+  return s;
+}
+
+/** Starts `proscai-mailer <args>` as a child process; killed with SIGKILL after the test if still alive. */
+export function scopedCli(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
+  const cli = startCli(args, env);
+  afterThisTest(async () => {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+    }
+  });
+  return cli;
 }
 
 /** Awaits a promise expected to reject with a MailerError and returns it (the test fails otherwise). */

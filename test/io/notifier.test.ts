@@ -1,19 +1,15 @@
 import net from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { renderNotification } from '../../src/i18n.js';
 import { createNotifier, NOTIFICATION_HEADER, type NotifierDeps, type NotifierLogger } from '../../src/io/notifier.js';
 import { createTransportPool } from '../../src/io/smtp.js';
 import type { FailureReport } from '../../src/ports.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { afterThisTest, scopedSink as sink } from '../helpers/scoped.js';
 import { makeSmtp } from './send-fixtures.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,12 +20,6 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(10);
   }
-}
-
-async function sink(options: Parameters<typeof startSmtpSink>[0] = {}): Promise<SmtpSink> {
-  const s = await startSmtpSink(options);
-  cleanups.push(() => s.close());
-  return s;
 }
 
 type Entry = { level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string };
@@ -47,7 +37,7 @@ function notifierFor(deps: Partial<NotifierDeps> = {}, poolTimeoutMs = 3_000) {
   const pool = createTransportPool({ timeoutMs: poolTimeoutMs });
   const { logger, entries } = recordingLogger();
   const notifier = createNotifier({ pool, language: 'es', logger, notifyEveryMs: 300, ...deps });
-  cleanups.push(() => notifier.close());
+  afterThisTest(() => notifier.close());
   const events = (event: string) => entries.filter((e) => e.obj.event === event);
   return { notifier, entries, events };
 }
@@ -87,7 +77,7 @@ async function frontServer() {
     socket.pipe(back).pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(async () => {
+  afterThisTest(async () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
@@ -371,7 +361,7 @@ describe('createNotifier: close()', () => {
     const sockets: net.Socket[] = [];
     const stall = net.createServer((socket) => void sockets.push(socket)); // never greets
     await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
+    afterThisTest(async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => stall.close(() => resolve()));
     });

@@ -11,14 +11,13 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
   claimsDir,
-  cleanups,
   dropOrder,
   eventually,
   logLines,
@@ -28,13 +27,11 @@ import {
   orderName,
   orderXml,
   ordersIn,
-  runCleanups,
   started,
   startMailer,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 const HOOK = { PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS: '300' };
@@ -50,8 +47,7 @@ async function sentAtOf(world: Awaited<ReturnType<typeof makeWorld>>, name: stri
 describe('the sent order cannot be moved', () => {
   it('stays claimed, is logged, is not sent again, and is archived by the running daemon once the cause is fixed', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp();
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp();
     const blocker = path.join(world.dir, 'enviados');
     await writeFile(blocker, 'not a folder');
     const config = await writeConfig(world, { hostId: 'h1' });
@@ -84,8 +80,7 @@ describe('the sent order cannot be moved', () => {
 
   it('a daemon stopped while the move is blocked: the next start archives the order without sending it again', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp();
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp();
     const blocker = path.join(world.dir, 'enviados');
     await writeFile(blocker, 'not a folder');
     const config = await writeConfig(world, { hostId: 'h1' });

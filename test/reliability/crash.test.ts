@@ -5,13 +5,12 @@
  * may arrive twice, with the same Message-ID.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
-  cleanups,
   dropMany,
   eventually,
   makeWorld,
@@ -20,14 +19,12 @@ import {
   orderName,
   orderXml,
   ordersIn,
-  runCleanups,
   started,
   startMailer,
   tally,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 const COUNT = 300;
@@ -36,8 +33,7 @@ const MAX_CONNECTIONS = 2;
 describe('kill -9 in the middle of a batch', () => {
   it('300 orders, SIGKILL after about 100, restart: all sent, none lost, repeats only of in-flight messages and with the same Message-ID', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp({ replyDelayMs: 3 });
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp({ replyDelayMs: 3 });
     const config = await writeConfig(world, { hostId: 'h1', maxConnections: MAX_CONNECTIONS });
     const ids = Array.from({ length: COUNT }, (_, i) => `K${String(i).padStart(4, '0')}`);
     const cli = startMailer(['run', '--config', config]);

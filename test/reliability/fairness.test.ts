@@ -5,12 +5,11 @@
  * minute. The real CLI, scripted SMTP servers, real folders.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
-  cleanups,
   dropMany,
   dropOrder,
   eventually,
@@ -20,28 +19,24 @@ import {
   orderName,
   orderXml,
   ordersIn,
-  runCleanups,
   started,
   startMailer,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 describe('fairness between companies', () => {
   it('a backlog of 2,000 orders of one company does not delay another company\'s invoice; the big one stays within 2 connections', async () => {
     const world = await makeWorld();
-    const slow = await startScriptedSmtp({ replyDelayMs: 20 });
-    cleanups.push(() => slow.close());
+    const slow = await scopedScriptedSmtp({ replyDelayMs: 20 });
     let acceptedAt: number | undefined;
-    const fast = await startScriptedSmtp({
+    const fast = await scopedScriptedSmtp({
       reply: (s) => {
         if (s.command === 'DOT') acceptedAt ??= Date.now();
         return undefined;
       },
     });
-    cleanups.push(() => fast.close());
     const config = await writeConfig(world, {
       hostId: 'h1',
       companies: { GRANDE: { smtp: { host: '127.0.0.1', port: slow.port, security: 'NINGUNA' }, maxConnections: 2 } },
@@ -84,8 +79,7 @@ describe('fairness between companies', () => {
 
   it('perMinute 5 with 12 orders: 5 accepted, the other 7 wait in the order folder; SIGTERM loses nothing', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp();
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp();
     const config = await writeConfig(world, {
       hostId: 'h1',
       companies: { LIMITADA: { smtp: { host: '127.0.0.1', port: server.port, security: 'NINGUNA' }, maxConnections: 2, perMinute: 5 } },

@@ -7,29 +7,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { eventually, startCli, type RunningCli } from '../helpers/cli.js';
+import { eventually, type RunningCli } from '../helpers/cli.js';
+import { scopedCli } from '../helpers/scoped.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 
 export const ORDER_NAME = /^_CFD_MAIL_REQ_.*\.XML$/i;
 
-/** Cleanups run by each test file's afterEach (last registered, first run). */
-export const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-export async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) await cleanups.pop()!();
-}
-
 /** Starts `proscai-mailer <command> …`; killed with SIGKILL after the test if still alive. */
-export function startMailer(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
-  const cli = startCli(args, env);
-  cleanups.push(async () => {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) {
-      cli.child.kill('SIGKILL');
-      await cli.exited;
-    }
-  });
-  return cli;
-}
+export const startMailer = scopedCli;
 
 /** The daemon holds its lock and has started its supervisor once its log says so. */
 export async function started(cli: RunningCli): Promise<void> {

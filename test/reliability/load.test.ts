@@ -5,32 +5,28 @@
  * of listing a large folder is tested elsewhere.)
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
-  cleanups,
   dropMany,
   makeWorld,
   orderName,
   orderXml,
   ordersIn,
   peakRssKb,
-  runCleanups,
   startMailer,
   tally,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 describe('load', () => {
   it('10,000 orders dropped at once: one `once` pass sends them all, peak memory bounded', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp();
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp();
     const count = 10_000;
     const ids = Array.from({ length: count }, (_, i) => `L${String(i).padStart(5, '0')}`);
     await dropMany(world, ids.map((id) => ({ name: orderName(id), xml: orderXml({ port: server.port }) })));

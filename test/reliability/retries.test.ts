@@ -18,13 +18,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startScriptedSmtp, type Reply, type ScriptStep } from '../helpers/scripted-smtp.js';
+import type { Reply, ScriptStep } from '../helpers/scripted-smtp.js';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimsDir,
-  cleanups,
   dropOrder,
   eventually,
   logLines,
@@ -34,20 +34,17 @@ import {
   orderName,
   orderXml,
   ordersIn,
-  runCleanups,
   started,
   startMailer,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 const HOST = 'h1';
 
 async function scripted(reply: (step: ScriptStep) => Reply | undefined) {
-  const server = await startScriptedSmtp({ reply });
-  cleanups.push(() => server.close());
+  const server = await scopedScriptedSmtp({ reply });
   return server;
 }
 

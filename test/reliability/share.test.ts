@@ -6,13 +6,12 @@
  */
 import { mkdir, readFile, readdir, rename, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
   claimsDir,
-  cleanups,
   dropMany,
   eventually,
   logLines,
@@ -21,7 +20,6 @@ import {
   orderName,
   orderXml,
   ordersIn,
-  runCleanups,
   started,
   startMailer,
   tally,
@@ -29,14 +27,12 @@ import {
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 describe('two machines on one folder', () => {
   it('300 orders, two mailers with different hostId: each order sent exactly once', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp({ replyDelayMs: 2 });
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp({ replyDelayMs: 2 });
     const mailers = await Promise.all(
       ['maquina1', 'maquina2'].map(async (hostId) => {
         const config = await writeConfig(world, { hostId, logDir: path.join(world.root, `logs-${hostId}`) }, `${hostId}.json`);
@@ -82,8 +78,7 @@ describe('two machines on one folder', () => {
 
   it('the claims of a dead machine (stale heartbeat) are taken over by a live mailer and sent, keeping their try count', async () => {
     const world = await makeWorld();
-    const server = await startScriptedSmtp();
-    cleanups.push(() => server.close());
+    const server = await scopedScriptedSmtp();
     const config = await writeConfig(world, { hostId: 'viva', staleClaimSeconds: 2 });
     const cli = startMailer(['run', '--config', config]);
     await started(cli);

@@ -5,12 +5,11 @@
  * against a healthy server sends every order exactly once.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startScriptedSmtp } from '../helpers/scripted-smtp.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import {
   claimedOrders,
-  cleanups,
   dropMany,
   eventually,
   makeWorld,
@@ -20,23 +19,19 @@ import {
   orderXml,
   ordersIn,
   profile,
-  runCleanups,
   started,
   startMailer,
   tally,
   writeConfig,
 } from './kit.js';
 
-afterEach(runCleanups);
 afterAll(removeTmpDirs);
 
 describe('SIGTERM under load', () => {
   it('SIGTERM with 3,000 orders against a slow server: exits promptly, and a restart sends every order exactly once', async () => {
     const world = await makeWorld();
-    const slow = await startScriptedSmtp({ replyDelayMs: 100 });
-    cleanups.push(() => slow.close());
-    const healthy = await startScriptedSmtp();
-    cleanups.push(() => healthy.close());
+    const slow = await scopedScriptedSmtp({ replyDelayMs: 100 });
+    const healthy = await scopedScriptedSmtp();
     const count = 3_000;
     const ids = Array.from({ length: count }, (_, i) => `T${String(i).padStart(5, '0')}`);
     // The orders name no server: the company profile does, so the restart can point them at a healthy one.
