@@ -11,14 +11,14 @@
  *   with one bad attachment never produces a partial e-mail.
  */
 import { constants as fsConstants } from 'node:fs';
-import { fastFs } from './fastfs.js';
-
-const { access, readFile, realpath, stat } = fastFs;
 import path from 'node:path';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
 import type { Order, OrderAttachment } from '../order/types.js';
 import type { ResolvedAttachment } from '../ports.js';
+import { fastFs } from './fastfs.js';
+
+const { access, readFile, realpath, stat } = fastFs;
 
 export interface AttachmentOptions {
   /** The attachment folder (MAILER_ATTACHMENT_PATH), absolute. */

@@ -10,11 +10,10 @@
  */
 import { constants as fsConstants, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
-
-import { fastFs } from './fastfs.js';
 import path from 'node:path';
 import { ErrorCodes, MailerError, type ErrorCode } from '../errors.js';
 import { ORDER_FILE_PATTERN } from '../order/types.js';
+import { fastFs } from './fastfs.js';
 
 /** The errno code of a node fs error (`ENOENT`, `EPERM`…), or undefined. */
 export function errnoOf(err: unknown): string | undefined {

@@ -67,10 +67,8 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Thr
   /** The longest send bound seen: closing waits at most that (plus grace) for in-flight sends. */
   let longestBoundMs = 0;
 
-  function pick(lane: string, maxConnections: number): number {
-    const usable = Math.min(slots.length, Math.max(1, Math.floor(maxConnections)));
-    let counts = busy.get(lane);
-    if (counts === undefined) busy.set(lane, (counts = slots.map(() => 0)));
+  /** The least busy of the lane's first `usable` workers. */
+  function leastBusy(counts: number[], usable: number): number {
     let best = 0;
     for (let i = 1; i < usable; i++) if (counts[i]! < counts[best]!) best = i;
     return best;
@@ -80,9 +78,11 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Thr
     keys.add(keyOf(smtp, lane, maxConnections));
     const boundMs = sendTimeoutMs(smtp, options.timeoutMs);
     longestBoundMs = Math.max(longestBoundMs, boundMs);
+    // A lane with fewer connections than there are workers uses only as many workers as connections.
     const usable = Math.min(slots.length, Math.max(1, Math.floor(maxConnections)));
-    const i = pick(lane, maxConnections);
-    const counts = busy.get(lane)!;
+    let counts = busy.get(lane);
+    if (counts === undefined) busy.set(lane, (counts = slots.map(() => 0)));
+    const i = leastBusy(counts, usable);
     counts[i]! += 1;
     try {
       const reply = await slots[i]!.request(

@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { toSendError } from '../machines/classify.js';
 import { createTransportPool, type SmtpSendInfo, type TransportPoolOptions } from './smtp.js';
-import type { PlainSendInfo, WorkerReply, WorkerRequest } from './smtp-thread.js';
+import type { PlainSendInfo, WorkerReply, WorkerRequest } from './smtp-worker-slot.js';
 
 const port = parentPort;
 if (port === null) throw new Error('io/smtp-worker runs as a worker thread only');

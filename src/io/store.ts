@@ -157,7 +157,6 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     stateless.add(fileName);
   }
 
-
   /** Moves a claimed order into `destDir` under a free name; returns that name. */
   async function archiveMove(fileName: string, destDir: string, companions: string[] = [], before?: (finalName: string) => Promise<void>): Promise<string> {
     const from = claimPath(fileName);
