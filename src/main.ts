@@ -204,10 +204,10 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     },
   });
   actor.start();
+  // Notifications first: their last flush uses the pool's transports, which closing the pool first would only restart.
   const done = toPromise(actor).finally(async () => {
-    await sender.close();
     await notifier.close();
-    await pool.closeAll();
+    await sender.close();
   });
   return { done, stop: () => actor.send({ type: 'STOP' }) };
 }

@@ -116,11 +116,23 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     }
   }
 
+  /**
+   * Forgets every transport, lets each one's sends settle, then closes it.
+   * Why in that order: nodemailer's close() fails the messages still queued
+   * for a connection ("Connection pool was closed"), such as a failure
+   * notification flushed at shutdown whose connection was still opening.
+   * Waiting is bounded: every send settles within its TiempoEspera. A send
+   * started meanwhile gets a new transport, which the next closeAll closes.
+   */
   async function closeAll(): Promise<void> {
     const closing = [...entries.values()];
     entries.clear();
-    for (const entry of closing) entry.transport.close();
-    await Promise.allSettled(closing.flatMap((e) => [...e.inFlight]));
+    await Promise.all(
+      closing.map(async (entry) => {
+        await Promise.allSettled([...entry.inFlight]);
+        entry.transport.close();
+      }),
+    );
   }
 
   return { send, closeAll, size: () => entries.size };

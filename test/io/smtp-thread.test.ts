@@ -86,15 +86,12 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     await p.closeAll();
     events.push('closed');
     await inFlight;
-    // As with the in-process pool, a message still queued when the pool closes
-    // fails ("Connection pool was closed"); either way it settled first.
-    expect(events).toHaveLength(2);
-    expect(events[0]).toMatch(/^(sent|failed INTERNAL)$/);
-    expect(events[1]).toBe('closed');
+    // Sent, and before closeAll resolved: a message still queued for its connection is not failed by the close.
+    expect(events).toEqual(['sent', 'closed']);
     expect(p.size()).toBe(0);
     await p.send(makeSmtp(s.port), 'ACME', 1, message(5));
     const subjects = s.messages.map((m) => m.parsed.subject);
-    expect(subjects).toEqual(events[0] === 'sent' ? ['Factura 3', 'Factura 4', 'Factura 5'] : ['Factura 3', 'Factura 5']);
+    expect(subjects).toEqual(['Factura 3', 'Factura 4', 'Factura 5']);
   });
 
   it('a send posted while the pool is closing is not cut short: closeAll waits for it too', async () => {

@@ -110,6 +110,20 @@ describe('createTransportPool against a real SMTP server', () => {
     expect(p.size()).toBe(0);
   });
 
+  it('closeAll lets a send still waiting for its connection finish instead of failing it', async () => {
+    // At shutdown a failure notification can be queued on a transport whose connection is not open yet.
+    const s = await sink();
+    const p = pool();
+    const queued = p.send(makeSmtp(s.port), 'AVISOS', 1, message(['sistemas@acme.example'])).then(
+      (info) => info.accepted,
+      (e: unknown) => `failed: ${(e as Error).message}`,
+    );
+    await p.closeAll();
+    expect(await queued).toEqual(['sistemas@acme.example']);
+    expect(s.messages).toHaveLength(1);
+    expect(p.size()).toBe(0);
+  });
+
   it('AUTH PLAIN and AUTH LOGIN with the right password', async () => {
     for (const method of ['PLAIN', 'LOGIN'] as const) {
       const s = await sink({ auth: { user: 'facturas', pass: 'correcta', methods: [method] } });
