@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { connectionsOfWorker, createThreadedTransportPool, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
+import { connectionsOfWorker, createThreadedTransportPool, defaultWorkers, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
 import type { TransportPool } from '../../src/io/smtp.js';
 import { afterThisTest, mailerFailure as failure, scopedSink as sink } from '../helpers/scoped.js';
 import { makeSmtp } from './send-fixtures.js';
@@ -176,6 +176,12 @@ describe('warmUp', () => {
     p.warmUp();
     await p.send(makeSmtp(s.port), 'ACME', 1, message(12));
     expect(s.messages.map((m) => m.parsed.subject)).toEqual(['Factura 12']);
+  });
+});
+
+describe('defaultWorkers', () => {
+  it('is one worker on one or two cores (the main thread needs the other), two from three cores on', () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultWorkers(cores))).toEqual([1, 1, 2, 2, 2]);
   });
 });
 
