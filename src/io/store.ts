@@ -13,7 +13,7 @@
  *   <workDir>/claims/<hostId>/<name>.state.json       its retry state
  *   <workDir>/claims/<hostId>/.heartbeat              "this machine is alive"
  *   <workDir>/handover/<name>.state.json              state of an order given back, adopted by the next claim
- *   <dir>/enviados/<name>, <dir>/errores/<name> + <name>.error.txt
+ *   <dir>/enviados/<name>, <dir>/errores/<name> + <name>.error.txt   (io/archive.ts)
  */
 import os from 'node:os';
 import fs from 'node:fs/promises';
@@ -21,21 +21,12 @@ import path from 'node:path';
 import { ErrorCodes, MailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../ports.js';
-import {
-  accessError,
-  errnoOf,
-  exists,
-  freeName,
-  listOrderFiles,
-  moveError,
-  moveFile,
-  renameRetrying,
-  sanitizeHostId,
-  unnumberedName,
-  writeFileAtomic,
-} from './fsutil.js';
+import { FAILED_PATTERN, claimLost, createArchive } from './archive.js';
+import { accessError, errnoOf, exists, listOrderFiles, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
 import { fastFs } from './fastfs.js';
+
+export { encodeNote } from './archive.js';
 
 export interface OrderStoreOptions {
   /** The order folder. */
@@ -73,25 +64,9 @@ export interface FsOrderStore extends OrderStore {
 }
 
 const STATE_SUFFIX = '.state.json';
-const NOTE_SUFFIX = '.error.txt';
-/** An order name, possibly numbered by an archive (`x (1).XML`). */
-const FAILED_PATTERN = /^_CFD_MAIL_REQ_[A-Za-z0-9_.-]+( \(\d+\))?\.XML$/i;
 
 function assertName(fileName: string, pattern: RegExp = ORDER_FILE_PATTERN): void {
   if (!pattern.test(fileName)) throw new MailerError(ErrorCodes.INTERNAL, `not an order file name: ${fileName}`, { value: fileName });
-}
-
-function claimLost(fileName: string, where: string): MailerError {
-  return new MailerError(ErrorCodes.CLAIM_LOST, `order ${fileName} is no longer in ${where}`, { value: fileName });
-}
-
-/**
- * The `.error.txt` bytes: UTF-8 with a BOM and CRLF line ends, because the
- * people who open it use Notepad, and Notepad before Windows 10 1809 shows
- * UTF-8 without BOM as mojibake ("FacturaciÃ³n") and LF-only text on one line.
- */
-export function encodeNote(note: string): Buffer {
-  return Buffer.from(`\uFEFF${note.replace(/\r?\n/g, '\r\n')}`, 'utf8');
 }
 
 export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
@@ -101,11 +76,10 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   const claimsRoot = path.join(workDir, 'claims');
   const claimsDir = path.join(claimsRoot, hostId);
   const handoverDir = path.join(workDir, 'handover');
-  const sentDir = path.join(dir, 'enviados');
-  const failedDir = path.join(dir, 'errores');
   // Loaded on first use: most installations never recycle, and it is the slowest package to load.
   const trash = opts.trash ?? (async (paths: string[]) => (await import('trash')).default(paths, { glob: false }));
   const warn = (err: MailerError) => opts.onWarning?.(err);
+  const archive = createArchive({ dir, claimsDir, recycleDir: opts.recycleDir, trash, warn });
 
   const claimPath = (fileName: string) => path.join(claimsDir, fileName);
   const statePath = (fileName: string) => claimPath(fileName) + STATE_SUFFIX;
@@ -127,8 +101,6 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
    * (one mailer per folder per machine), so the knowledge cannot go stale.
    */
   const stateless = new Set<string>();
-  /** Archive folders created by this process (created again if they vanish). */
-  const madeDirs = new Set<string>();
 
   /** Removes the state file after an order left the claims folder; a leftover is only reported (claim clears it). */
   async function dropState(fileName: string): Promise<void> {
@@ -155,53 +127,6 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     stateless.delete(fileName);
     await dropState(fileName);
     stateless.add(fileName);
-  }
-
-  /** Moves a claimed order into `destDir` under a free name; returns that name. */
-  async function archiveMove(fileName: string, destDir: string, companions: string[] = [], before?: (finalName: string) => Promise<void>): Promise<string> {
-    const from = claimPath(fileName);
-    let finalName = fileName;
-    const attempt = async () => {
-      if (!madeDirs.has(destDir)) {
-        await fastFs.mkdirp(destDir);
-        madeDirs.add(destDir);
-      }
-      finalName = await freeName(destDir, fileName, companions);
-      await before?.(finalName);
-      await moveFile(from, path.join(destDir, finalName));
-      return finalName;
-    };
-    try {
-      try {
-        return await attempt();
-      } catch (err) {
-        // The folder this process created was removed since (by hand, or a
-        // share that came back empty): create it again and try once more.
-        if (!madeDirs.delete(destDir) || errnoOf(err) !== 'ENOENT') throw err;
-        return await attempt();
-      }
-    } catch (err) {
-      madeDirs.delete(destDir);
-      if (err instanceof MailerError) throw err;
-      if (errnoOf(err) === 'ENOENT' && !(await exists(from).catch(() => true))) throw claimLost(fileName, claimsDir);
-      throw moveError('move', `${from} -> ${path.join(destDir, finalName)}`, err);
-    }
-  }
-
-  async function recycle(fileName: string): Promise<void> {
-    if (opts.recycleDir !== null) {
-      await archiveMove(fileName, path.resolve(opts.recycleDir));
-      return;
-    }
-    const from = claimPath(fileName);
-    if (!(await exists(from).catch(() => true))) throw claimLost(fileName, claimsDir);
-    try {
-      await trash([from]);
-    } catch (err) {
-      throw moveError('move to recycle bin', from, err);
-    }
-    // trash() ignores paths it could not find; make sure the file really left.
-    if (await exists(from).catch(() => true)) throw moveError('move to recycle bin', from, new Error('file still present'));
   }
 
   const heartbeat = () => writeHeartbeat(claimsDir, hostId);
@@ -286,8 +211,8 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
 
     async archiveSent(fileName: string, afterSend: AfterSend): Promise<void> {
       assertName(fileName);
-      if (afterSend === 'CONSERVAR') await archiveMove(fileName, sentDir);
-      else if (afterSend === 'RECICLAR') await recycle(fileName);
+      if (afterSend === 'CONSERVAR') await archive.toSent(fileName);
+      else if (afterSend === 'RECICLAR') await archive.recycle(fileName);
       else {
         try {
           await fastFs.unlink(claimPath(fileName));
@@ -301,17 +226,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
 
     async archiveFailed(fileName: string, note: string): Promise<void> {
       assertName(fileName);
-      let notePath: string | undefined;
-      try {
-        await archiveMove(fileName, failedDir, [NOTE_SUFFIX], async (finalName) => {
-          const target = path.join(failedDir, finalName + NOTE_SUFFIX);
-          await fs.writeFile(target, encodeNote(note), { flag: 'wx' }); // the note first: an order in errores/ always says why
-          notePath = target;
-        });
-      } catch (err) {
-        if (notePath !== undefined) await fs.unlink(notePath).catch(() => undefined);
-        throw err;
-      }
+      await archive.toFailed(fileName, note);
       await dropState(fileName);
     },
 
@@ -345,24 +260,11 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       stateless.delete(fileName);
     },
 
-
-    listFailed: () => listOrEmpty(failedDir, FAILED_PATTERN),
+    listFailed: () => archive.listFailed(),
 
     async requeueFailed(fileName: string): Promise<string> {
       assertName(fileName, FAILED_PATTERN);
-      const original = unnumberedName(fileName);
-      const from = path.join(failedDir, fileName);
-      const to = path.join(dir, original);
-      try {
-        if (await exists(to)) throw Object.assign(new Error('an order of this name is waiting in the order folder'), { code: 'EEXIST' });
-        await renameRetrying(from, to);
-      } catch (err) {
-        throw moveError('requeue', `${from} -> ${to}`, err);
-      }
-      await fs.unlink(from + NOTE_SUFFIX).catch((err) => {
-        if (errnoOf(err) !== 'ENOENT') warn(moveError('delete note', from + NOTE_SUFFIX, err));
-      });
-      return original;
+      return archive.requeueFailed(fileName);
     },
 
     heartbeat,

@@ -3,7 +3,7 @@
  * shared sample orders in a real temp folder, a real SMTP server in-process.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -72,8 +72,8 @@ describe('once with the shared samples', () => {
     // RECICLAR: in the freedesktop trash, with the original path recorded (the trash names files by UUID).
     const [info] = await readdir(path.join(trashHome, 'Trash', 'info'));
     const trashInfo = await readFile(path.join(trashHome, 'Trash', 'info', info!), 'utf8');
-    expect(decodeURIComponent(trashInfo)).toContain(`${SAMPLE_HTML}`);
-    expect(decodeURIComponent(trashInfo)).toContain('claims');
+    // Recorded as deleted from enviados/, so "Restore" puts it among the kept orders.
+    expect(decodeURIComponent(trashInfo)).toContain(`Path=${path.join(folder.dir, 'enviados', SAMPLE_HTML)}`);
     const failed = await readdir(path.join(folder.dir, 'errores'));
     expect(failed.sort()).toEqual([SAMPLE_NO_RECIPIENT, `${SAMPLE_NO_RECIPIENT}.error.txt`]);
     const note = await readFile(path.join(folder.dir, 'errores', `${SAMPLE_NO_RECIPIENT}.error.txt`), 'utf8');
@@ -93,6 +93,26 @@ describe('once with the shared samples', () => {
     expect(sent).toEqual(['0042_20261127093015']); // RegistrarEnvios SI; the HTML order does not ask
     const failures = lines.filter((l) => l.event === 'order.failed');
     expect(failures.map((l) => l.orderId)).toEqual(['0107_20261127101612']);
+  });
+
+  it('an order recycled (RECICLAR) and then restored from the recycle bin lands in enviados/ and is not sent again', async () => {
+    const dir = await makeTmpDir('proscai-e2e-');
+    const trashHome = await makeTmpDir('proscai-xdg-');
+    const name = '_CFD_MAIL_REQ_R1.XML';
+    await writeFile(path.join(dir, name), simpleOrder({ port: sink.port, extra: '<DespuesDeEnviar>RECICLAR</DespuesDeEnviar>' }));
+    expect((await runCli(['once', '--dir', dir], { XDG_DATA_HOME: trashHome })).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+
+    // What "Restore" does in a file manager: the file goes back to the Path= its .trashinfo recorded.
+    const [info] = await readdir(path.join(trashHome, 'Trash', 'info'));
+    const recorded = /^Path=(.*)$/m.exec(await readFile(path.join(trashHome, 'Trash', 'info', info!), 'utf8'))![1]!;
+    const original = decodeURIComponent(recorded);
+    expect(original).toBe(path.join(dir, 'enviados', name));
+    await rename(path.join(trashHome, 'Trash', 'files', info!.replace(/\.trashinfo$/, '')), original);
+
+    expect((await runCli(['once', '--dir', dir], { XDG_DATA_HOME: trashHome })).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(await readdir(path.join(dir, 'enviados'))).toEqual([name]);
   });
 
   it('exits 0 when all are sent, and leaves files that are not orders alone', async () => {

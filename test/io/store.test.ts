@@ -235,16 +235,35 @@ describe('archiveSent', () => {
     });
     await claimed(store, dir);
     await store.archiveSent(ORDER, 'RECICLAR');
-    expect(trashed).toEqual([store.claimPath(ORDER)]);
+    // From enviados/: a file restored from the bin returns there, not to the claims folder (where it would be resumed and sent again).
+    expect(trashed).toEqual([path.join(dir, 'enviados', ORDER)]);
+    expect(await present(store.claimPath(ORDER))).toBe(false);
+    expect(await fs.readdir(path.join(dir, 'enviados'))).toEqual([]);
   });
 
-  it('RECICLAR fails with FS_MOVE_FAILED when the file is still there after the trash call', async () => {
+  it('RECICLAR fails with FS_MOVE_FAILED when the file is still there after the trash call, and the order is claimed again', async () => {
     const { dir, store } = await setup({ trash: async () => undefined });
     await claimed(store, dir);
     await store.saveState(ORDER, STATE);
     const err = await failure(store.archiveSent(ORDER, 'RECICLAR'));
     expect(err.code).toBe('FS_MOVE_FAILED');
     expect(await store.loadState(ORDER)).toEqual(STATE);
+    expect(await fs.readFile(store.claimPath(ORDER), 'utf8')).toBe(XML);
+    expect(await fs.readdir(path.join(dir, 'enviados'))).toEqual([]);
+  });
+
+  it('RECICLAR with a recycle bin that throws: FS_MOVE_FAILED naming the cause, the order back in the claims folder', async () => {
+    const { dir, store } = await setup({
+      trash: async () => {
+        throw new Error('no trash can on this volume');
+      },
+    });
+    await claimed(store, dir);
+    const err = await failure(store.archiveSent(ORDER, 'RECICLAR'));
+    expect(err.code).toBe('FS_MOVE_FAILED');
+    expect(err.message).toContain('no trash can on this volume');
+    expect(await fs.readFile(store.claimPath(ORDER), 'utf8')).toBe(XML);
+    expect(await fs.readdir(path.join(dir, 'enviados'))).toEqual([]);
   });
 
   it('RECICLAR uses the real system trash by default (XDG trash on Linux)', async () => {
@@ -257,6 +276,9 @@ describe('archiveSent', () => {
     const files = await fs.readdir(path.join(dataHome, 'Trash', 'files'));
     expect(files).toHaveLength(1);
     expect(await fs.readFile(path.join(dataHome, 'Trash', 'files', files[0]), 'utf8')).toBe(XML);
+    const [info] = await fs.readdir(path.join(dataHome, 'Trash', 'info'));
+    const recorded = decodeURIComponent(await fs.readFile(path.join(dataHome, 'Trash', 'info', info!), 'utf8'));
+    expect(recorded).toContain(`Path=${path.join(dir, 'enviados', ORDER)}`);
   });
 
   it('ELIMINAR deletes the order and its state', async () => {
