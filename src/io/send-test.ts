@@ -82,24 +82,11 @@ export async function sendTest(opts: SendTestOptions): Promise<SendTestResult> {
       message: refused.length === 0 ? message : `${message} ${sendTestText('someRefused', lang, { refused: refused.join(', ') })}`,
     };
   } catch (err) {
-    const error = reclassify(toSendError(err, { secrets: [smtp.password] }));
+    const error = toSendError(err, { secrets: [smtp.password] });
     return { ok: false, code: error.code, message: explainSendTestFailure(error, { ...smtpContext(smtp), to: recipients }, lang) };
   } finally {
     if (opts.pool === undefined) await pool.closeAll();
   }
-}
-
-/**
- * "530/538 Must issue a STARTTLS command first" in answer to AUTH reaches us
- * as an AUTH error; for the person testing, it is a TLS setting to change, not
- * a password. (machines/classify.ts could make the same distinction.)
- */
-function reclassify(error: MailerError): MailerError {
-  const reply = error.smtp?.responseCode;
-  if (error.code === ErrorCodes.SMTP_AUTH && (reply === 530 || reply === 538) && /tls/i.test(error.smtp?.response ?? '')) {
-    return new MailerError(ErrorCodes.SMTP_TLS, error.message, { ...(error.smtp && { smtp: error.smtp }) });
-  }
-  return error;
 }
 
 /** The SMTP user as sender when it is an address and nothing else names one (Office 365 and Gmail accounts are). */
