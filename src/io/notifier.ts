@@ -32,12 +32,14 @@ import { hostname } from 'node:os';
 
 import type { Language } from '../config/types.js';
 import type { MailerError } from '../errors.js';
-import { renderNotification } from '../i18n.js';
-import { isTemporaryCode, toSendError } from '../machines/classify.js';
+import { isTemporaryCode } from '../machines/classify.js';
 import type { Address } from '../order/types.js';
 import type { FailureReport, Notifier, ResolvedSmtp } from '../ports.js';
 import { Events } from './log.js';
-import type { TransportPool } from './smtp.js';
+import { deliver as deliverWith, reportsServerDown, serverKey, withDeadline, type Batch, type Item, type Outcome } from './notify-delivery.js';
+import type { TransportPool } from './transport-pool.js';
+
+export { NOTIFICATION_HEADER, NOTIFY_LANE } from './notify-delivery.js';
 
 export interface NotifierLogger {
   warn(obj: object, msg?: string): void;
@@ -67,35 +69,6 @@ export interface NotifierDeps {
   closeTimeoutMs?: number;
 }
 
-/** Header naming the orders a notification is about. */
-export const NOTIFICATION_HEADER = 'X-Proscai-Notification';
-
-/** Lane of the transport pool used for notifications: apart from every company's lane. */
-export const NOTIFY_LANE = '\u0000notifications';
-
-/** Order ids named in the header at most (the body lists them all). */
-const HEADER_IDS = 20;
-
-interface Item {
-  report: FailureReport;
-  at: number;
-}
-
-/** What is waiting for one recipient through one server. */
-interface Batch {
-  key: string;
-  to: Address;
-  smtp: ResolvedSmtp;
-  server: string;
-  from: Address;
-  items: Item[];
-  omitted: number;
-  timer?: NodeJS.Timeout;
-  sending: boolean;
-}
-
-type Outcome = { ok: true } | { ok: false; error: MailerError };
-
 export function createNotifier(deps: NotifierDeps): Notifier {
   const logger = deps.logger ?? silentLogger;
   const periodMs = Math.max(0, deps.notifyEveryMs ?? (deps.notifyEverySeconds ?? 60) * 1000);
@@ -116,28 +89,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let stopping = false;
 
   const orderIds = (items: Item[]): string[] => items.map((i) => i.report.orderId);
-
-  /** Sends one notification to `batch.to` listing `items`. */
-  async function deliver(batch: Batch, items: Item[], omitted: number): Promise<Outcome> {
-    const reports = items.map((i) => i.report);
-    const { subject, text } = renderNotification(reports, deps.language, { omitted });
-    const ids = reports.map((r) => r.orderId);
-    const header = ids.length > HEADER_IDS ? `${ids.slice(0, HEADER_IDS).join(', ')} (+${ids.length - HEADER_IDS})` : ids.join(', ');
-    try {
-      await deps.pool.send(batch.smtp, NOTIFY_LANE, 1, {
-        from: mailbox(batch.from),
-        to: mailbox(batch.to),
-        subject,
-        text,
-        headers: { [NOTIFICATION_HEADER]: header },
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      });
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, error: toSendError(err, { secrets: [batch.smtp.password] }) };
-    }
-  }
+  const deliver = (batch: Batch, items: Item[], omitted: number): Promise<Outcome> => deliverWith(deps.pool, deps.language, batch, items, omitted);
 
   /** Drops reports older than maxAgeMs or beyond maxPending (oldest first), counting them. */
   function trim(batch: Batch, now: number): void {
@@ -309,35 +261,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     },
     close: () => (closing ??= close()),
   };
-}
-
-/** A failure that says the server did not answer at all: its notifications will not get through either, for now. */
-function reportsServerDown(report: FailureReport): boolean {
-  const { code, smtp } = report.error;
-  if (code === 'SMTP_CONNECTION' || code === 'SMTP_TIMEOUT') return true;
-  return code === 'RETRIES_EXHAUSTED' && smtp?.responseCode === undefined && smtp?.errno !== undefined;
-}
-
-/** Identity of a server (never the password): batches and "down" marks are per server. */
-function serverKey(smtp: ResolvedSmtp): string {
-  return JSON.stringify([smtp.host.toLowerCase(), smtp.port, smtp.user ?? '', smtp.security ?? '']);
-}
-
-function mailbox(a: Address): string | { name: string; address: string } {
-  return a.name === '' ? a.address : { name: a.name, address: a.address };
-}
-
-/** True when `work` settled within `ms`; the timer never outlives it. */
-async function withDeadline(work: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.catch(() => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const silentLogger: NotifierLogger = { warn: () => undefined, error: () => undefined };
