@@ -72,9 +72,11 @@ export function connectionsOfWorker(maxConnections: number, n: number, i: number
 
 export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): ThreadedTransportPool {
   const { worker: entry, graceMs = WORKER_GRACE_MS, workers = DEFAULT_WORKERS, ...options } = opts;
-  const keys = new Set<string>();
-  const slots: WorkerSlot[] = Array.from({ length: Math.max(1, Math.floor(workers)) }, () =>
-    createWorkerSlot({ options, ...(entry !== undefined && { entry }), graceMs, onStopped: () => keys.clear() }),
+  const n = Math.max(1, Math.floor(workers));
+  /** Transports per worker (for size()): a worker that stops takes only its own with it. */
+  const keys = Array.from({ length: n }, () => new Set<string>());
+  const slots: WorkerSlot[] = Array.from({ length: n }, (_, i) =>
+    createWorkerSlot({ options, ...(entry !== undefined && { entry }), graceMs, onStopped: () => keys[i]!.clear() }),
   );
   /** Sends in flight per lane and worker: a lane's next send goes to its least busy worker. */
   const busy = new Map<string, number[]>();
@@ -89,7 +91,6 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Thr
   }
 
   async function send(smtp: ResolvedSmtp, lane: string, maxConnections: number, message: SendMailOptions): Promise<SmtpSendInfo> {
-    keys.add(keyOf(smtp, lane, maxConnections));
     const boundMs = sendTimeoutMs(smtp, options.timeoutMs);
     longestBoundMs = Math.max(longestBoundMs, boundMs);
     // A lane with fewer connections than there are workers uses only as many workers as connections.
@@ -98,6 +99,7 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Thr
     if (counts === undefined) busy.set(lane, (counts = slots.map(() => 0)));
     const i = leastBusy(counts, usable);
     counts[i]! += 1;
+    keys[i]!.add(keyOf(smtp, lane, maxConnections));
     try {
       const reply = await slots[i]!.request(
         { type: 'send', smtp, lane, maxConnections: connectionsOfWorker(maxConnections, usable, i), message },
@@ -112,13 +114,13 @@ export function createThreadedTransportPool(opts: ThreadedPoolOptions = {}): Thr
 
   async function closeAll(): Promise<void> {
     await Promise.all(slots.map((slot) => slot.closeAndStop(longestBoundMs)));
-    keys.clear();
+    for (const set of keys) set.clear();
   }
 
   return {
     send,
     closeAll,
     warmUp: () => slots.forEach((slot) => slot.warmUp()),
-    size: () => keys.size,
+    size: () => new Set(keys.flatMap((set) => [...set])).size,
   };
 }

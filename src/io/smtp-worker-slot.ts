@@ -103,6 +103,8 @@ export const WORKER_LIMITS = { maxOldGenerationSizeMb: 12, maxYoungGenerationSiz
 export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerSlotOptions): WorkerSlot {
   let worker: Worker | undefined;
   const pending = new Map<number, Pending>();
+  /** Requests waiting per worker: a worker with none is unref'd (kept in step with `pending`). */
+  const held = new Map<Worker, number>();
   let nextId = 1;
 
   function start(): Worker {
@@ -134,8 +136,13 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
   function settle(id: number, waiting: Pending, reply: WorkerReply): void {
     pending.delete(id);
     if (waiting.timer !== undefined) clearTimeout(waiting.timer);
-    // An idle worker must not keep the process alive.
-    if (heldBy(waiting.worker).length === 0) waiting.worker.unref();
+    const left = (held.get(waiting.worker) ?? 1) - 1;
+    if (left > 0) held.set(waiting.worker, left);
+    else {
+      held.delete(waiting.worker);
+      // An idle worker must not keep the process alive.
+      waiting.worker.unref();
+    }
     waiting.resolve(reply);
   }
 
@@ -156,6 +163,7 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
         }, boundMs + graceMs);
       }
       pending.set(id, waiting);
+      held.set(w, (held.get(w) ?? 0) + 1);
       w.ref();
       w.postMessage({ id, ...body } as WorkerRequest);
     });

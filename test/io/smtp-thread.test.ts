@@ -140,6 +140,17 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(again.code).toBe(ErrorCodes.SMTP_CONNECTION);
   });
 
+  it('a worker that dies forgets only its own transports: size() still counts those of the other worker', async () => {
+    const p = createThreadedTransportPool({ workers: 2, worker: fixtureWorker('exit-on-lane.mjs') });
+    afterThisTest(() => p.closeAll());
+    // Two sends at once on a 2-connection lane: one in each worker, so both hold a transport for it.
+    await Promise.all([p.send(makeSmtp(2525), 'OTRA', 2, message(20)), p.send(makeSmtp(2525), 'OTRA', 2, message(21))]);
+    expect(p.size()).toBe(1);
+    // A 1-connection lane uses the first worker only; that worker dies on it.
+    expect((await failure(p.send(makeSmtp(2525), 'DIES', 1, message(22)))).code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(p.size()).toBe(1);
+  });
+
   it('a worker that never answers does not hold the order for ever: SMTP_TIMEOUT after the send bound plus grace', async () => {
     const p = pool({ worker: fixtureWorker('never-answers.mjs'), timeoutMs: 200, graceMs: 300 });
     const started = Date.now();
