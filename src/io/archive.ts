@@ -11,7 +11,7 @@ import path from 'node:path';
 
 import { ErrorCodes, MailerError } from '../errors.js';
 import { fastFs } from './fastfs.js';
-import { errnoOf, exists, freeName, listOrderFiles, accessError, moveError, moveFile, renameRetrying, unnumberedName } from './fsutil.js';
+import { errnoOf, exists, freeName, listOrderFilesOrNone, moveError, moveFile, renameRetrying, unnumberedName } from './fsutil.js';
 
 export const NOTE_SUFFIX = '.error.txt';
 /** An order name, possibly numbered by an archive (`x (1).XML`). */
@@ -140,15 +140,6 @@ export function createArchive(opts: ArchiveOptions): Archive {
     }
   }
 
-  async function listFailed(): Promise<string[]> {
-    try {
-      return await listOrderFiles(failedDir, FAILED_PATTERN);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return [];
-      throw accessError('list', failedDir, err);
-    }
-  }
-
   async function requeueFailed(fileName: string): Promise<string> {
     const original = unnumberedName(fileName);
     const from = path.join(failedDir, fileName);
@@ -169,7 +160,7 @@ export function createArchive(opts: ArchiveOptions): Archive {
     toSent: async (fileName) => void (await moveInto(fileName, sentDir)),
     recycle,
     toFailed,
-    listFailed,
+    listFailed: () => listOrderFilesOrNone(failedDir, FAILED_PATTERN),
     requeueFailed,
   };
 }

@@ -186,6 +186,16 @@ export async function listOrderFiles(dir: string, pattern: RegExp = ORDER_FILE_P
   return names.sort(compareNames);
 }
 
+/** `listOrderFiles` for a folder that may not exist yet (none listed then); other failures as FS_ACCESS_FAILED. */
+export async function listOrderFilesOrNone(dir: string, pattern?: RegExp): Promise<string[]> {
+  try {
+    return await listOrderFiles(dir, pattern);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return [];
+    throw accessError('list', dir, err);
+  }
+}
+
 /** Code-unit order: stable across platforms and locales. */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

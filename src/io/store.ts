@@ -22,7 +22,7 @@ import { ErrorCodes, MailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../ports.js';
 import { FAILED_PATTERN, claimLost, createArchive } from './archive.js';
-import { accessError, errnoOf, exists, listOrderFiles, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
+import { accessError, errnoOf, exists, listOrderFiles, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
 import { fastFs } from './fastfs.js';
 
@@ -84,16 +84,6 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   const claimPath = (fileName: string) => path.join(claimsDir, fileName);
   const statePath = (fileName: string) => claimPath(fileName) + STATE_SUFFIX;
 
-  /** Lists order names in a folder that may not exist yet. */
-  async function listOrEmpty(folder: string, pattern?: RegExp): Promise<string[]> {
-    try {
-      return await listOrderFiles(folder, pattern);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return [];
-      throw accessError('list', folder, err);
-    }
-  }
-
   /**
    * Claimed orders this process knows have no state file (claimed with none
    * to adopt, none saved since): loading and dropping their state costs no
@@ -143,7 +133,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       }
     },
 
-    listClaimed: () => listOrEmpty(claimsDir),
+    listClaimed: () => listOrderFilesOrNone(claimsDir),
 
     async read(fileName: string, where: OrderLocation): Promise<Buffer> {
       assertName(fileName);
