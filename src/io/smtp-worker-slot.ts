@@ -70,8 +70,6 @@ export type RequestBody =
 export interface WorkerSlot {
   /** Posts a request (starting the worker if needed); resolves with its reply, or a SMTP_TIMEOUT reply after `boundMs` + grace. */
   request(body: RequestBody, boundMs?: number): Promise<WorkerReply>;
-  /** Requests not answered yet. */
-  inFlight(): number;
   /** Starts the worker now (it does not keep the process alive). */
   warmUp(): void;
   /** Closes the worker's pools (waiting up to `boundMs` for sends in flight) and stops it; see the loop for late sends. */
@@ -102,16 +100,15 @@ export const WORKER_LIMITS = { maxOldGenerationSizeMb: 12, maxYoungGenerationSiz
 
 export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerSlotOptions): WorkerSlot {
   let worker: Worker | undefined;
-  const pending = new Map<number, Pending>();
-  /** Requests waiting per worker: a worker with none is unref'd (kept in step with `pending`). */
-  const held = new Map<Worker, number>();
+  /** Requests waiting for an answer, per worker (a worker that stops fails only its own; one with none is unref'd). */
+  const pending = new Map<Worker, Map<number, Pending>>();
   let nextId = 1;
 
   function start(): Worker {
     const where: { url: URL | string; eval?: boolean } = entry ?? workerEntry();
     const w = new Worker(where.url, { workerData: options, eval: where.eval ?? false, resourceLimits: WORKER_LIMITS });
     w.on('message', (reply: WorkerReply) => {
-      const waiting = pending.get(reply.id);
+      const waiting = pending.get(w)?.get(reply.id);
       if (waiting !== undefined) settle(reply.id, waiting, reply);
     });
     const fail = (why: string) => {
@@ -130,16 +127,15 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
 
   /** The requests still waiting for an answer from `w`. */
   function heldBy(w: Worker): [number, Pending][] {
-    return [...pending.entries()].filter(([, p]) => p.worker === w);
+    return [...(pending.get(w) ?? [])];
   }
 
   function settle(id: number, waiting: Pending, reply: WorkerReply): void {
-    pending.delete(id);
+    const mine = pending.get(waiting.worker);
+    mine?.delete(id);
     if (waiting.timer !== undefined) clearTimeout(waiting.timer);
-    const left = (held.get(waiting.worker) ?? 1) - 1;
-    if (left > 0) held.set(waiting.worker, left);
-    else {
-      held.delete(waiting.worker);
+    if (mine?.size === 0) {
+      pending.delete(waiting.worker);
       // An idle worker must not keep the process alive.
       waiting.worker.unref();
     }
@@ -162,8 +158,9 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
           settle(id, waiting, { id, ok: false, error });
         }, boundMs + graceMs);
       }
-      pending.set(id, waiting);
-      held.set(w, (held.get(w) ?? 0) + 1);
+      let mine = pending.get(w);
+      if (mine === undefined) pending.set(w, (mine = new Map()));
+      mine.set(id, waiting);
       w.ref();
       w.postMessage({ id, ...body } as WorkerRequest);
     });
@@ -198,7 +195,6 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
 
   return {
     request,
-    inFlight: () => pending.size,
     warmUp: () => {
       worker ??= start();
     },
