@@ -2,8 +2,9 @@
  * When the intake has to parse an order fully to learn its company (the
  * cheap scan, order/company-scan.ts, could not tell), the order actor reads
  * it again after claiming it. This remembers those parses of the most recent
- * orders so the actor can skip parsing bytes it has already parsed. The actor still reads the claimed file and uses the cached
- * parse only when the bytes are identical, so a file rewritten in between is
+ * orders so the actor can skip parsing bytes it has already parsed. The
+ * actor still reads the claimed file and uses the cached parse only when the
+ * bytes are identical, so a file rewritten in between is
  * parsed afresh. Bounded: the oldest entries are dropped first, so a burst
  * of 100,000 orders costs at most `max` entries of memory.
  */

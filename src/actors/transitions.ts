@@ -37,9 +37,8 @@ export function errorFields(error: SerializedError | undefined): Record<string, 
   };
 }
 
-/** ` (CODE: message)` when the step was caused by a failure, for the one-line terminal view. */
-function reasonText(event: { error?: unknown }): string {
-  const fields = causeOf(event as { type: string; error?: unknown });
+/** ` (CODE: message)` when the step was caused by a failure (fields from `causeOf`), for the one-line terminal view. */
+function reasonText(fields: Record<string, unknown>): string {
   if (fields.error === undefined) return '';
   return ` (${fields.errorCode ? `${String(fields.errorCode)}: ` : ''}${String(fields.error)})`;
 }
@@ -72,9 +71,10 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     if (previous?.state === state) return;
     seen.set(key, { state });
     const base = { orderId: context.orderId, fileName: context.fileName, company: context.company };
+    const cause = causeOf(inspection.event);
     logger.debug(
-      { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...causeOf(inspection.event) },
-      `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}${reasonText(inspection.event as { error?: unknown })}`,
+      { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...cause },
+      `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}${reasonText(cause)}`,
     );
     logOutcome(logger, state, previous?.state, context, base);
   };
