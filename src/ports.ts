@@ -43,7 +43,7 @@ export interface ResolvedAttachment {
   contentType: string;
   size: number;
   /**
-   * The file's bytes, read while it was checked, when it is small (see
+   * The file's bytes, read while it was checked, when it is up to 256 KB (see
    * INLINE_ATTACHMENT_MAX in io/attachments.ts); larger files are streamed
    * from `path` at send time.
    */

@@ -32,7 +32,9 @@ export async function makeSampleFolder(port: number, samples = [SAMPLE_INVOICE, 
   const files: Record<string, Buffer> = {
     // A CFDI keeps its UTF-8 BOM: the bytes must arrive unchanged.
     'C00017/F-20931.xml': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<?xml version="1.0" encoding="UTF-8"?><cfdi:Comprobante Total="1160.00"/>')]),
-    'C00017/F-20931.pdf': Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(100 * 1024)]),
+    // Over INLINE_ATTACHMENT_MAX (256 KB): streamed from its path by the SMTP worker;
+    // the other attachments are small enough to be handed over as bytes. Both must arrive unchanged.
+    'C00017/F-20931.pdf': Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300 * 1024)]),
     'pedidos/P-5521.pdf': Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(20 * 1024)]),
     'estados/ALMGAR-2026-11.pdf': Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(10 * 1024)]),
   };
