@@ -30,7 +30,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, ensureBuilt } from './bench/child.mjs';
 import { report as profileReport } from './bench/cpuprofile.mjs';
-import { measureBaseline, measureCli, measureLatency, measureMemory } from './bench/phases.mjs';
+import { STALL_MS, measureBaseline, measureCli, measureLatency, measureMemory } from './bench/phases.mjs';
 import { startSink } from './bench/sink.mjs';
 
 const { values: opts } = parseArgs({
@@ -86,6 +86,10 @@ const cpuNote = (run) => {
   return `CPU ${fmt(run.cpuPerMsg, 2)} ms/msg${split} (sink ${fmt(run.sinkCpuPerMsg, 2)})`;
 };
 
+/** How much the client and the sink waited for each other: the sink's wait for a core, and stalls in its acceptances. */
+const contentionNote = (run) =>
+  `sink waited ${fmt(run.sinkWaitMs, 0)} ms for a core, ${run.stalls} gaps > ${STALL_MS} ms between acceptances`;
+
 const loadNote = () => `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`;
 
 async function main() {
@@ -118,10 +122,10 @@ async function measureAll(sink, root) {
   for (let round = 1; round <= ROUNDS; round++) {
     const b = await measureBaseline(sink, root, N);
     log(`  baseline (raw nodemailer pool, 2 connections): ${b.accepted}/${N} in ${seconds(b.elapsedMs ?? NaN)} from spawn` +
-      ` = ${fmt(b.perS)} msg/s (steady ${fmt(b.steadyPerS)} msg/s; ${fmt(b.bytes / Math.max(1, b.accepted) / 1024, 0)} KB/message; ${cpuNote(b)}; ${childNote(b.result)})`);
+      ` = ${fmt(b.perS)} msg/s (steady ${fmt(b.steadyPerS)} msg/s; ${fmt(b.bytes / Math.max(1, b.accepted) / 1024, 0)} KB/message; ${cpuNote(b)}; ${contentionNote(b)}; ${childNote(b.result)})`);
     const o = await measureCli(sink, root, N);
     log(`  proscai-mailer once: ${o.accepted}/${N} in ${seconds(o.elapsedMs ?? NaN)} from spawn = ${fmt(o.perS)} msg/s` +
-      ` (first accepted at ${fmt(o.firstMs, 0)} ms, steady ${fmt(o.steadyPerS)} msg/s; process wall ${seconds(o.result.wallMs)}; ${cpuNote(o)}; ${childNote(o.result)})`);
+      ` (first accepted at ${fmt(o.firstMs, 0)} ms, steady ${fmt(o.steadyPerS)} msg/s; process wall ${seconds(o.result.wallMs)}; ${cpuNote(o)}; ${contentionNote(o)}; ${childNote(o.result)})`);
     if (base === undefined || b.perS > base.perS) base = b;
     if (ours === undefined || o.perS > ours.perS) ours = o;
   }

@@ -3,7 +3,7 @@
  * against the same sink, and takes its times from the sink's acceptance
  * timestamps (so polling here never adds to a measured figure).
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,22 @@ async function until(check, timeoutMs, everyMs = 10) {
 }
 
 /**
+ * ms this process's main thread (the sink's event loop) has spent runnable
+ * but waiting for a core, from /proc/self/schedstat; undefined where unknown.
+ * Shows how much the client under test and the sink compete for the cores.
+ */
+function sinkWaitMs() {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A gap between two acceptances longer than this is a stall (the steady pace is a few ms per message). */
+export const STALL_MS = 10;
+
+/**
  * Waits until the sink has accepted `n` messages or the child has exited (a
  * child that gave up cannot send more; 2 s more for the last replies), then
  * for the child's exit.
@@ -32,11 +48,13 @@ async function until(check, timeoutMs, everyMs = 10) {
 async function drain(sink, running, n, timeoutMs) {
   let exited = false;
   const sinkCpu = process.cpuUsage();
+  const waitBefore = sinkWaitMs();
   const exit = exitWithin(running, timeoutMs).finally(() => (exited = true));
   await until(() => sink.count() >= n || exited, timeoutMs);
   if (sink.count() < n) await until(() => sink.count() >= n, 2_000);
   const result = await exit;
   const { user, system } = process.cpuUsage(sinkCpu);
+  const waitAfter = sinkWaitMs();
   const times = sink.times();
   const accepted = Math.min(times.length, n);
   const lastAt = accepted === n ? times[n - 1] : undefined;
@@ -47,6 +65,10 @@ async function drain(sink, running, n, timeoutMs) {
     cpuPerMsg: result.cpuMs === undefined || accepted === 0 ? undefined : result.cpuMs / accepted,
     sinkCpuPerMsg: accepted === 0 ? undefined : (user + system) / 1000 / accepted,
     bytes: sink.bytes(),
+    /** ms the sink waited for a core while this client ran (Linux). */
+    sinkWaitMs: waitBefore === undefined || waitAfter === undefined ? undefined : waitAfter - waitBefore,
+    /** Gaps longer than STALL_MS between consecutive acceptances of the first `n`. */
+    stalls: times.slice(1, accepted).filter((t, i) => t - times[i] > STALL_MS).length,
     /** spawn → n-th acceptance, ms (undefined when not all arrived). */
     elapsedMs: lastAt === undefined ? undefined : lastAt - running.startedAt,
     /** spawn → first acceptance, ms. */
