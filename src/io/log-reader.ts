@@ -16,7 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Config } from '../config/types.js';
 import { errnoOf, accessError } from './fsutil.js';
-import { listLogFiles, localDay } from './log-files.js';
+import { listLogFiles, localDay } from './log-names.js';
 
 /** One parsed log line (pino's fields plus ours: `time`, `event`, `orderId`…). */
 export type LogEntry = Record<string, unknown> & { time?: string; event?: string };

@@ -21,7 +21,7 @@
  * second of lines.
  *
  * The file rotates daily and by size, and rotated files older than
- * `keepDays` are deleted: see `./log-files.ts` for the naming scheme
+ * `keepDays` are deleted: see `./log-names.ts` for the naming scheme
  * (`mailer.log`, `mailer-YYYY-MM-DD.NNN.log`, `mailer-YYYY-MM-DD.log`) and
  * `listLogFiles` to read them back in order.
  */
@@ -30,7 +30,8 @@ import pretty from 'pino-pretty';
 
 import { createRotatingFile } from './log-files.js';
 
-export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES, listLogFiles } from './log-files.js';
+export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES } from './log-files.js';
+export { listLogFiles } from './log-names.js';
 
 /** Stable event names (log field `event`): scripts and dashboards filter on them. */
 export const Events = {

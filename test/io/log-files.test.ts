@@ -3,13 +3,8 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  createRotatingFile,
-  deleteOldLogFiles,
-  listLogFiles,
-  localDay,
-  rotatedName,
-} from '../../src/io/log-files.js';
+import { createRotatingFile } from '../../src/io/log-files.js';
+import { listLogFiles, localDay, rotatedName } from '../../src/io/log-names.js';
 import { createLogger, Events } from '../../src/io/log.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
@@ -30,22 +25,6 @@ function noErrors() {
   const errors: Error[] = [];
   return { errors, onError: (e: Error) => errors.push(e), onHousekeepingError: (e: Error) => errors.push(e) };
 }
-
-describe('rotated names', () => {
-  it('sort in time order with a plain string sort, the current file last', () => {
-    const file = '/logs/mailer.log';
-    const names = [
-      rotatedName(file, '2026-11-26', 1),
-      rotatedName(file, '2026-11-26', 2),
-      rotatedName(file, '2026-11-26'),
-      rotatedName(file, '2026-11-27', 1),
-      rotatedName(file, '2026-11-27'),
-      file,
-    ].map((p) => path.basename(p));
-    expect(names.slice(0, 3)).toEqual(['mailer-2026-11-26.001.log', 'mailer-2026-11-26.002.log', 'mailer-2026-11-26.log']);
-    expect([...names].reverse().sort()).toEqual(names);
-  });
-});
 
 describe('createRotatingFile: by size', () => {
   it('rotates past maxBytes into numbered parts of the day, and no line is lost or reordered', async () => {
@@ -163,19 +142,5 @@ describe('keepDays', () => {
     out.write('b\n');
     await out.close();
     expect((await readdir(dir)).sort()).toEqual(['mailer-2026-11-27.log', 'mailer.log']);
-  });
-
-  it('deleteOldLogFiles returns what it deleted', async () => {
-    const dir = await makeTmpDir();
-    const file = path.join(dir, 'mailer.log');
-    await writeFile(path.join(dir, 'mailer-2026-01-01.log'), 'x');
-    expect(await deleteOldLogFiles(file, 30, new Date(2026, 1, 15))).toEqual([path.join(dir, 'mailer-2026-01-01.log')]);
-  });
-});
-
-describe('listLogFiles', () => {
-  it('is empty for a folder that does not exist', async () => {
-    const dir = await makeTmpDir();
-    expect(await listLogFiles(path.join(dir, 'none', 'mailer.log'))).toEqual([]);
   });
 });
