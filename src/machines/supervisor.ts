@@ -24,66 +24,12 @@
  *   and are resumed by the next start.
  */
 import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type AnyActorRef } from 'xstate';
-import { LaneScheduler, type LaneLimits, type PendingOrder } from './lanes.js';
+import { ChildIds } from './child-ids.js';
+import { LaneScheduler } from './lanes.js';
 import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
+import type { Counts, IntakeEvent, LockResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
 
-export type SupervisorMode = 'run' | 'once';
-
-export interface LockInfo {
-  pid: number;
-  host: string;
-  since: string;
-}
-
-export type LockResult = { ok: true; handle: { release(): Promise<void> } } | { ok: false; running: LockInfo };
-
-export interface SupervisorInput {
-  mode: SupervisorMode;
-  retrySchedule: readonly number[];
-  limitsFor: (company: string) => LaneLimits;
-}
-
-export interface Counts {
-  sent: number;
-  failed: number;
-  /** Left queued for a later retry (once mode, or at stop). */
-  queued: number;
-  lost: number;
-  skipped: number;
-}
-
-export interface SupervisorContext extends SupervisorInput {
-  lanes: LaneScheduler;
-  /** File names in the pipeline: intake, lane queues, actors. */
-  known: Set<string>;
-  /** Spawned order actors by file name, with their company and whether they hold a slot. */
-  running: Map<string, { company: string; holdsSlot: boolean }>;
-  counts: Counts;
-  lock?: { release(): Promise<void> };
-  refused?: LockInfo;
-  lockError?: string;
-}
-
-export type SupervisorEvent =
-  /** Names the watcher saw, in one event per batch (a rescan of 100,000 files is one event, not 100,000). */
-  | { type: 'FILE.SEEN'; fileNames: string[] }
-  | { type: 'INTAKE.READY'; order: PendingOrder }
-  | { type: 'INTAKE.DROPPED'; fileName: string; reason: string }
-  | { type: 'ORDER.DEFERRED'; fileName: string; company: string; nextTryAt?: number; attempts: number }
-  | { type: 'ORDER.WANTS_SLOT'; fileName: string; company: string }
-  | { type: 'LANES.TICK' }
-  | { type: 'STOP' };
-
-export interface SupervisorOutput {
-  refused?: LockInfo;
-  lockError?: string;
-  counts: Counts;
-}
-
-/** Events the intake actor receives from the supervisor: files to read, in batches. */
-export type IntakeEvent = { type: 'INTAKE.FILES'; files: { fileName: string; location: 'inbox' | 'claimed' }[] };
-
-export const orderChildId = (fileName: string): string => `order:${fileName}`;
+export * from './supervisor-types.js';
 
 /** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
 const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
@@ -152,7 +98,7 @@ export const supervisorMachine = setup({
       context.running.delete(e.fileName);
       context.known.delete(e.fileName);
       context.counts.queued += 1;
-      enqueue.stopChild(orderChildId(e.fileName));
+      if (entry) stopOrder(context, entry.childId, enqueue);
     }),
     /** An order actor finished: count it, free its slot, stop it so it does not linger in children. */
     orderDone: enqueueActions(({ context, event, enqueue }) => {
@@ -162,16 +108,17 @@ export const supervisorMachine = setup({
       context.running.delete(output.fileName);
       context.known.delete(output.fileName);
       bump(context.counts, output.outcome);
-      enqueue.stopChild(orderChildId(output.fileName));
+      if (entry) stopOrder(context, entry.childId, enqueue);
     }),
     grantSlots: enqueueActions(({ context, enqueue }) => {
       const now = Date.now();
       for (const grant of context.lanes.grant(now)) {
         if (grant.kind === 'spawn') {
           const { order } = grant;
-          context.running.set(order.fileName, { company: order.company, holdsSlot: true });
+          const childId = context.childIds.take();
+          context.running.set(order.fileName, { childId, company: order.company, holdsSlot: true });
           enqueue.spawnChild('order', {
-            id: orderChildId(order.fileName),
+            id: childId,
             input: {
               fileName: order.fileName,
               orderId: order.orderId,
@@ -187,7 +134,7 @@ export const supervisorMachine = setup({
             continue;
           }
           entry.holdsSlot = true;
-          enqueue.sendTo(orderChildId(grant.fileName), { type: 'GO' });
+          enqueue.sendTo(entry.childId, { type: 'GO' });
         }
       }
       const wakeAt = context.lanes.nextWakeAt(now);
@@ -198,13 +145,13 @@ export const supervisorMachine = setup({
     stopIdle: enqueueActions(({ context, enqueue, self }) => {
       context.lanes.clearWaiting();
       const children = self.getSnapshot().children as Record<string, AnyActorRef | undefined>;
-      for (const [fileName] of context.running) {
-        const child = children[orderChildId(fileName)];
+      for (const [fileName, entry] of context.running) {
+        const child = children[entry.childId];
         const value = child?.getSnapshot()?.value;
         if (!child || (typeof value === 'string' && IDLE_ORDER_STATES.has(value))) {
           context.running.delete(fileName);
           context.counts.queued += 1;
-          if (child) enqueue.stopChild(child);
+          stopOrder(context, entry.childId, enqueue);
         }
       }
       for (const fileName of [...context.known]) if (!context.running.has(fileName)) context.known.delete(fileName);
@@ -217,6 +164,7 @@ export const supervisorMachine = setup({
     lanes: new LaneScheduler(input.limitsFor),
     known: new Set<string>(),
     running: new Map(),
+    childIds: new ChildIds(),
     counts: { sent: 0, failed: 0, queued: 0, lost: 0, skipped: 0 },
   }),
   initial: 'locking',
@@ -319,6 +267,12 @@ function newFiles(
     files.push({ fileName, location });
   }
   return files;
+}
+
+/** Stops an order actor (if it is still there) and makes its id free for a later order. */
+function stopOrder(context: SupervisorContext, childId: string, enqueue: { stopChild(id: string): void }): void {
+  enqueue.stopChild(childId);
+  context.childIds.give(childId);
 }
 
 function bump(counts: Counts, outcome: OrderOutcome): void {

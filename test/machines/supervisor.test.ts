@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, fromPromise, toPromise } from 'xstate';
+import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent } from 'xstate';
 import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
 import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput } from '../../src/machines/order.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
@@ -30,6 +30,7 @@ function build(opts: {
   send: (f: string) => Promise<SendResult>;
   retry?: number[];
   maxConnections?: number;
+  inspect?: (event: InspectionEvent) => void;
 }) {
   const sent: string[] = [];
   const archived: string[] = [];
@@ -93,6 +94,7 @@ function build(opts: {
       retrySchedule: opts.retry ?? [],
       limitsFor: () => ({ maxConnections: opts.maxConnections ?? 2, perMinute: null }),
     },
+    ...(opts.inspect !== undefined && { inspect: opts.inspect }),
   });
   return { actor, sent, archived, failed, get maxConcurrent() { return maxConcurrent; } };
 }
@@ -108,6 +110,35 @@ describe('supervisor (fake effects)', () => {
     expect(out.counts).toEqual({ sent: 50, failed: 0, queued: 0, lost: 0, skipped: 0 });
     expect(new Set(t.archived)).toEqual(new Set(files));
     expect(Object.keys(t.actor.getSnapshot().children).filter((k) => k.startsWith('order:'))).toEqual([]);
+  });
+
+  it('reuses order actor ids, so the event types the supervisor sees stay bounded however many orders pass', async () => {
+    // XState memoizes matching transitions per event type for the machine's
+    // lifetime; a done event per unique actor id grew that memo by one entry
+    // per order (see src/machines/child-ids.ts).
+    const files = Array.from({ length: 400 }, (_, i) => `_CFD_MAIL_REQ_${i}.XML`);
+    const doneTypes = new Set<string>();
+    const t = build({
+      files,
+      companyOf: (f) => (Number(/(\d+)/.exec(f)![1]) % 2 === 0 ? 'ACME' : 'OTRA'),
+      send: async (f) => {
+        await new Promise((r) => setTimeout(r, 1));
+        return ok(f);
+      },
+      inspect: (e) => {
+        if (e.type === '@xstate.event' && e.actorRef === t.actor && e.event.type.startsWith('xstate.done.actor.')) doneTypes.add(e.event.type);
+      },
+    });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts.sent).toBe(400);
+    // Two lanes with a window of 4 each: at most 8 order actors alive at once.
+    const made = t.actor.getSnapshot().context.childIds.made;
+    expect(made).toBeGreaterThanOrEqual(2);
+    expect(made).toBeLessThanOrEqual(8);
+    const orderDoneTypes = [...doneTypes].filter((type) => type.startsWith('xstate.done.actor.order:'));
+    expect(orderDoneTypes.length).toBeGreaterThan(0);
+    expect(orderDoneTypes.length).toBeLessThanOrEqual(8);
   });
 
   it('never runs more sends of one company at once than its lane window', async () => {

@@ -1,0 +1,65 @@
+/**
+ * The supervisor machine's types: its input, context, events and output, and
+ * the lock and intake protocols it shares with main.ts (re-exported by
+ * ./supervisor.ts).
+ */
+import type { ChildIds } from './child-ids.js';
+import type { LaneLimits, LaneScheduler, PendingOrder } from './lanes.js';
+
+export type SupervisorMode = 'run' | 'once';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export type LockResult = { ok: true; handle: { release(): Promise<void> } } | { ok: false; running: LockInfo };
+
+export interface SupervisorInput {
+  mode: SupervisorMode;
+  retrySchedule: readonly number[];
+  limitsFor: (company: string) => LaneLimits;
+}
+
+export interface Counts {
+  sent: number;
+  failed: number;
+  /** Left queued for a later retry (once mode, or at stop). */
+  queued: number;
+  lost: number;
+  skipped: number;
+}
+
+export interface SupervisorContext extends SupervisorInput {
+  lanes: LaneScheduler;
+  /** File names in the pipeline: intake, lane queues, actors. */
+  known: Set<string>;
+  /** Spawned order actors by file name: their actor id, company, and whether they hold a slot. */
+  running: Map<string, { childId: string; company: string; holdsSlot: boolean }>;
+  /** Reusable actor ids (see child-ids.ts: why not one id per order). */
+  childIds: ChildIds;
+  counts: Counts;
+  lock?: { release(): Promise<void> };
+  refused?: LockInfo;
+  lockError?: string;
+}
+
+export type SupervisorEvent =
+  /** Names the watcher saw, in one event per batch (a rescan of 100,000 files is one event, not 100,000). */
+  | { type: 'FILE.SEEN'; fileNames: string[] }
+  | { type: 'INTAKE.READY'; order: PendingOrder }
+  | { type: 'INTAKE.DROPPED'; fileName: string; reason: string }
+  | { type: 'ORDER.DEFERRED'; fileName: string; company: string; nextTryAt?: number; attempts: number }
+  | { type: 'ORDER.WANTS_SLOT'; fileName: string; company: string }
+  | { type: 'LANES.TICK' }
+  | { type: 'STOP' };
+
+export interface SupervisorOutput {
+  refused?: LockInfo;
+  lockError?: string;
+  counts: Counts;
+}
+
+/** Events the intake actor receives from the supervisor: files to read, in batches. */
+export type IntakeEvent = { type: 'INTAKE.FILES'; files: { fileName: string; location: 'inbox' | 'claimed' }[] };
