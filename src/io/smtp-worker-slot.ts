@@ -88,7 +88,12 @@ export interface WorkerSlotOptions {
 /**
  * A worker holds only the messages in flight, so its old generation is capped
  * far below the main thread's: left to Node's defaults each worker grows its
- * heap before collecting. Measured with 20,000 orders waiting (npm run bench,
+ * heap before collecting. Caveat, measured: a `--max-old-space-size` given to
+ * node (as the service definitions do) is a process-wide V8 flag and wins over
+ * `maxOldGenerationSizeMb` here, so under the service the worker's old
+ * generation may grow to that size too (heap limit 204 MB with
+ * `--max-old-space-size=192`, 24 MB without); the young generation below
+ * applies either way. Measured with 20,000 orders waiting (npm run bench,
  * memory phase): peak RSS 225 MB with 64 MB old-generation caps, 175 MB with
  * 16 MB old + 4 MB young, 169 MB with 12 MB old + 2 MB young. An idle worker
  * costs ~15 MB of RSS. A worker that still ran out would stop, and its sends
