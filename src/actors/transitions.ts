@@ -4,7 +4,8 @@
  * that caused it and, for failures, the error code and SMTP reply), plus one
  * outcome line per order: `order.failed` always, `order.deferred` for each
  * failed try, `order.sent` only when the order (or the configuration) asks
- * for successes to be logged.
+ * for successes to be logged; `internal.error` when an order actor crashed
+ * (an exception in our code).
  *
  * Works for any number of actors: it keeps one small entry per live order
  * actor and drops it when the actor is done.
@@ -53,6 +54,10 @@ function causeOf(event: { type: string; error?: unknown }): Record<string, unkno
 export function createTransitionLogger(logger: EventLogger): (event: InspectionEvent) => void {
   const seen = new Map<string, Seen>();
   return (inspection) => {
+    if (inspection.type === '@xstate.event' && inspection.event.type.startsWith(CRASH_PREFIX)) {
+      logCrash(logger, inspection.sourceRef, inspection.event as { error?: unknown });
+      return;
+    }
     // Microsteps show pass-through states (sent, failed, parsed…) that a
     // snapshot event, taken after the whole macrostep, would skip.
     if (inspection.type !== '@xstate.microstep' && inspection.type !== '@xstate.snapshot') return;
@@ -78,6 +83,27 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     );
     logOutcome(logger, state, previous?.state, context, base);
   };
+}
+
+/** The event an order actor's parent receives when the actor crashed (an exception in a step). */
+const CRASH_PREFIX = 'xstate.error.actor.order:';
+
+/**
+ * An order actor crashed: a bug in our code, not an SMTP or file failure
+ * (those are states). XState emits no snapshot for it; the parent's error
+ * event names the actor, whose last snapshot still holds the order. The
+ * supervisor frees the order's slot and leaves its file claimed for the next
+ * start.
+ */
+function logCrash(logger: EventLogger, source: { getSnapshot(): unknown } | undefined, event: { error?: unknown }): void {
+  const snapshot = source?.getSnapshot() as { value?: unknown; context?: OrderContext } | undefined;
+  const context = snapshot?.context;
+  const state = typeof snapshot?.value === 'string' ? snapshot.value : JSON.stringify(snapshot?.value);
+  const message = event.error instanceof Error ? event.error.message : String(event.error);
+  logger.error(
+    { event: 'internal.error', orderId: context?.orderId, fileName: context?.fileName, company: context?.company, state, error: message },
+    `${context?.orderId ?? 'order'}: internal error in state ${state} (${message}); the order stays claimed and is tried again at the next start`,
+  );
 }
 
 function logOutcome(logger: EventLogger, state: string, from: string | undefined, context: OrderContext, base: Record<string, unknown>): void {

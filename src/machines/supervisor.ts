@@ -31,6 +31,8 @@ import type { Counts, IntakeEvent, LockResult, SupervisorContext, SupervisorEven
 
 export * from './supervisor-types.js';
 
+const ERROR_EVENT_PREFIX = 'xstate.error.actor.';
+
 /** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
 const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
 
@@ -57,6 +59,8 @@ export const supervisorMachine = setup({
     isOnce: ({ context }) => context.mode === 'once',
     drained: ({ context }) => context.known.size === 0,
     nothingRunning: ({ context }) => context.running.size === 0,
+    /** An order actor failed with an exception (a bug): any other actor's error still stops the supervisor. */
+    isOrderCrash: ({ event }) => event.type.startsWith(`${ERROR_EVENT_PREFIX}order:`),
   },
   actions: {
     /** Sends the files not already in the pipeline to the intake, as one event. */
@@ -109,6 +113,25 @@ export const supervisorMachine = setup({
       context.known.delete(output.fileName);
       bump(context.counts, output.outcome);
       if (entry) stopOrder(context, entry.childId, enqueue);
+    }),
+    /**
+     * An order actor crashed (an exception in our code, not an SMTP or file
+     * failure: those are states). Without this the error would reach the
+     * supervisor and stop the whole mailer, and the restart would resume the
+     * same order and stop again. Its file stays claimed on disk for the next
+     * start (counted as queued); its slot and id are freed.
+     */
+    orderCrashed: enqueueActions(({ context, event, enqueue }) => {
+      const childId = event.type.slice(ERROR_EVENT_PREFIX.length);
+      for (const [fileName, entry] of context.running) {
+        if (entry.childId !== childId) continue;
+        if (entry.holdsSlot) context.lanes.release(entry.company);
+        context.running.delete(fileName);
+        context.known.delete(fileName);
+        context.counts.queued += 1;
+        stopOrder(context, childId, enqueue);
+        return;
+      }
     }),
     grantSlots: enqueueActions(({ context, enqueue }) => {
       const now = Date.now();
@@ -204,6 +227,7 @@ export const supervisorMachine = setup({
         'ORDER.DEFERRED': [{ guard: 'isOnce', actions: ['dismissDeferred', 'grantSlots'] }, { actions: ['releaseDeferred', 'grantSlots'] }],
         'ORDER.WANTS_SLOT': { actions: ['requestResume', 'grantSlots'] },
         'xstate.done.actor.*': { actions: ['orderDone', 'grantSlots'] },
+        'xstate.error.actor.*': { guard: 'isOrderCrash', actions: ['orderCrashed', 'grantSlots'] },
         'LANES.TICK': { actions: 'grantSlots' },
         'FILE.SEEN': { actions: 'admit' },
         STOP: { target: '.stopping' },
@@ -236,6 +260,7 @@ export const supervisorMachine = setup({
             'ORDER.WANTS_SLOT': {},
             'LANES.TICK': {},
             'xstate.done.actor.*': { actions: 'orderDone' },
+            'xstate.error.actor.*': { guard: 'isOrderCrash', actions: 'orderCrashed' },
           },
           always: { guard: 'nothingRunning', target: '#supervisor.releasing' },
         },

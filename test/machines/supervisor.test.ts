@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent } from 'xstate';
+import { createActor, fromCallback, fromPromise, toPromise, type AnyActorLogic, type InspectionEvent } from 'xstate';
 import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
-import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput } from '../../src/machines/order.js';
+import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput, type OrderOutput } from '../../src/machines/order.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
 import { MailerError } from '../../src/errors.js';
@@ -31,6 +31,8 @@ function build(opts: {
   retry?: number[];
   maxConnections?: number;
   inspect?: (event: InspectionEvent) => void;
+  /** Replaces the order actor (to simulate one that crashes). */
+  order?: AnyActorLogic;
 }) {
   const sent: string[] = [];
   const archived: string[] = [];
@@ -85,7 +87,8 @@ function build(opts: {
         });
       }),
       watcher: fromCallback(() => () => {}),
-      order,
+      // A fake order actor only has to finish with an OrderOutput (or crash) as the real one does.
+      order: (opts.order ?? order) as typeof order,
     },
   });
   const actor = createActor(machine, {
@@ -139,6 +142,22 @@ describe('supervisor (fake effects)', () => {
     const orderDoneTypes = [...doneTypes].filter((type) => type.startsWith('xstate.done.actor.order:'));
     expect(orderDoneTypes.length).toBeGreaterThan(0);
     expect(orderDoneTypes.length).toBeLessThanOrEqual(8);
+  });
+
+  it('an order actor that crashes (a bug) frees its slot and its id, is counted as queued, and once still ends', async () => {
+    // The crashed order's file stays claimed on disk: the next start resumes it.
+    const files = Array.from({ length: 12 }, (_, i) => `_CFD_MAIL_REQ_${i}.XML`);
+    const crashing = new Set(files.slice(0, 5)); // more than the lane's window of 4
+    const order = fromPromise<OrderOutput, { fileName: string; orderId: string; company: string }>(async ({ input }) => {
+      if (crashing.has(input.fileName)) throw new Error(`bug while handling ${input.fileName}`);
+      return { fileName: input.fileName, orderId: input.orderId, company: input.company, outcome: 'sent', attempts: 1, errors: [] };
+    });
+    const t = build({ files, companyOf: () => 'ACME', send: async (f) => ok(f), order });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 7, failed: 0, queued: 5, lost: 0, skipped: 0 });
+    expect(Object.keys(t.actor.getSnapshot().children).filter((k) => k.startsWith('order:'))).toEqual([]);
+    expect(t.actor.getSnapshot().context.childIds.made).toBeLessThanOrEqual(4);
   });
 
   it('never runs more sends of one company at once than its lane window', async () => {
