@@ -56,6 +56,8 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
   return (inspection) => {
     if (inspection.type === '@xstate.event' && inspection.event.type.startsWith(CRASH_PREFIX)) {
       logCrash(logger, inspection.sourceRef, inspection.event as { error?: unknown });
+      const crashed = inspection.sourceRef as { sessionId?: string; id?: string } | undefined;
+      seen.delete(crashed?.sessionId ?? crashed?.id ?? '');
       return;
     }
     // Microsteps show pass-through states (sent, failed, parsed…) that a
@@ -69,7 +71,8 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     if (!context || state === undefined) return;
     const key = ref.sessionId ?? ref.id;
     const previous = seen.get(key);
-    if (snapshot.status === 'done' && inspection.type === '@xstate.snapshot') {
+    // Forget an actor that finished or was stopped (a deferred order dismissed at the end of `once`).
+    if ((snapshot.status === 'done' || snapshot.status === 'stopped') && inspection.type === '@xstate.snapshot') {
       seen.delete(key);
       return;
     }
