@@ -12,6 +12,7 @@
  */
 import type { InspectionEvent } from 'xstate';
 import type { SerializedError } from '../errors.js';
+import { ORDER_ID_PREFIX } from '../machines/child-ids.js';
 import type { OrderContext } from '../machines/order.js';
 
 /** The subset of pino's Logger this needs (so tests can pass a recorder). */
@@ -64,7 +65,7 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     // snapshot event, taken after the whole macrostep, would skip.
     if (inspection.type !== '@xstate.microstep' && inspection.type !== '@xstate.snapshot') return;
     const ref = inspection.actorRef as { id?: string; sessionId?: string };
-    if (!ref.id?.startsWith('order:')) return;
+    if (!ref.id?.startsWith(ORDER_ID_PREFIX)) return;
     const snapshot = inspection.snapshot as { value?: unknown; context?: OrderContext; status?: string };
     const context = snapshot.context;
     const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
@@ -89,7 +90,7 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
 }
 
 /** The event an order actor's parent receives when the actor crashed (an exception in a step). */
-const CRASH_PREFIX = 'xstate.error.actor.order:';
+const CRASH_PREFIX = `xstate.error.actor.${ORDER_ID_PREFIX}`;
 
 /**
  * An order actor crashed: a bug in our code, not an SMTP or file failure

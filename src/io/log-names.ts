@@ -23,7 +23,7 @@ export function localDay(at: Date): string {
 }
 
 /** The folder, stem and extension of a log file's path. */
-export function parts(file: string): { dir: string; stem: string; ext: string } {
+function parts(file: string): { dir: string; stem: string; ext: string } {
   const ext = path.extname(file);
   return { dir: path.dirname(file), stem: path.basename(file, ext), ext };
 }

@@ -17,13 +17,16 @@
  * actor; the supervisor finds an actor by file name through its `running`
  * entry, never by parsing the id.
  */
+/** Every order actor's id starts with this (the transition logger and the supervisor's crash guard rely on it). */
+export const ORDER_ID_PREFIX = 'order:';
+
 export class ChildIds {
   private readonly free: string[] = [];
   private next = 1;
 
   /** An id no live order actor holds. */
   take(): string {
-    return this.free.pop() ?? `order:${this.next++}`;
+    return this.free.pop() ?? `${ORDER_ID_PREFIX}${this.next++}`;
   }
 
   /** Gives back the id of an actor that has been stopped. */

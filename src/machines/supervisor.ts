@@ -24,7 +24,7 @@
  *   and are resumed by the next start.
  */
 import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type AnyActorRef } from 'xstate';
-import { ChildIds } from './child-ids.js';
+import { ChildIds, ORDER_ID_PREFIX } from './child-ids.js';
 import { LaneScheduler } from './lanes.js';
 import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
 import type { Counts, IntakeEvent, LockResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
@@ -60,7 +60,7 @@ export const supervisorMachine = setup({
     drained: ({ context }) => context.known.size === 0,
     nothingRunning: ({ context }) => context.running.size === 0,
     /** An order actor failed with an exception (a bug): any other actor's error still stops the supervisor. */
-    isOrderCrash: ({ event }) => event.type.startsWith(`${ERROR_EVENT_PREFIX}order:`),
+    isOrderCrash: ({ event }) => event.type.startsWith(ERROR_EVENT_PREFIX + ORDER_ID_PREFIX),
   },
   actions: {
     /** Sends the files not already in the pipeline to the intake, as one event. */
@@ -97,22 +97,14 @@ export const supervisorMachine = setup({
     },
     dismissDeferred: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<SupervisorEvent, { type: 'ORDER.DEFERRED' }>;
-      const entry = context.running.get(e.fileName);
-      if (entry?.holdsSlot) context.lanes.release(entry.company);
-      context.running.delete(e.fileName);
-      context.known.delete(e.fileName);
+      retireOrder(context, e.fileName, enqueue);
       context.counts.queued += 1;
-      if (entry) stopOrder(context, entry.childId, enqueue);
     }),
     /** An order actor finished: count it, free its slot, stop it so it does not linger in children. */
     orderDone: enqueueActions(({ context, event, enqueue }) => {
       const output = (event as unknown as { output: OrderOutput }).output;
-      const entry = context.running.get(output.fileName);
-      if (entry?.holdsSlot) context.lanes.release(entry.company);
-      context.running.delete(output.fileName);
-      context.known.delete(output.fileName);
+      retireOrder(context, output.fileName, enqueue);
       bump(context.counts, output.outcome);
-      if (entry) stopOrder(context, entry.childId, enqueue);
     }),
     /**
      * An order actor crashed (an exception in our code, not an SMTP or file
@@ -125,11 +117,8 @@ export const supervisorMachine = setup({
       const childId = event.type.slice(ERROR_EVENT_PREFIX.length);
       for (const [fileName, entry] of context.running) {
         if (entry.childId !== childId) continue;
-        if (entry.holdsSlot) context.lanes.release(entry.company);
-        context.running.delete(fileName);
-        context.known.delete(fileName);
+        retireOrder(context, fileName, enqueue);
         context.counts.queued += 1;
-        stopOrder(context, childId, enqueue);
         return;
       }
     }),
@@ -292,6 +281,19 @@ function newFiles(
     files.push({ fileName, location });
   }
   return files;
+}
+
+/**
+ * An order leaves the pipeline (finished, dismissed or crashed): its slot is
+ * released if it held one, it is forgotten, and its actor is stopped. The
+ * caller counts it.
+ */
+function retireOrder(context: SupervisorContext, fileName: string, enqueue: { stopChild(id: string): void }): void {
+  const entry = context.running.get(fileName);
+  if (entry?.holdsSlot) context.lanes.release(entry.company);
+  context.running.delete(fileName);
+  context.known.delete(fileName);
+  if (entry) stopOrder(context, entry.childId, enqueue);
 }
 
 /** Stops an order actor (if it is still there) and makes its id free for a later order. */
