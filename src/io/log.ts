@@ -18,7 +18,11 @@
  * least every second): the order folder, and so the log, may sit on a network
  * share, where a synchronous write per line would stall the event loop. Pino
  * flushes synchronously on process exit; a SIGKILL can lose at most the last
- * second of lines.
+ * second of lines. Measured caveat of that exit flush (sonic-boom's): a batch
+ * whose asynchronous write is still in flight at exit can land after the
+ * lines the flush writes, so the last lines of a process that exits without
+ * `close()` may be out of order. `close()` (every normal exit) has no such
+ * window.
  *
  * The file rotates daily and by size, and rotated files older than
  * `keepDays` are deleted: see `./log-names.ts` for the naming scheme

@@ -47,6 +47,25 @@ describe('createRotatingFile: by size', () => {
     expect(errors).toEqual([]);
   });
 
+  it('writes non-ASCII lines byte for byte and counts maxBytes in bytes, not characters', async () => {
+    const dir = await makeTmpDir();
+    const file = path.join(dir, 'mailer.log');
+    const { errors, ...handlers } = noErrors();
+    const out = createRotatingFile({ file, maxBytes: 1_000, ...handlers });
+    // 2 bytes per "ñ", "ó" and "í": 60 characters, 100 bytes per line.
+    const line = (i: number): string => `${String(i).padStart(3, '0')} Facturación ${'ñó'.repeat(19)}envío\n`;
+    expect(Buffer.byteLength(line(0))).toBe(100);
+    for (let i = 0; i < 95; i++) out.write(line(i));
+    await out.close();
+
+    const files = await listLogFiles(file);
+    const sizes = await Promise.all(files.map(async (f) => (await readFile(f)).length));
+    expect(sizes.slice(0, -1)).toEqual(Array.from({ length: 9 }, () => 1_000));
+    expect(sizes.at(-1)).toBe(500);
+    expect(await linesOf(files)).toEqual(Array.from({ length: 95 }, (_, i) => line(i).slice(0, -1)));
+    expect(errors).toEqual([]);
+  });
+
   it('keeps every one of 20 000 pino lines across rotations (createLogger)', async () => {
     const dir = await makeTmpDir();
     const file = path.join(dir, 'logs', 'mailer.log');

@@ -61,6 +61,27 @@ describe('createLogger: the JSON file', () => {
     await close(); // idempotent
   });
 
+  it('lines logged just before process.exit() are in the file, in order (written synchronously on exit)', async () => {
+    const { execFile } = await import('node:child_process');
+    const file = path.join(tmp, 'logs', 'mailer.log');
+    const log = new URL('../../dist/io/log.js', import.meta.url).href;
+    // 100 lines (~13 KB) stay in sonic-boom's 32 KB batch, with no write in
+    // flight: only the exit handler can put them in the file. (With a write in
+    // flight at exit, that batch can land after the lines the exit handler
+    // writes: see the module comment of src/io/log.ts.)
+    const script = `const { createLogger } = await import(${JSON.stringify(log)});
+      const { logger, flush } = createLogger({ file: ${JSON.stringify(file)} });
+      await flush();
+      for (let i = 0; i < 100; i++) logger.info({ event: 'order.transition', n: i }, 'envío ñ');
+      process.exit(0);`;
+    await new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err) => (err ? reject(err) : resolve()));
+    });
+    const logged = await lines(file);
+    expect(logged.map((l) => l.n)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(logged.every((l) => l.msg === 'envío ñ')).toBe(true);
+  });
+
   it('file level is info by default: debug lines stay out', async () => {
     const file = path.join(tmp, 'level.log');
     const { logger, close } = createLogger({ file, pretty: true, verbose: true, prettyDestination: capture() });
