@@ -86,18 +86,23 @@ export interface WorkerSlotOptions {
 }
 
 /**
- * A worker holds only the messages in flight, so its old generation is capped
- * far below the main thread's: left to Node's defaults each worker grows its
- * heap before collecting. Caveat, measured: a `--max-old-space-size` given to
- * node (as the service definitions do) is a process-wide V8 flag and wins over
- * `maxOldGenerationSizeMb` here, so under the service the worker's old
- * generation may grow to that size too (heap limit 204 MB with
- * `--max-old-space-size=192`, 24 MB without); the young generation below
- * applies either way. Measured with 20,000 orders waiting (npm run bench,
- * memory phase): peak RSS 225 MB with 64 MB old-generation caps, 175 MB with
- * 16 MB old + 4 MB young, 169 MB with 12 MB old + 2 MB young. An idle worker
- * costs ~15 MB of RSS. A worker that still ran out would stop, and its sends
- * be retried (see the module comment).
+ * A worker holds only the messages in flight, so its heap is capped far below
+ * what Node would let it grow to. Caveat, measured: a `--max-old-space-size`
+ * given to node (as the service definitions do) is a process-wide V8 flag and
+ * wins over `maxOldGenerationSizeMb` here, so under the service the worker's
+ * old generation may grow to that size too; the young generation below
+ * applies either way. An idle worker costs ~15 MB of RSS. A worker that still
+ * ran out would stop, and its sends be retried (see the module comment).
+ *
+ * Why the old generation is 48 MB and not 12 (as it was): the worker's own
+ * code, nodemailer and their compiled code leave ~8 MB live after a full
+ * collection, so a 12 MB cap had V8 collect the whole heap again and again.
+ * Measured in the benchmark's throughput run (2,000 orders, 30 KB + 100 KB
+ * attachments) without node's flag, that is, as `npx proscai-mailer run`
+ * starts it: 628 full collections in the worker and 188 msg/s at 12 MB;
+ * 72 and 319 msg/s at 24 MB; 4 and 375 msg/s at 48 MB; no better at 96 MB.
+ * test/io/smtp-thread.test.ts counts them (a fixture worker observing its
+ * own collections).
  *
  * Why the young generation is 8 MB and not 2: composing a message allocates
  * about 0.8 MB of short-lived buffers and strings (base64 lines, dot-stuffed
@@ -106,10 +111,9 @@ export interface WorkerSlotOptions {
  * default-sized heap), each one waking V8's helper threads. Three alternating
  * rounds of 4,000 orders each: 2 MB 0.70 of the baseline's throughput,
  * 8 MB 0.76, 16 MB 0.73; 32 MB (with a 24 MB old generation) 0.66, its
- * helper threads busier again. The price is memory: the benchmark's peak RSS
- * with 100,000 orders waiting went from 228.7–233 MB to 236.1–240.5 MB.
+ * helper threads busier again.
  */
-export const WORKER_LIMITS = { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 8 };
+export const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
 
 export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerSlotOptions): WorkerSlot {
   let worker: Worker | undefined;

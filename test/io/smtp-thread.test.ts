@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { connectionsOfWorker, createThreadedTransportPool, defaultWorkers, type ThreadedPoolOptions } from '../../src/io/smtp-thread.js';
 import type { TransportPool } from '../../src/io/smtp.js';
 import { afterThisTest, mailerFailure as failure, scopedSink as sink } from '../helpers/scoped.js';
+import { makeTmpDir } from '../helpers/tmp.js';
 import { makeSmtp } from './send-fixtures.js';
 
 function pool(options: ThreadedPoolOptions = {}): TransportPool {
@@ -159,6 +164,37 @@ describe('createThreadedTransportPool (nodemailer in a worker thread) against a 
     expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(5_000);
+  });
+});
+
+describe('the worker\'s heap limits (WORKER_LIMITS)', () => {
+  it('leave room for its working set: invoice-sized sends run without one full collection after another', async () => {
+    // Without node's --max-old-space-size (a plain `npx proscai-mailer run`),
+    // WORKER_LIMITS is the worker's whole heap. At 12 MB of old generation it
+    // ran ~0.3 full collections per message with these attachments (628 for
+    // 2,000 in the benchmark), which halved throughput; at 48 MB, 4 for 2,000.
+    const s = await sink();
+    const dir = await makeTmpDir();
+    afterThisTest(() => rm(dir, { recursive: true, force: true }));
+    const gcCountFile = path.join(dir, 'major-gcs');
+    const p = pool({ worker: fixtureWorker('counting-gc.mjs'), ...({ gcCountFile } as object) });
+    const pdf = randomBytes(100 * 1024);
+    const xml = Buffer.from(`<cfdi>${'x'.repeat(30 * 1024)}</cfdi>`);
+    const withInvoice = (n: number) => ({
+      ...message(n),
+      attachments: [
+        { filename: `F-${n}.xml`, content: xml },
+        { filename: `F-${n}.pdf`, content: pdf },
+      ],
+    });
+    const sends = 150;
+    for (let n = 0; n < sends; n += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => p.send(makeSmtp(s.port), 'ACME', 2, withInvoice(n + i))));
+    }
+    expect(s.messages).toHaveLength(sends);
+    await p.closeAll();
+    const majors = Number(await readFile(gcCountFile, 'utf8').catch(() => '0'));
+    expect(majors).toBeLessThan(sends / 15);
   });
 });
 
