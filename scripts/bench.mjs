@@ -21,8 +21,9 @@
  * --memory-attachments large|small (30 KB + 100 KB, or 1 KB + 2 KB; default
  * large for --quick, small for the full run),
  * --profile (one more throughput run under --cpu-prof, top functions printed),
- * --keep (leave the temp folder), --no-heap-cap (run the mailer without the
- * service's V8 heap cap, --max-old-space-size=192).
+ * --keep (leave the temp folder), --no-service-flags (run the mailer with
+ * plain `node`, without its service definitions' node flags: the V8 heap cap
+ * --max-old-space-size=192 and --single-threaded-gc).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -30,7 +31,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, ensureBuilt } from './bench/child.mjs';
 import { report as profileReport } from './bench/cpuprofile.mjs';
-import { STALL_MS, measureBaseline, measureCli, measureLatency, measureMemory } from './bench/phases.mjs';
+import { STALL_MS, mailerNodeArgs, measureBaseline, measureCli, measureLatency, measureMemory } from './bench/phases.mjs';
 import { startSink } from './bench/sink.mjs';
 
 const { values: opts } = parseArgs({
@@ -43,7 +44,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
-    'no-heap-cap': { type: 'boolean', default: false },
+    'no-service-flags': { type: 'boolean', default: false },
   },
 });
 
@@ -105,6 +106,8 @@ async function main() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'proscai-bench-'));
   const sink = await startSink();
   log(`sink: smtp-server on 127.0.0.1:${sink.port}; work folder ${root}${opts.keep ? ' (kept at the end: --keep)' : ''}`);
+  const flags = await mailerNodeArgs();
+  log(`the mailer runs as: node ${flags.length > 0 ? `${flags.join(' ')} (its service definitions' flags)` : '(no flags: --no-service-flags)'} dist/main.js`);
   try {
     return await measureAll(sink, root);
   } finally {

@@ -82,20 +82,26 @@ async function drain(sink, running, n, timeoutMs) {
 const boundFor = (n) => 60_000 + n * 50;
 
 /**
+ * The node flags the mailer runs with: those of its service definitions
+ * (src/service/systemd.ts, SERVICE_NODE_FLAGS: the V8 heap cap, so that RSS
+ * reflects live data rather than uncollected garbage, and single-threaded
+ * GC), read from dist/ so the benchmark never drifts from the unit.
+ * `--no-service-flags` measures plain `node` (as `npx proscai-mailer run`).
+ */
+export async function mailerNodeArgs() {
+  if (process.argv.includes('--no-service-flags')) return [];
+  const { SERVICE_NODE_FLAGS } = await import(new URL('../../dist/service/systemd.js', import.meta.url).href);
+  return [...SERVICE_NODE_FLAGS];
+}
+
+/**
  * Throughput of the real CLI: `n` orders already waiting, `once`, from the
  * child's spawn to the sink's n-th acceptance.
  */
-/**
- * The mailer runs as its service definitions start it (src/service/systemd.ts,
- * SERVICE_HEAP_MB): with the V8 heap capped, so that RSS reflects live data
- * rather than uncollected garbage. `--no-heap-cap` measures Node's default.
- */
-const MAILER_NODE_ARGS = process.argv.includes('--no-heap-cap') ? [] : ['--max-old-space-size=192'];
-
 export async function measureCli(sink, root, n, { name = 'throughput', nodeArgs = [] } = {}) {
   const { dir, attachments } = makeOrderFolder(root, name, { port: sink.port, count: n });
   sink.reset();
-  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: [...MAILER_NODE_ARGS, ...nodeArgs] });
+  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: [...(await mailerNodeArgs()), ...nodeArgs] });
   const drained = await drain(sink, running, n, boundFor(n));
   rmSync(dir, { recursive: true, force: true });
   return { ...drained, n, attachments, perS: drained.elapsedMs === undefined ? 0 : (n * 1000) / drained.elapsedMs };
@@ -128,7 +134,7 @@ function dropOrder(dir, port, n) {
 export async function measureLatency(sink, root, { count, warmup = 2, gapMs = 50, log }) {
   const { dir } = makeOrderFolder(root, 'latency', { port: sink.port, count: 0 });
   sink.reset();
-  const running = startNode(CLI, ['run', '--dir', dir, '--poll', '300'], { nodeArgs: MAILER_NODE_ARGS });
+  const running = startNode(CLI, ['run', '--dir', dir, '--poll', '300'], { nodeArgs: await mailerNodeArgs() });
   let exited = false;
   void running.exited.then(() => (exited = true));
   const latencies = [];
@@ -169,7 +175,7 @@ export async function measureMemory(sink, root, size, { kind, log }) {
   const { dir } = makeOrderFolder(root, `memory-${size}`, { port: sink.port, count: size, kind });
   log(`  wrote ${size} orders in ${((performance.now() - made) / 1000).toFixed(1)} s`);
   sink.reset();
-  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: MAILER_NODE_ARGS });
+  const running = startNode(CLI, ['once', '--dir', dir], { nodeArgs: await mailerNodeArgs() });
   const drained = await drain(sink, running, size, boundFor(size));
   rmSync(dir, { recursive: true, force: true });
   return { ...drained, size, msPerOrder: drained.result.wallMs / size };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { CLI, runCli } from '../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
-import { SERVICE_HEAP_MB } from '../../src/service/systemd.js';
+import { SERVICE_NODE_FLAGS, serviceArgs } from '../../src/service/systemd.js';
 
 afterEach(removeTmpDirs);
 
@@ -29,9 +29,22 @@ describe('proscai-mailer service print', () => {
     expect(result.stdout).toMatch(/^\[Unit\]$/m);
     expect(result.stdout).toMatch(/^WantedBy=multi-user\.target$/m);
     const keys = serviceKeys(result.stdout);
-    expect(keys.ExecStart).toBe(`${process.execPath} --max-old-space-size=${SERVICE_HEAP_MB} ${CLI} run --config "${config}"`);
+    expect(keys.ExecStart).toBe(`${process.execPath} ${SERVICE_NODE_FLAGS.join(' ')} ${CLI} run --config "${config}"`);
     expect(keys.Restart).toBe('on-failure');
     expect(keys.TimeoutStopSec).toBe('660');
+  });
+
+  it('the node flags it runs with are accepted by this node, and the mailer works under them', async () => {
+    const { execFile } = await import('node:child_process');
+    const dir = await makeTmpDir();
+    // The unit's argv with `once` for `run`: an empty folder, so exit 0.
+    const [node, ...args] = serviceArgs({ execPath: process.execPath, script: CLI, dir });
+    const once = args.map((a) => (a === 'run' ? 'once' : a));
+    expect(once.slice(0, SERVICE_NODE_FLAGS.length)).toEqual(['--max-old-space-size=192', '--single-threaded-gc']);
+    const code = await new Promise<number>((resolve) => {
+      execFile(node!, once, { timeout: 20_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
+    });
+    expect(code).toBe(0);
   });
 
   it('makes a relative --config absolute and warns when the service would not know the folder', async () => {
@@ -58,14 +71,14 @@ describe('proscai-mailer service print', () => {
     expect([...bytes.subarray(0, 2)]).toEqual([0xff, 0xfe]);
     const task = new XMLParser({ parseTagValue: false }).parse(bytes.subarray(2).toString('utf16le')).Task;
     expect(task.Actions.Exec.Command).toBe('"C:\\Program Files\\nodejs\\node.exe"');
-    expect(task.Actions.Exec.Arguments).toBe(`--max-old-space-size=${SERVICE_HEAP_MB} "C:\\Program Files\\proscai-mailer\\dist\\main.js" run --config "C:\\Proscai & Co\\config.json"`);
+    expect(task.Actions.Exec.Arguments).toBe(`${SERVICE_NODE_FLAGS.join(' ')} "C:\\Program Files\\proscai-mailer\\dist\\main.js" run --config "C:\\Proscai & Co\\config.json"`);
     expect(task.Triggers.BootTrigger).toBeDefined();
   });
 
   it('prints the Windows task to the terminal, with a hint on stderr', async () => {
     const result = await runCli(['service', 'print', '--platform', 'windows', '--node', 'C:\\node\\node.exe', '--script', 'C:\\pm\\main.js', '--dir', 'C:\\envio']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`<Arguments>--max-old-space-size=${SERVICE_HEAP_MB} C:\\pm\\main.js run --dir C:\\envio</Arguments>`);
+    expect(result.stdout).toContain(`<Arguments>${SERVICE_NODE_FLAGS.join(' ')} C:\\pm\\main.js run --dir C:\\envio</Arguments>`);
     expect(result.stderr).toContain('--out');
   });
 
@@ -90,7 +103,7 @@ describe('proscai-mailer service install', () => {
     expect(first.stdout).toContain(file);
     expect(first.stdout).toContain('systemctl daemon-reload && systemctl enable --now pm-test');
     const unit = await fs.readFile(file, 'utf8');
-    expect(serviceKeys(unit).ExecStart).toBe(`${process.execPath} --max-old-space-size=${SERVICE_HEAP_MB} ${CLI} run --dir "/srv/envio mails"`);
+    expect(serviceKeys(unit).ExecStart).toBe(`${process.execPath} ${SERVICE_NODE_FLAGS.join(' ')} ${CLI} run --dir "/srv/envio mails"`);
     expect(serviceKeys(unit).User).toBe('mailer');
     const printed = await runCli(['service', 'print', '--platform', 'linux', '--dir', '/srv/envio mails', '--user', 'mailer']);
     expect(unit).toBe(printed.stdout);

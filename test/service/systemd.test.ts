@@ -5,7 +5,7 @@ import {
   NO_RESTART_EXIT_STATUS,
   quoteExecArg,
   serviceArgs,
-  SERVICE_HEAP_MB,
+  SERVICE_NODE_FLAGS,
   STOP_TIMEOUT_SECONDS,
   systemctlCommand,
   systemdUnit,
@@ -81,7 +81,7 @@ describe('systemdUnit', () => {
       StandardOutput: ['journal'],
       StandardError: ['journal'],
     });
-    expect(unit.Service.ExecStart).toEqual([`/usr/bin/node --max-old-space-size=${SERVICE_HEAP_MB} /opt/proscai-mailer/dist/main.js run --config /etc/proscai-mailer/config.json`]);
+    expect(unit.Service.ExecStart).toEqual(['/usr/bin/node --max-old-space-size=192 --single-threaded-gc /opt/proscai-mailer/dist/main.js run --config /etc/proscai-mailer/config.json']);
     expect(unit.Service.User).toBeUndefined();
     expect(unit.Service.WorkingDirectory).toBeUndefined();
     expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
@@ -108,7 +108,7 @@ describe('systemdUnit', () => {
     expect(unit.Service.WorkingDirectory).toEqual(['/var/lib/proscai-mailer']);
     expect(unit.Service.EnvironmentFile).toEqual(['/etc/proscai-mailer/env']);
     expect(unit.Unit.Description).toEqual(['Envío de CFDI']);
-    expect(splitExecStart(unit.Service.ExecStart[0])).toEqual([base.execPath, `--max-old-space-size=${SERVICE_HEAP_MB}`, base.script, 'run', '--dir', '/srv/envio_mails']);
+    expect(splitExecStart(unit.Service.ExecStart[0])).toEqual([base.execPath, ...SERVICE_NODE_FLAGS, base.script, 'run', '--dir', '/srv/envio_mails']);
   });
 
   it('quotes paths so systemd hands the program exactly the path given (spaces, &, quotes, \\, %, $)', () => {
@@ -121,7 +121,7 @@ describe('systemdUnit', () => {
     const unit = parseUnit(systemdUnit(opts));
     const line = unit.Service.ExecStart[0];
     expect(splitExecStart(line)).toEqual(serviceArgs(opts));
-    expect(splitExecStart(line)).toEqual([opts.execPath, `--max-old-space-size=${SERVICE_HEAP_MB}`, opts.script, 'run', '--config', opts.configFile, '--dir', opts.dir]);
+    expect(splitExecStart(line)).toEqual([opts.execPath, ...SERVICE_NODE_FLAGS, opts.script, 'run', '--config', opts.configFile, '--dir', opts.dir]);
     expect(line).toContain('"/opt/node 20/bin/node"');
     expect(line).not.toMatch(/[^%]%[^%]/); // every % is doubled (no specifier left)
   });
@@ -131,7 +131,7 @@ describe('systemdUnit', () => {
     expect(quoteExecArg('a&b')).toBe('a&b');
     expect(quoteExecArg('')).toBe('""');
     expect(quoteExecArg('a b')).toBe('"a b"');
-    expect(execStart(base)).toBe(`/usr/bin/node --max-old-space-size=${SERVICE_HEAP_MB} /opt/proscai-mailer/dist/main.js run`);
+    expect(execStart(base)).toBe(`/usr/bin/node ${SERVICE_NODE_FLAGS.join(' ')} /opt/proscai-mailer/dist/main.js run`);
   });
 
   it('escapes specifiers in Description, User and paths', () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { SERVICE_HEAP_MB } from '../../src/service/systemd.js';
+import { SERVICE_NODE_FLAGS } from '../../src/service/systemd.js';
 import { utf16leWithBom } from '../../src/io/service-files.js';
 import {
   quoteWindowsArg,
@@ -107,7 +107,7 @@ describe('windowsTaskXml', () => {
   it('runs node with the script, run and --config, the paths arriving intact (spaces, &, <>)', () => {
     const exec = parse(windowsTaskXml({ ...opts, dir: 'D:\\Envío Mails\\' })).Task.Actions.Exec;
     expect(splitWindowsArgs(exec.Command)).toEqual([opts.execPath]);
-    expect(splitWindowsArgs(exec.Arguments)).toEqual([`--max-old-space-size=${SERVICE_HEAP_MB}`, opts.script, 'run', '--config', opts.configFile, '--dir', 'D:\\Envío Mails\\']);
+    expect(splitWindowsArgs(exec.Arguments)).toEqual([...SERVICE_NODE_FLAGS, opts.script, 'run', '--config', opts.configFile, '--dir', 'D:\\Envío Mails\\']);
     const raw = windowsTaskXml(opts);
     expect(raw).toContain('&amp; Co');
     expect(raw).toContain('config &lt;prod&gt;.json');
@@ -116,7 +116,7 @@ describe('windowsTaskXml', () => {
   it('leaves a path without spaces unquoted', () => {
     const exec = parse(windowsTaskXml({ ...opts, execPath: 'C:\\node\\node.exe', script: 'C:\\pm\\main.js', configFile: 'C:\\pm\\a&b.json' })).Task.Actions.Exec;
     expect(exec.Command).toBe('C:\\node\\node.exe');
-    expect(exec.Arguments).toBe(`--max-old-space-size=${SERVICE_HEAP_MB} C:\\pm\\main.js run --config C:\\pm\\a&b.json`);
+    expect(exec.Arguments).toBe(`${SERVICE_NODE_FLAGS.join(' ')} C:\\pm\\main.js run --config C:\\pm\\a&b.json`);
   });
 
   it('refuses %NAME% (Task Scheduler would expand it) and control characters', () => {
