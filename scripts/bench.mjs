@@ -23,7 +23,7 @@
  * --profile (one more throughput run under --cpu-prof, top functions printed),
  * --keep (leave the temp folder), --no-service-flags (run the mailer with
  * plain `node`, without its service definitions' node flags: the V8 heap cap
- * --max-old-space-size=192 and --single-threaded-gc).
+ * --max-old-space-size=192, --single-threaded-gc and --v8-pool-size=1).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -76,21 +76,33 @@ export function execStart(opts: Pick<SystemdUnitOptions, 'execPath' | 'script' |
 export const SERVICE_HEAP_MB = 192;
 
 /**
- * The node flags the service runs with (systemd unit and Windows task):
+ * The node flags the service runs with (systemd unit and Windows task). The
+ * last two keep V8's own threads from competing with the mailer's two busy
+ * threads (the main thread and the SMTP worker) and, on a customer's small
+ * server, with the ERP; the mailer's heaps are small (~15 MB live on the main
+ * thread, ~8 MB in the SMTP worker), so it loses nothing by them:
  * - the heap cap above;
  * - `--single-threaded-gc`: V8 collects on the thread that allocates instead
- *   of waking its pool of helper threads (four, whatever the core count) for
- *   every collection. The mailer's heaps are small (~15 MB live on the main
- *   thread, ~8 MB in the SMTP worker), so a collection is short either way
- *   (longest pause 13.5 ms against 9 ms, 2,000 orders), while the helper
- *   threads competed for the cores with the SMTP worker and, on a customer's
- *   server, with the ERP. Measured in the benchmark's throughput run on 2 cores
- *   (6 alternating rounds of 2,000 orders): CPU per message 3.65 ms against
- *   3.84, throughput 391 msg/s against 371 (0.81 of the raw nodemailer
- *   baseline against 0.77); peak RSS with 100,000 orders waiting 188 MB
- *   against 190. Not accepted in NODE_OPTIONS: by hand, pass it to node.
+ *   of waking helper threads for every collection (longest pause 13.5 ms
+ *   against 9 ms in a 2,000-order run);
+ * - `--v8-pool-size=1`: with collection off the pool, what is left for V8's
+ *   helper threads is compiling hot functions in the background; one thread
+ *   does that instead of four (Node's default, whatever the core count).
+ *
+ * Measured in the benchmark's throughput run on this 2-core machine,
+ * alternating rounds of 2,000 orders against the raw nodemailer baseline:
+ * the heap cap alone 371 msg/s (0.77 of the baseline, CPU 3.84 ms/msg),
+ * with `--single-threaded-gc` 391 (0.81, CPU 3.65), six rounds each; in a
+ * later, slower batch `--single-threaded-gc` 357 (0.79) and with
+ * `--v8-pool-size=1` as well 368 (0.81), six rounds each, every round of the
+ * latter faster. Peak RSS with 100,000 orders waiting: 188–190.5 MB.
+ * NODE_OPTIONS refuses `--single-threaded-gc`: by hand, pass it to node.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([`--max-old-space-size=${SERVICE_HEAP_MB}`, '--single-threaded-gc']);
+export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([
+  `--max-old-space-size=${SERVICE_HEAP_MB}`,
+  '--single-threaded-gc',
+  '--v8-pool-size=1',
+]);
 
 /** The argv the service runs, unquoted (shared with the Windows task). */
 export function serviceArgs(opts: { execPath: string; script: string; configFile?: string; dir?: string }): string[] {

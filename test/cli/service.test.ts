@@ -40,7 +40,7 @@ describe('proscai-mailer service print', () => {
     // The unit's argv with `once` for `run`: an empty folder, so exit 0.
     const [node, ...args] = serviceArgs({ execPath: process.execPath, script: CLI, dir });
     const once = args.map((a) => (a === 'run' ? 'once' : a));
-    expect(once.slice(0, SERVICE_NODE_FLAGS.length)).toEqual(['--max-old-space-size=192', '--single-threaded-gc']);
+    expect(once.slice(0, SERVICE_NODE_FLAGS.length)).toEqual(['--max-old-space-size=192', '--single-threaded-gc', '--v8-pool-size=1']);
     const code = await new Promise<number>((resolve) => {
       execFile(node!, once, { timeout: 20_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
     });

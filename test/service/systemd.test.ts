@@ -81,7 +81,7 @@ describe('systemdUnit', () => {
       StandardOutput: ['journal'],
       StandardError: ['journal'],
     });
-    expect(unit.Service.ExecStart).toEqual(['/usr/bin/node --max-old-space-size=192 --single-threaded-gc /opt/proscai-mailer/dist/main.js run --config /etc/proscai-mailer/config.json']);
+    expect(unit.Service.ExecStart).toEqual(['/usr/bin/node --max-old-space-size=192 --single-threaded-gc --v8-pool-size=1 /opt/proscai-mailer/dist/main.js run --config /etc/proscai-mailer/config.json']);
     expect(unit.Service.User).toBeUndefined();
     expect(unit.Service.WorkingDirectory).toBeUndefined();
     expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
