@@ -84,8 +84,9 @@ const boundFor = (n) => 60_000 + n * 50;
 /**
  * The node flags the mailer runs with: those of its service definitions
  * (src/service/systemd.ts, SERVICE_NODE_FLAGS: the V8 heap cap, so that RSS
- * reflects live data rather than uncollected garbage, and single-threaded
- * GC), read from dist/ so the benchmark never drifts from the unit.
+ * reflects live data rather than uncollected garbage, single-threaded GC and
+ * one V8 helper thread), read from dist/ so the benchmark never drifts from
+ * the unit.
  * `--no-service-flags` measures plain `node` (as `npx proscai-mailer run`).
  */
 export async function mailerNodeArgs() {
