@@ -12,7 +12,7 @@
  */
 import type { InspectionEvent } from 'xstate';
 import type { SerializedError } from '../errors.js';
-import { ORDER_ID_PREFIX } from '../machines/child-ids.js';
+import { crashedOrderId, ORDER_ID_PREFIX } from '../machines/child-ids.js';
 import type { OrderContext } from '../machines/order.js';
 
 /** The subset of pino's Logger this needs (so tests can pass a recorder). */
@@ -55,22 +55,21 @@ function causeOf(event: { type: string; error?: unknown }): Record<string, unkno
 export function createTransitionLogger(logger: EventLogger): (event: InspectionEvent) => void {
   const seen = new Map<string, Seen>();
   return (inspection) => {
-    if (inspection.type === '@xstate.event' && inspection.event.type.startsWith(CRASH_PREFIX)) {
+    if (inspection.type === '@xstate.event' && crashedOrderId(inspection.event.type) !== undefined) {
       logCrash(logger, inspection.sourceRef, inspection.event as { error?: unknown });
-      const crashed = inspection.sourceRef as { sessionId?: string; id?: string } | undefined;
-      seen.delete(crashed?.sessionId ?? crashed?.id ?? '');
+      if (inspection.sourceRef) seen.delete(keyOf(inspection.sourceRef as ActorKeys));
       return;
     }
     // Microsteps show pass-through states (sent, failed, parsed…) that a
     // snapshot event, taken after the whole macrostep, would skip.
     if (inspection.type !== '@xstate.microstep' && inspection.type !== '@xstate.snapshot') return;
-    const ref = inspection.actorRef as { id?: string; sessionId?: string };
+    const ref = inspection.actorRef as ActorKeys;
     if (!ref.id?.startsWith(ORDER_ID_PREFIX)) return;
     const snapshot = inspection.snapshot as { value?: unknown; context?: OrderContext; status?: string };
     const context = snapshot.context;
-    const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+    const state = stateName(snapshot.value);
     if (!context || state === undefined) return;
-    const key = ref.sessionId ?? ref.id;
+    const key = keyOf(ref);
     const previous = seen.get(key);
     // Forget an actor that finished or was stopped (a deferred order dismissed at the end of `once`).
     if ((snapshot.status === 'done' || snapshot.status === 'stopped') && inspection.type === '@xstate.snapshot') {
@@ -89,8 +88,18 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
   };
 }
 
-/** The event an order actor's parent receives when the actor crashed (an exception in a step). */
-const CRASH_PREFIX = `xstate.error.actor.${ORDER_ID_PREFIX}`;
+/** What the logger reads of an actor reference (XState's inspection types only promise `ActorRefLike`). */
+type ActorKeys = { id?: string; sessionId?: string };
+
+/** The key of an actor in `seen`: its session id, unique for the actor's life (ids are reused, see child-ids.ts). */
+function keyOf(ref: ActorKeys): string {
+  return ref.sessionId ?? ref.id ?? '';
+}
+
+/** A snapshot's state as logged: the name of a flat state, JSON for a nested one; undefined when there is none. */
+function stateName(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 /**
  * An order actor crashed: a bug in our code, not an SMTP or file failure
@@ -102,7 +111,7 @@ const CRASH_PREFIX = `xstate.error.actor.${ORDER_ID_PREFIX}`;
 function logCrash(logger: EventLogger, source: { getSnapshot(): unknown } | undefined, event: { error?: unknown }): void {
   const snapshot = source?.getSnapshot() as { value?: unknown; context?: OrderContext } | undefined;
   const context = snapshot?.context;
-  const state = typeof snapshot?.value === 'string' ? snapshot.value : JSON.stringify(snapshot?.value);
+  const state = stateName(snapshot?.value);
   const message = event.error instanceof Error ? event.error.message : String(event.error);
   logger.error(
     { event: 'internal.error', orderId: context?.orderId, fileName: context?.fileName, company: context?.company, state, error: message },

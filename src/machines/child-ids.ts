@@ -20,6 +20,20 @@
 /** Every order actor's id starts with this (the transition logger and the supervisor's crash guard rely on it). */
 export const ORDER_ID_PREFIX = 'order:';
 
+/** What XState sends a parent when a child actor failed with an exception: this, then the child's id. */
+const ACTOR_ERROR_PREFIX = 'xstate.error.actor.';
+
+/**
+ * The id of the order actor whose crash this event type reports (an exception
+ * in one of its steps), or undefined when it reports none (another event, or
+ * another actor's error). Shared by the supervisor, which frees the order,
+ * and the transition logger, which logs it.
+ */
+export function crashedOrderId(eventType: string): string | undefined {
+  if (!eventType.startsWith(ACTOR_ERROR_PREFIX + ORDER_ID_PREFIX)) return undefined;
+  return eventType.slice(ACTOR_ERROR_PREFIX.length);
+}
+
 export class ChildIds {
   private readonly free: string[] = [];
   private next = 1;

@@ -24,14 +24,12 @@
  *   and are resumed by the next start.
  */
 import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type AnyActorRef } from 'xstate';
-import { ChildIds, ORDER_ID_PREFIX } from './child-ids.js';
+import { ChildIds, crashedOrderId } from './child-ids.js';
 import { LaneScheduler } from './lanes.js';
 import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
 import type { Counts, IntakeEvent, LockResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
 
 export * from './supervisor-types.js';
-
-const ERROR_EVENT_PREFIX = 'xstate.error.actor.';
 
 /** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
 const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
@@ -60,7 +58,7 @@ export const supervisorMachine = setup({
     drained: ({ context }) => context.known.size === 0,
     nothingRunning: ({ context }) => context.running.size === 0,
     /** An order actor failed with an exception (a bug): any other actor's error still stops the supervisor. */
-    isOrderCrash: ({ event }) => event.type.startsWith(ERROR_EVENT_PREFIX + ORDER_ID_PREFIX),
+    isOrderCrash: ({ event }) => crashedOrderId(event.type) !== undefined,
   },
   actions: {
     /** Sends the files not already in the pipeline to the intake, as one event. */
@@ -114,7 +112,7 @@ export const supervisorMachine = setup({
      * start (counted as queued); its slot and id are freed.
      */
     orderCrashed: enqueueActions(({ context, event, enqueue }) => {
-      const childId = event.type.slice(ERROR_EVENT_PREFIX.length);
+      const childId = crashedOrderId(event.type);
       for (const [fileName, entry] of context.running) {
         if (entry.childId !== childId) continue;
         retireOrder(context, fileName, enqueue);
