@@ -24,14 +24,16 @@ describe('docs/troubleshooting.md', () => {
 });
 
 describe('docs links', () => {
-  it('every relative link inside the repository points to a file that exists', () => {
+  it('every relative link in the README and docs/ points to a file inside the repository that exists (a clone has nothing beside it)', () => {
+    const pages = [path.join(root, 'README.md'), ...readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => path.join(docs, f))];
     const broken: string[] = [];
-    for (const name of readdirSync(docs).filter((f) => f.endsWith('.md'))) {
-      for (const [, target] of read(name).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+    for (const page of pages) {
+      for (const [, target] of readFileSync(page, 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
         if (/^[a-z]+:/i.test(target)) continue; // http:, mailto:
-        const file = path.resolve(docs, target);
-        if (!file.startsWith(root)) continue; // the shared spec lives beside the repository
-        if (!existsSync(file)) broken.push(`${name} → ${target}`);
+        const file = path.resolve(path.dirname(page), target);
+        const name = path.relative(root, page);
+        if (!file.startsWith(root)) broken.push(`${name} → ${target} (outside the repository)`);
+        else if (!existsSync(file)) broken.push(`${name} → ${target}`);
       }
     }
     expect(broken).toEqual([]);
