@@ -3,10 +3,15 @@
  * (spec §2, Attachments). The guarantees:
  * - every returned path is an absolute real path (symlinks resolved) to a
  *   regular, readable file inside the attachment folder or the order folder;
- * - a path that leaves those folders (`..`, a symlink pointing out, another
- *   absolute path, a Windows path with no configured mapping) is refused with
- *   ATTACHMENT_OUTSIDE, a missing one with ATTACHMENT_MISSING, anything that
- *   cannot be read as a file with ATTACHMENT_UNREADABLE;
+ * - a path that leaves those folders (`..`, a symlink or junction pointing
+ *   out, another absolute path, on Linux a Windows path with no configured
+ *   mapping) is refused with ATTACHMENT_OUTSIDE, a missing one with
+ *   ATTACHMENT_MISSING, anything that cannot be read as a file with
+ *   ATTACHMENT_UNREADABLE;
+ * - `pathMap` applies first on every system; what it does not map is, on
+ *   Windows, resolved natively (drive and UNC paths, either separator,
+ *   names compared ignoring case) and, on Linux, refused when it is a
+ *   Windows path: there it means nothing without a mapping;
  * - all attachments are checked before the caller sends anything, so an order
  *   with one bad attachment never produces a partial e-mail.
  */
@@ -33,6 +38,8 @@ const FIELD = 'Adjuntos/Archivo';
 
 /** `C:\…`, `C:/…`, `C:foo` (drive-relative). */
 const DRIVE_PATH = /^[A-Za-z]:/;
+/** `C:\…`, `C:/…`: a drive path that names its folder fully. */
+const DRIVE_ABSOLUTE = /^[A-Za-z]:[\\/]/;
 /** `\\server\share\…` or `//server/share/…`. */
 const UNC_PATH = /^[\\/]{2}[^\\/]/;
 
@@ -125,7 +132,7 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
     new MailerError(code, `Attachment ${JSON.stringify(source)} ${why}`, { field: FIELD, value: source, cause });
 
   const candidate = localPath(source, opts);
-  if (candidate === undefined) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'is a Windows path with no configured mapping');
+  if (typeof candidate !== 'string') throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, candidate.refused);
   // Checked lexically first so that `..` is refused as "outside" even when the target does not exist
   // (against the folders as configured and as resolved, so either spelling of a symlinked folder works).
   if (!insideAny(candidate, [...roots.lexical, ...roots.real])) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'is outside the attachment and order folders');
@@ -151,14 +158,27 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
 }
 
 /**
- * The local absolute path an order's path designates, or undefined for a
- * Windows absolute path that no mapping covers.
+ * The local absolute path an order's path designates (not yet checked for
+ * containment), or why it designates none. `pathMap` applies first. On
+ * Windows, drive and UNC paths are the system's own and `path.resolve` takes
+ * them as they are; a path relative to a drive's current folder (`C:file`) or
+ * rooted on no drive (`\dir\file`) depends on the current drive and folders
+ * of the program that wrote the order, so it is refused rather than guessed.
+ * On Linux, drive, UNC and `\`-rooted paths only have a meaning through
+ * `pathMap`.
  */
-function localPath(source: string, opts: AttachmentOptions): string | undefined {
+function localPath(source: string, opts: AttachmentOptions): string | { refused: string } {
   const mapped = mapWindowsPath(source, opts.pathMap);
   if (mapped !== undefined) return path.resolve(mapped);
-  // Drive, UNC, or rooted-on-the-current-drive (`\dir\file`) paths only make sense on Windows.
-  if (DRIVE_PATH.test(source) || UNC_PATH.test(source) || source.startsWith('\\')) return undefined;
+  if (process.platform === 'win32') {
+    if (DRIVE_ABSOLUTE.test(source) || UNC_PATH.test(source)) return path.resolve(source);
+    if (DRIVE_PATH.test(source)) return { refused: "is relative to a drive's current folder" };
+    if (/^[\\/]/.test(source)) return { refused: 'names no drive' };
+    return path.resolve(opts.attachmentsDir, source);
+  }
+  if (DRIVE_PATH.test(source) || UNC_PATH.test(source) || source.startsWith('\\')) {
+    return { refused: 'is a Windows path with no pathMap entry (a mailer on Linux needs one to read it)' };
+  }
   const slashed = toSlashes(source);
   return slashed.startsWith('/') ? path.resolve(slashed) : path.resolve(opts.attachmentsDir, slashed);
 }
@@ -214,6 +234,7 @@ async function examine(
   return { size: info.size };
 }
 
+/** Whether `candidate` lies strictly inside one of `roots`; on Windows `path.relative` compares names ignoring case, as the file system does. */
 function insideAny(candidate: string, roots: string[]): boolean {
   return roots.some((root) => {
     const rel = path.relative(root, candidate);

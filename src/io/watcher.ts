@@ -15,9 +15,17 @@
  * still name the file that changed; each such event costs one lstat of that
  * one file.
  *
+ * chokidar hands its `ignored` test every path with `/` separators, on
+ * Windows too (`C:/envio`, `//server/share`), so the folder is recognised by
+ * resolving that spelling, case-insensitively on Windows: a plain comparison
+ * with `C:\envio` would ignore the folder itself, leaving no events at all.
+ *
  * Only order names that are regular files are reported, so `enviados/`,
  * `errores/`, the work area and the ERP's temporary files never cost an event.
- * A notification without a file name (some platforms) triggers a rescan.
+ * A notification names the entry relative to the folder (`fs.watch` gives the
+ * bare name on Linux and Windows); one without a name (some platforms), or
+ * with a Windows short name (`_CFD_M~1.XML`: Windows may report either the
+ * long or the 8.3 name of a file), triggers a rescan.
  *
  * Reading a file that is still being written is guarded elsewhere:
  * `waitUntilComplete` (re-exported here).
@@ -55,6 +63,7 @@ export interface OrderWatcher {
 
 export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
   const root = path.resolve(opts.dir);
+  const isRoot = sameAs(root);
   let closed = false;
 
   const fail = (err: MailerError) => {
@@ -115,7 +124,9 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
   /** A notification named `name`: report it if it is an order file now (not one that just left). */
   const pending = new Set<Promise<void>>();
   const onNotified = (name: string) => {
-    if (!ORDER_FILE_PATTERN.test(name)) return;
+    const action = notificationAction(name);
+    if (action === 'rescan') void rescan();
+    if (action !== 'check') return;
     const check = fs
       .lstat(path.join(root, name))
       .then(
@@ -135,11 +146,10 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
     if (opts.usePolling === true) return undefined;
     // Every entry of the folder is "ignored", so chokidar keeps exactly one
     // watch (on the folder); its raw events still name the file that changed.
-    const w = chokidar.watch(root, { depth: 0, ignoreInitial: true, persistent: true, ignored: (p: string) => p !== root });
+    const w = chokidar.watch(root, { depth: 0, ignoreInitial: true, persistent: true, ignored: (p: string) => !isRoot(p) });
     w.on('raw', (_event: string, filename: string | null | undefined) => {
       if (closed) return;
-      if (filename === null || filename === undefined || filename === '') void rescan();
-      else onNotified(path.basename(String(filename)));
+      onNotified(filename === null || filename === undefined ? '' : path.basename(String(filename)));
     });
     // chokidar sets its watch up asynchronously: a file that arrived between
     // our first listing and that moment is caught by listing once more.
@@ -176,4 +186,30 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
       await running;
     },
   };
+}
+
+/**
+ * What a change notification naming `name` (a bare file name, '' when the
+ * platform gave none) calls for: `check` an order name, `rescan` when the
+ * name cannot be trusted to be the one listed (none at all, or on Windows an
+ * 8.3 short name such as `_CFD_M~1.XML`), `ignore` anything else.
+ */
+export function notificationAction(name: string, platform: NodeJS.Platform = process.platform): 'check' | 'rescan' | 'ignore' {
+  if (name === '') return 'rescan';
+  if (ORDER_FILE_PATTERN.test(name)) return 'check';
+  return platform === 'win32' && SHORT_NAME.test(name) ? 'rescan' : 'ignore';
+}
+
+/** An 8.3 alias Windows generates for a long name: up to 6 characters, `~` and a number, up to 3 of extension. */
+const SHORT_NAME = /^[^.~\\/]{1,6}~[0-9]{1,6}(\.[^.]{1,3})?$/;
+
+/**
+ * A test for "is this path the folder `root`" that accepts any spelling of it
+ * the platform's `path.resolve` normalises (either separator on Windows, as
+ * chokidar writes them), ignoring case on Windows as its file systems do.
+ */
+function sameAs(root: string): (p: string) => boolean {
+  if (process.platform !== 'win32') return (p) => p === root || path.resolve(p) === root;
+  const key = root.toLowerCase();
+  return (p) => path.resolve(p).toLowerCase() === key;
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, openSync, closeSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -10,6 +11,38 @@ import { INLINE_ATTACHMENT_MAX, baseName, contentTypeFor, mapWindowsPath, resolv
 import type { OrderAttachment } from '../../src/order/types.js';
 import { mailerFailure } from '../helpers/scoped.js';
 import { makeOrder } from './send-fixtures.js';
+
+const windows = process.platform === 'win32';
+
+/**
+ * Which links the tests can make here. POSIX: file and folder symlinks, always
+ * (anything else fails the file). Windows: a junction (a folder link) needs no
+ * privilege, a file symlink needs SeCreateSymbolicLinkPrivilege or Developer
+ * Mode; Wine 8, which runs the Windows lane, makes neither (symlink() reports
+ * success and creates nothing; a junction fails with ENOTSUP). A case that
+ * needs a link runs wherever that link can be made, and its name says which.
+ */
+async function linkSupport(): Promise<{ file: boolean; folder: boolean }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'links-'));
+  const made = async (target: string, link: string, type: 'file' | 'junction') => {
+    try {
+      await symlink(target, link, type);
+      return (await lstat(link)).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await writeFile(path.join(dir, 'f'), '');
+    await mkdir(path.join(dir, 'd'));
+    const support = { file: await made(path.join(dir, 'f'), path.join(dir, 'fl'), 'file'), folder: await made(path.join(dir, 'd'), path.join(dir, 'dl'), 'junction') };
+    if (!windows && !(support.file && support.folder)) throw new Error(`symlinks cannot be made in ${tmpdir()}`);
+    return support;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+const links = await linkSupport();
 
 let root: string;
 let adj: string;
@@ -28,11 +61,20 @@ beforeAll(async () => {
   await writeFile(path.join(adj, 'C00001', 'notas.txt'), 'x');
   await writeFile(path.join(orders, 'en-ordenes.xml'), '<x/>');
   await writeFile(path.join(outside, 'secreto.xml'), '<secret/>');
-  await symlink(path.join(outside, 'secreto.xml'), path.join(adj, 'enlace.xml'));
-  await symlink(outside, path.join(adj, 'C00001', 'dir-enlace'));
-  await symlink(path.join(adj, 'no-existe.xml'), path.join(adj, 'roto.xml'));
-  await symlink(path.join(adj, 'C00001', 'A-1234.xml'), path.join(adj, 'dentro.xml'));
-  execFileSync('mkfifo', [path.join(adj, 'tuberia.xml')]);
+  if (links.file) {
+    await symlink(path.join(outside, 'secreto.xml'), path.join(adj, 'enlace.xml'), 'file');
+    await symlink(path.join(adj, 'no-existe.xml'), path.join(adj, 'roto.xml'), 'file');
+    await symlink(path.join(adj, 'C00001', 'A-1234.xml'), path.join(adj, 'dentro.xml'), 'file');
+  }
+  if (links.folder) {
+    // 'junction' is what a Windows user makes without privileges; elsewhere Node makes a plain symlink.
+    await symlink(outside, path.join(adj, 'C00001', 'dir-enlace'), 'junction');
+    await symlink(path.join(adj, 'C00001'), path.join(adj, 'C00001-enlace'), 'junction');
+    await mkdir(path.join(root, 'borrada'));
+    await symlink(path.join(root, 'borrada'), path.join(adj, 'dir-roto'), 'junction');
+    await rm(path.join(root, 'borrada'), { recursive: true });
+  }
+  if (!windows) execFileSync('mkfifo', [path.join(adj, 'tuberia.xml')]);
   pathMap['C:\\Trabajo\\proscai\\Envio_Mails\\'] = `${adj}/`;
   pathMap['\\\\SERVIDOR\\Compartido\\CFD'] = adj;
 });
@@ -47,6 +89,11 @@ function resolve(...attachments: OrderAttachment[]) {
 
 function refusal(...attachments: OrderAttachment[]): Promise<MailerError> {
   return mailerFailure(resolve(...attachments));
+}
+
+/** The same path with the case of every letter swapped (Windows compares names ignoring case). */
+function otherCase(p: string): string {
+  return p.replace(/[a-z]/gi, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
 }
 
 describe('resolveAttachments', () => {
@@ -74,7 +121,7 @@ describe('resolveAttachments', () => {
     expect(exact!.content?.length).toBe(INLINE_ATTACHMENT_MAX);
   });
 
-  it('accepts absolute POSIX paths inside the attachment or the order folder', async () => {
+  it('accepts absolute paths inside the attachment or the order folder (Windows: drive paths, resolved natively)', async () => {
     const [a, b] = await resolve({ path: path.join(adj, 'C00001', 'notas.txt') }, { path: path.join(orders, 'en-ordenes.xml') });
     expect(a).toMatchObject({ path: path.join(adj, 'C00001', 'notas.txt'), contentType: 'application/octet-stream', filename: 'notas.txt' });
     expect(b).toMatchObject({ path: path.join(orders, 'en-ordenes.xml') });
@@ -91,15 +138,52 @@ describe('resolveAttachments', () => {
     expect(c).toMatchObject({ path: path.join(adj, 'C00001', 'notas.txt'), filename: 'notas.txt' });
   });
 
-  it('follows a symlink that stays inside', async () => {
+  it('with no pathMap entry, a drive path is resolved natively on Windows (any case, either separator) and refused on Linux', async () => {
+    const elsewhere = 'C:\\envio\\C00001\\F-1.xml';
+    if (windows) {
+      const written = `${otherCase(adj).replace(/\\/g, '/')}/c00001\\a-1234.XML`;
+      const [a, b] = await resolveAttachments(makeOrder({ attachments: [{ path: written }, { path: otherCase(path.join(orders, 'en-ordenes.xml')) }] }), {
+        attachmentsDir: adj,
+        orderDir: orders,
+        pathMap: {},
+      });
+      expect(a).toMatchObject({ source: written, path: path.join(adj, 'C00001', 'A-1234.xml'), filename: 'a-1234.XML', contentType: 'application/xml' });
+      expect(b!.path).toBe(path.join(orders, 'en-ordenes.xml'));
+      // Another folder of the same drive: the containment check refuses it.
+      const err = await refusal({ path: elsewhere });
+      expect(err.code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+      expect(err.message).toContain('outside');
+    } else {
+      const err = await refusal({ path: elsewhere });
+      expect(err.code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+      expect(err.message).toContain('pathMap');
+    }
+  });
+
+  it('refuses an absolute path that climbs out with .., and one to a file elsewhere, with ATTACHMENT_OUTSIDE', async () => {
+    const climbing = [adj, '..', 'fuera', 'secreto.xml'].join(path.sep);
+    const written = [climbing, path.join(outside, 'secreto.xml'), ...(windows ? [climbing.replace(/\\/g, '/'), otherCase(path.join(outside, 'secreto.xml'))] : [])];
+    for (const p of written) {
+      const err = await refusal({ path: p });
+      expect(err.code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+      expect(err.value).toBe(p);
+    }
+  });
+
+  it.runIf(links.file)('follows a symlink that stays inside (needs file symlinks: on Windows a privilege)', async () => {
     const [a] = await resolve({ path: 'dentro.xml' });
     expect(a.path).toBe(path.join(adj, 'C00001', 'A-1234.xml'));
     expect(a.filename).toBe('dentro.xml');
   });
 
-  it('works when the attachment folder itself is configured through a symlink', async () => {
+  it.runIf(links.folder)('follows a folder link that stays inside (needs folder links: junctions on Windows)', async () => {
+    const [a] = await resolve({ path: 'C00001-enlace\\A-1234.xml' });
+    expect(a.path).toBe(path.join(adj, 'C00001', 'A-1234.xml'));
+  });
+
+  it.runIf(links.folder)('works when the attachment folder itself is configured through a link (needs folder links: junctions on Windows)', async () => {
     const link = path.join(root, 'adjuntos-enlace');
-    await symlink(adj, link);
+    await symlink(adj, link, 'junction');
     const options = { attachmentsDir: link, orderDir: orders, pathMap: {} };
     const [viaLink, viaReal] = await resolveAttachments(
       makeOrder({ attachments: [{ path: 'C00001\\A-1234.xml' }, { path: path.join(adj, 'C00001', 'A-1234.PDF') }] }),
@@ -115,12 +199,11 @@ describe('resolveAttachments', () => {
   it.each([
     ['.. traversal', '..\\fuera\\secreto.xml'],
     ['.. in the middle', 'C00001/../../fuera/secreto.xml'],
-    ['an absolute path elsewhere', '/etc/hostname'],
-    ['a symlink pointing out', 'enlace.xml'],
-    ['a path through a symlinked folder pointing out', 'C00001\\dir-enlace\\secreto.xml'],
-    ['a Windows path with no mapping', 'D:\\Otros\\A-1234.xml'],
-    ['a UNC path with no mapping', '\\\\OTRO\\share\\A-1234.xml'],
+    ['a path rooted on no drive (Windows) or elsewhere (POSIX)', '/etc/hostname'],
+    ['a drive path elsewhere (Linux: with no mapping)', 'D:\\Otros\\A-1234.xml'],
+    ['a UNC path elsewhere (Linux: with no mapping)', '\\\\OTRO\\share\\A-1234.xml'],
     ['a drive-rooted path with no drive', '\\Trabajo\\A-1234.xml'],
+    ['a path relative to a drive\'s current folder', 'C:A-1234.xml'],
     ['a mapped path that climbs out', 'C:\\Trabajo\\proscai\\Envio_Mails\\..\\fuera\\secreto.xml'],
     ['a prefix that only matches part of a name', 'C:\\Trabajo\\proscai\\Envio_MailsX\\a.xml'],
   ])('refuses %s with ATTACHMENT_OUTSIDE', async (_name, written) => {
@@ -130,20 +213,54 @@ describe('resolveAttachments', () => {
     expect(err.value).toBe(written);
   });
 
-  it('refuses a missing file and a dangling symlink with ATTACHMENT_MISSING', async () => {
+  it.runIf(links.file)('refuses a symlink pointing out with ATTACHMENT_OUTSIDE (needs file symlinks: on Windows a privilege)', async () => {
+    expect((await refusal({ path: 'enlace.xml' })).code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+  });
+
+  it.runIf(links.folder)('refuses a path through a folder link pointing out with ATTACHMENT_OUTSIDE (needs folder links: junctions on Windows)', async () => {
+    const err = await refusal({ path: 'C00001\\dir-enlace\\secreto.xml' });
+    expect(err.code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+    expect(err.value).toBe('C00001\\dir-enlace\\secreto.xml');
+  });
+
+  it('refuses a missing file with ATTACHMENT_MISSING', async () => {
     expect((await refusal({ path: 'C00001\\no-existe.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
-    expect((await refusal({ path: 'roto.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
     expect((await refusal({ path: 'C00001\\notas.txt\\x.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
   });
 
-  // Tests run as root, for whom chmod 000 still reads: a directory and a FIFO
-  // named like attachments are what cannot be read as a file for anybody.
-  it('refuses what cannot be read as a regular file with ATTACHMENT_UNREADABLE (a directory, a FIFO)', async () => {
+  it.runIf(links.file)('refuses a dangling symlink with ATTACHMENT_MISSING (needs file symlinks: on Windows a privilege)', async () => {
+    expect((await refusal({ path: 'roto.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
+  });
+
+  it.runIf(links.folder)('refuses a path through a dangling folder link with ATTACHMENT_MISSING (needs folder links: junctions on Windows)', async () => {
+    expect((await refusal({ path: 'dir-roto\\x.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
+  });
+
+  // Tests run as root, for whom chmod 000 still reads: a directory named like
+  // an attachment is what cannot be read as a file for anybody.
+  it('refuses a directory named like an attachment with ATTACHMENT_UNREADABLE', async () => {
     const dir = await refusal({ path: 'carpeta.pdf' });
     expect(dir.code).toBe(ErrorCodes.ATTACHMENT_UNREADABLE);
     expect(dir.value).toBe('carpeta.pdf');
+  });
+
+  it.runIf(!windows)('refuses a FIFO named like an attachment with ATTACHMENT_UNREADABLE (POSIX: FIFOs exist only there)', async () => {
     const fifo = await refusal({ path: 'tuberia.xml' });
     expect(fifo.code).toBe(ErrorCodes.ATTACHMENT_UNREADABLE);
+  });
+
+  it.runIf(windows)('refuses a file another program holds open exclusively with ATTACHMENT_UNREADABLE (Windows: share modes exist only there)', async () => {
+    const held = path.join(adj, 'C00001', 'abierto.pdf');
+    await writeFile(held, 'x');
+    // UV_FS_O_EXLOCK: libuv opens with share mode 0, as a program locking the file does.
+    const fd = openSync(held, fsConstants.O_RDWR | 0x10000000);
+    try {
+      const err = await refusal({ path: 'C00001\\abierto.pdf' });
+      expect(err.code).toBe(ErrorCodes.ATTACHMENT_UNREADABLE);
+      expect(err.message).toContain('EBUSY');
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('fails the whole order on the first bad attachment and names the others in the message', async () => {
