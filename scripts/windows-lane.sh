@@ -90,8 +90,9 @@ native_twin() {
 native_twin rolldown @rolldown/binding-win32-x64-msvc
 native_twin esbuild @esbuild/win32-x64
 
-out="$home/vitest-output.txt"
-rm -f "$out"
+# One output file per run: several lanes may run at once on one machine.
+out=$(mktemp "$home/vitest-output.XXXXXX")
+trap 'rm -f "$out"' EXIT
 wine "$nodedir/node.exe" -e "process.stdout.write(process.platform+' '+process.version+' on Windows '+require('os').release()+'\n')" >"$out" 2>&1
 say "$(cat "$out")"
 say "vitest $*"
