@@ -141,6 +141,9 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
   try {
     real = await realpath(candidate);
   } catch (err) {
+    // A missing target behind a link that points out must be refused as
+    // outside too, or an order could probe which files exist elsewhere.
+    if (!insideAny(await realAncestor(candidate), roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
     throw fail(fsErrorCode(err), `cannot be found (${errnoOf(err)})`, err);
   }
   if (!insideAny(real, roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
@@ -232,6 +235,26 @@ async function examine(
     throw fail(ErrorCodes.ATTACHMENT_UNREADABLE, `cannot be read (${errnoOf(err)})`, err);
   });
   return { size: info.size };
+}
+
+/**
+ * Where `candidate` really leads as far as it exists: the real path of its
+ * deepest existing ancestor, with the missing rest appended. Links along the
+ * existing part are followed, so a link pointing out shows as outside.
+ */
+async function realAncestor(candidate: string): Promise<string> {
+  const missing: string[] = [];
+  let at = candidate;
+  for (;;) {
+    try {
+      return path.join(await realpath(at), ...missing);
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return candidate;
+      missing.unshift(path.basename(at));
+      at = parent;
+    }
+  }
 }
 
 /** Whether `candidate` lies strictly inside one of `roots`; on Windows `path.relative` compares names ignoring case, as the file system does. */

@@ -213,6 +213,13 @@ describe('resolveAttachments', () => {
     expect(err.value).toBe(written);
   });
 
+  it.runIf(links.folder)('refuses a missing file behind a folder link pointing out with ATTACHMENT_OUTSIDE, not MISSING (no probing which files exist elsewhere; needs folder links: junctions on Windows)', async () => {
+    expect((await refusal({ path: 'C00001\\dir-enlace\\secreto.xml' })).code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+    expect((await refusal({ path: 'C00001\\dir-enlace\\no-existe.xml' })).code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+    expect((await refusal({ path: 'C00001\\dir-enlace\\no\\existe.xml' })).code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
+    expect((await refusal({ path: 'C00001\\no-existe\\tampoco.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
+  });
+
   it.runIf(links.file)('refuses a symlink pointing out with ATTACHMENT_OUTSIDE (needs file symlinks: on Windows a privilege)', async () => {
     expect((await refusal({ path: 'enlace.xml' })).code).toBe(ErrorCodes.ATTACHMENT_OUTSIDE);
   });
