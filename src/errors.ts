@@ -34,10 +34,12 @@ export const ErrorCodes = {
   SMTP_AUTH: 'SMTP_AUTH', // credentials refused (535): permanent
   SMTP_TLS: 'SMTP_TLS', // TLS required/unavailable, certificate refused: permanent
   SMTP_ALL_RECIPIENTS_REJECTED: 'SMTP_ALL_RECIPIENTS_REJECTED',
+  SMTP_SMTPUTF8_UNSUPPORTED: 'SMTP_SMTPUTF8_UNSUPPORTED', // an address has a non-ASCII local part and the server does not offer SMTPUTF8: permanent, nothing sent
   RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
   // Files and process
   FS_MOVE_FAILED: 'FS_MOVE_FAILED', // moving, writing or deleting a file failed: the order stays where it was; temporary
-  FS_ACCESS_FAILED: 'FS_ACCESS_FAILED', // listing, reading or waiting on a file or folder failed (share down, file held): temporary
+  FS_ACCESS_FAILED: 'FS_ACCESS_FAILED', // listing, reading or waiting on a file or folder failed (share down, file still being written): temporary
+  FS_HELD: 'FS_HELD', // an order file in the order folder is held open by another program (its writer, an antivirus): left there for a later pass, never failed
   CLAIM_LOST: 'CLAIM_LOST',
   CONFIG_INVALID: 'CONFIG_INVALID',
   USAGE: 'USAGE',

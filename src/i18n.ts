@@ -33,7 +33,7 @@ const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   ORDER_UNREADABLE: (p) => ({ es: `No se pudo leer el archivo de la orden${withColon(p.message)}`, en: `The order file could not be read${withColon(p.message)}` }),
   ORDER_EMPTY: () => ({ es: 'El archivo de la orden está vacío', en: 'The order file is empty' }),
   ORDER_TOO_LARGE: (p) => ({ es: `El archivo de la orden es demasiado grande${withColon(p.value)}`, en: `The order file is too large${withColon(p.value)}` }),
-  ORDER_ENCODING: (p) => ({ es: `El texto de la orden no es válido en su codificación${withColon(p.value)}`, en: `The order's text is not valid in its encoding${withColon(p.value)}` }),
+  ORDER_ENCODING: (p) => ({ es: `El texto de la orden no es válido en su codificación${withColon(p.value)}. Guarde el archivo en la codificación que declara (UTF-8, windows-1252 o UTF-16) o corrija la declaración, p. ej. encoding="windows-1252" para un archivo ANSI`, en: `The order's text is not valid in its encoding${withColon(p.value)}. Save the file in the encoding it declares (UTF-8, windows-1252 or UTF-16) or correct the declaration, e.g. encoding="windows-1252" for an ANSI file` }),
   ORDER_NOT_XML: () => ({ es: 'El archivo de la orden no es un documento XML', en: 'The order file is not an XML document' }),
   ORDER_XML_MALFORMED: (p) => ({ es: `El XML de la orden está mal formado${withColon(p.value || p.message)}`, en: `The order's XML is malformed${withColon(p.value || p.message)}` }),
   ORDER_DOCTYPE: () => ({ es: 'La orden contiene una declaración DOCTYPE, que no se admite por seguridad', en: 'The order contains a DOCTYPE declaration, which is refused for safety' }),
@@ -52,10 +52,12 @@ const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   SMTP_PERMANENT: (p) => ({ es: `El servidor SMTP rechazó el mensaje de forma permanente${withColon(p.reply)}`, en: `The SMTP server refused the message permanently${withColon(p.reply)}` }),
   SMTP_AUTH: (p) => ({ es: `El servidor SMTP rechazó el usuario o la contraseña${withColon(p.reply)}`, en: `The SMTP server refused the user name or password${withColon(p.reply)}` }),
   SMTP_TLS: (p) => ({ es: `No se pudo establecer una conexión segura (TLS) con el servidor SMTP${withColon(p.reply)}`, en: `No secure (TLS) connection could be made with the SMTP server${withColon(p.reply)}` }),
+  SMTP_SMTPUTF8_UNSUPPORTED: (p) => ({ es: `El servidor SMTP no admite direcciones con acentos u otras letras no ASCII antes de la «@» (no ofrece SMTPUTF8); no se envió nada: «${p.value}»`, en: `The SMTP server does not accept addresses with accents or other non-ASCII letters before the "@" (it does not offer SMTPUTF8); nothing was sent: "${p.value}"` }),
   SMTP_ALL_RECIPIENTS_REJECTED: (p) => ({ es: `El servidor SMTP rechazó a todos los destinatarios${withColon(p.reply)}`, en: `The SMTP server refused every recipient${withColon(p.reply)}` }),
   RETRIES_EXHAUSTED: (p) => ({ es: `Se agotaron los reintentos sin que el servidor SMTP aceptara el mensaje${withColon(p.reply)}`, en: `All retries were used up without the SMTP server accepting the message${withColon(p.reply)}` }),
   FS_MOVE_FAILED: (p) => ({ es: `No se pudo mover el archivo de la orden${withColon(p.value || p.message)}`, en: `The order file could not be moved${withColon(p.value || p.message)}` }),
   FS_ACCESS_FAILED: (p) => ({ es: `No se pudo acceder a un archivo o carpeta${withColon(p.value || p.message)}`, en: `A file or folder could not be accessed${withColon(p.value || p.message)}` }),
+  FS_HELD: (p) => ({ es: `Otro programa tiene abierto el archivo de la orden${withColon(p.value || p.message)}`, en: `Another program holds the order file open${withColon(p.value || p.message)}` }),
   CLAIM_LOST: () => ({ es: 'Otro proscai-mailer tomó esta orden mientras se procesaba', en: 'Another proscai-mailer took this order while it was being processed' }),
   CONFIG_INVALID: (p) => ({ es: `La configuración no es válida: ${p.message}`, en: `The configuration is invalid: ${p.message}` }),
   USAGE: (p) => ({ es: `Uso incorrecto del comando: ${p.message}`, en: `Wrong use of the command: ${p.message}` }),
@@ -98,9 +100,9 @@ function kindOf(code: ErrorCode): Kind {
   if (code.startsWith('ATTACHMENT_')) return 'attachment';
   if (code === 'SMTP_AUTH') return 'auth';
   if (code === 'SMTP_TLS') return 'tls';
-  if (code === 'SMTP_PERMANENT' || code === 'SMTP_ALL_RECIPIENTS_REJECTED') return 'recipients';
+  if (code === 'SMTP_PERMANENT' || code === 'SMTP_ALL_RECIPIENTS_REJECTED' || code === 'SMTP_SMTPUTF8_UNSUPPORTED') return 'recipients';
   if (code === 'SMTP_CONNECTION' || code === 'SMTP_TIMEOUT' || code === 'SMTP_TEMPORARY' || code === 'RETRIES_EXHAUSTED') return 'server';
-  if (code === 'FS_MOVE_FAILED' || code === 'FS_ACCESS_FAILED') return 'files';
+  if (code === 'FS_MOVE_FAILED' || code === 'FS_ACCESS_FAILED' || code === 'FS_HELD') return 'files';
   return 'internal';
 }
 

@@ -38,24 +38,33 @@ export interface MailerOptions {
   sendTimeoutMs?: number;
   /** Test hook: wait before moving a blocked file again, in ms, instead of a minute. */
   archiveRetryMs?: number;
+  /** Test hook: how long a file in the order folder that is held open or still being written is waited for, in ms, instead of a minute. */
+  readyWaitMs?: number;
 }
 
 /**
  * Test hooks for the real CLI run as a child process (the reliability tests):
  * `PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS` bounds one send in ms instead of the
  * order's TiempoEspera minutes, `PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS` replaces
- * the minute an order waits before a blocked file is read or moved again.
- * Deliberately not configuration keys: no operator should need them, and an
- * unset or invalid value leaves the production timing untouched.
+ * the minute an order waits before a blocked file is read or moved again,
+ * `PROSCAI_MAILER_TEST_READY_WAIT_MS` the minute a file in the order folder
+ * that is held open or still being written is waited for before it is left
+ * for the next pass. Deliberately not configuration keys: no operator should
+ * need them, and an unset or invalid value leaves the production timing untouched.
  */
-export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs'> {
+export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs'> {
   const ms = (name: string): number | undefined => {
     const value = Number(env[name]);
     return Number.isInteger(value) && value > 0 ? value : undefined;
   };
   const sendTimeoutMs = ms('PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS');
   const archiveRetryMs = ms('PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS');
-  return { ...(sendTimeoutMs !== undefined && { sendTimeoutMs }), ...(archiveRetryMs !== undefined && { archiveRetryMs }) };
+  const readyWaitMs = ms('PROSCAI_MAILER_TEST_READY_WAIT_MS');
+  return {
+    ...(sendTimeoutMs !== undefined && { sendTimeoutMs }),
+    ...(archiveRetryMs !== undefined && { archiveRetryMs }),
+    ...(readyWaitMs !== undefined && { readyWaitMs }),
+  };
 }
 
 export interface Mailer {
@@ -143,10 +152,10 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       intake: createIntakeLogic({
         config,
         recentParses,
-        readInbox: (fileName) => readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName))),
+        readInbox: (fileName) =>
+          readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName), options.readyWaitMs === undefined ? {} : { maxWaitMs: options.readyWaitMs })),
         readClaimed: (fileName) => readOrNothing(() => store.read(fileName, 'claimed')),
-        onError: (fileName, error) =>
-          logger.warn({ event: 'order.unreadable', fileName, error: String((error as Error)?.message ?? error) }, `${fileName}: not readable yet`),
+        logger,
       }),
       watcher: fromCallback(({ sendBack }) => {
         // Names are gathered for one tick and sent as one event: a rescan of a

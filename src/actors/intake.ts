@@ -19,18 +19,23 @@
  *   whatever the backlog, while the backlog still drains from its oldest end.
  *   The price: a burst reaches its lane slightly out of arrival order.
  * - Every file handed in produces exactly one INTAKE.READY or INTAKE.DROPPED.
- * - An order that cannot be read or parsed is still passed on (company
- *   "?"), so its order actor refuses it with a reason: nothing is dropped
- *   silently except files that vanished (another mailer claimed them).
+ * - An order that cannot be parsed is still passed on (company "?"), so its
+ *   order actor refuses it with a reason. One that cannot be read now (held
+ *   open by another program, FS_HELD; still being written, or unreadable,
+ *   past the wait) is left in the order folder, never failed, with a warning
+ *   naming it, and comes back with the next pass. Only files that vanished
+ *   (another mailer claimed them) are dropped without a word.
  */
 import { fromCallback } from 'xstate';
 import type { Config } from '../config/types.js';
+import { ErrorCodes } from '../errors.js';
 import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor.js';
 import { scanCompany } from '../order/company-scan.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type ParseResult } from '../order/types.js';
 import type { RecentParses } from './parse-cache.js';
+import type { EventLogger } from './transitions.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -41,7 +46,38 @@ export interface IntakeDeps {
   concurrency?: number;
   /** Where the parse is kept for the order actor (see parse-cache.ts). */
   recentParses?: RecentParses;
-  onError?: (fileName: string, error: unknown) => void;
+  /** Told of every file left in the order folder because it could not be read now. */
+  logger?: Pick<EventLogger, 'warn'>;
+}
+
+/**
+ * The warning for an order left in the order folder because another program
+ * holds its file open (FS_HELD, from the intake's read or the order's claim):
+ * `<id>: held open by another program (EBUSY): <path>: …; it stays in the
+ * order folder…` (the error's message, io/fsutil.ts `heldError`, says what,
+ * the errno and the path).
+ */
+export function logHeld(logger: Pick<EventLogger, 'warn'>, order: { orderId: string; fileName: string; company?: string }, error: { code: string; message: string }): void {
+  logger.warn(
+    { event: 'order.held', ...order, errorCode: error.code, error: error.message },
+    `${order.orderId}: ${error.message}; it stays in the order folder and is tried again on the next pass`,
+  );
+}
+
+/** Why the intake could not read a file now: another program holds it open (FS_HELD), or anything else. */
+function unreadReason(error: unknown): 'held' | 'unreadable' {
+  return (error as { code?: unknown } | undefined)?.code === ErrorCodes.FS_HELD ? 'held' : 'unreadable';
+}
+
+/** The warning for a file the intake leaves in the order folder: `logHeld` when held, else `order.unreadable`. */
+function logUnread(logger: Pick<EventLogger, 'warn'>, fileName: string, error: unknown): void {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = String((error as Error)?.message ?? error);
+  if (unreadReason(error) === 'held') return logHeld(logger, { orderId: orderIdOf(fileName) ?? fileName, fileName }, { code: ErrorCodes.FS_HELD, message });
+  logger.warn(
+    { event: 'order.unreadable', fileName, ...(typeof code === 'string' && { errorCode: code }), error: message },
+    `${fileName}: not readable yet; it stays in the order folder and is tried again on the next pass (${message})`,
+  );
 }
 
 /** The lane key of an order's bytes (the same rule the resolver applies). Pure. */
@@ -116,10 +152,10 @@ export function createIntakeLogic(deps: IntakeDeps) {
         const orderId = orderIdOf(fileName) ?? fileName;
         send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
       } catch (error) {
-        // An unreadable file (held open too long, permission): forget it for
-        // now; the next rescan brings it back. It is never moved or lost.
-        deps.onError?.(fileName, error);
-        send({ type: 'INTAKE.DROPPED', fileName, reason: 'unreadable' });
+        // Held open, still being written past the wait, or unreadable: forget
+        // it for now; the next pass brings it back. It is never moved or lost.
+        if (deps.logger) logUnread(deps.logger, fileName, error);
+        send({ type: 'INTAKE.DROPPED', fileName, reason: unreadReason(error) });
       }
     };
 

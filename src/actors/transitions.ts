@@ -11,9 +11,10 @@
  * actor and drops it when the actor is done.
  */
 import type { InspectionEvent } from 'xstate';
-import type { SerializedError } from '../errors.js';
+import { ErrorCodes, type SerializedError } from '../errors.js';
 import { crashedOrderId, ORDER_ID_PREFIX } from '../machines/child-ids.js';
 import type { OrderContext } from '../machines/order.js';
+import { logHeld } from './intake.js';
 
 /** The subset of pino's Logger this needs (so tests can pass a recorder). */
 export interface EventLogger {
@@ -84,7 +85,7 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
       { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...cause },
       `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}${reasonText(cause)}`,
     );
-    logOutcome(logger, state, previous?.state, context, base);
+    logOutcome(logger, state, previous?.state, context, base, cause);
   };
 }
 
@@ -119,7 +120,14 @@ function logCrash(logger: EventLogger, source: { getSnapshot(): unknown } | unde
   );
 }
 
-function logOutcome(logger: EventLogger, state: string, from: string | undefined, context: OrderContext, base: Record<string, unknown>): void {
+function logOutcome(
+  logger: EventLogger,
+  state: string,
+  from: string | undefined,
+  context: OrderContext,
+  base: { orderId: string; fileName: string; company: string },
+  cause: Record<string, unknown>,
+): void {
   // A try failed only when the order comes to `deferred` through `deferring`; an order
   // resumed after a restart reaches it straight from `parsed` with its saved count, and
   // logging that as a failed try would show "try N failed" twice for one try.
@@ -161,6 +169,13 @@ function logOutcome(logger: EventLogger, state: string, from: string | undefined
         `${context.orderId}: some recipients were refused`,
       );
     }
+  } else if (state === 'skipped' && cause.errorCode === ErrorCodes.FS_HELD) {
+    logHeld(logger, base, { code: ErrorCodes.FS_HELD, message: String(cause.error) });
+  } else if (state === 'skipped') {
+    logger.warn(
+      { event: 'order.skipped', ...base, ...cause },
+      `${context.orderId}: the order file could not be taken; it stays in the order folder and is tried again on the next pass${reasonText(cause)}`,
+    );
   } else if (state === 'lost') {
     logger.info({ event: 'order.claim_lost', ...base }, `${context.orderId}: claimed by another mailer`);
   } else if (state === 'loadBlocked') {

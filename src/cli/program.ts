@@ -46,6 +46,18 @@ function secretsOf(config: Config): string[] {
   return secrets;
 }
 
+/**
+ * The signals that ask `run` and `once` to stop cleanly (in-flight sends
+ * finish, the lock is released, exit 0): SIGTERM (systemd, `kill`) and SIGINT
+ * (Ctrl+C) everywhere, and on Windows SIGBREAK (Ctrl+Break in a console).
+ * Windows cannot deliver any of them from another process: Task Scheduler's
+ * End, its time limit and `taskkill /F` terminate the mailer, and the next
+ * start resumes what it held (docs/operations.md).
+ */
+export function stopSignals(platform: NodeJS.Platform = process.platform): NodeJS.Signals[] {
+  return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK'] : ['SIGINT', 'SIGTERM'];
+}
+
 /** `run` and `once`: lock, log, start the supervisor, wait for it, map its result to an exit status. */
 export async function runMailerCommand(mode: SupervisorMode, options: CommonOptions): Promise<number> {
   const config = await configOrExit(options);
@@ -77,16 +89,15 @@ export async function runMailerCommand(mode: SupervisorMode, options: CommonOpti
     log.logger.info({ event: 'supervisor.stopping', signal }, t('run.stopping', lang, {}));
     mailer.stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = stopSignals();
+  for (const signal of signals) process.on(signal, onSignal);
   try {
     const output = await mailer.done;
     log.logger.info({ event: 'supervisor.stopped', counts: output.counts }, t('once.summary', lang, { ...output.counts }));
     if (output.lockError) return ExitCode.RUNNING;
     return mode === 'once' ? onceExitCode(output.counts) : ExitCode.OK;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
     await log.close();
   }
 }

@@ -7,8 +7,13 @@
  * `schtasks`: they print the line for the administrator to run, so nothing
  * changes on the machine without a person seeing it.
  *
+ * The service is for this machine unless `--platform` names the other system;
+ * then the node and program paths default to this machine's (a warning says
+ * so) and relative paths are refused, having no folder to be taken from there.
+ *
  * Exit status: 0 done; 2 wrong use (bad name, a value the service file cannot
- * carry, `install` for Windows); 1 the file could not be written.
+ * carry, a relative path for the other system, `install` for Windows); 1 the
+ * file could not be written.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +51,14 @@ const TEXT = {
     es: 'Aviso: las rutas de node y del programa son las de este equipo; genere la tarea en el equipo Windows o indique --node y --script.',
     en: "Warning: the node and program paths are this machine's; generate the task on the Windows machine or give --node and --script.",
   },
+  foreignPathsLinux: {
+    es: 'Aviso: las rutas de node y del programa son las de este equipo; genere la unidad en el equipo Linux o indique --node y --script.',
+    en: "Warning: the node and program paths are this machine's; generate the unit on the Linux machine or give --node and --script.",
+  },
+  relativeForeign: {
+    es: '«{path}» es una ruta relativa y el servicio es para otro sistema: indique la ruta absoluta en ese equipo.',
+    en: '"{path}" is a relative path and the service is for another system: give the absolute path on that machine.',
+  },
   saveHint: {
     es: 'Para guardar el archivo que lee schtasks use --out ARCHIVO (se escribe en UTF-16).',
     en: 'To save the file schtasks reads, use --out FILE (it is written in UTF-16).',
@@ -72,10 +85,20 @@ function defaultScript(): string {
   return fileURLToPath(new URL('../main.js', import.meta.url));
 }
 
-/** A path absolute in the target platform's terms (taken from the current folder when relative). */
-function absolute(p: string, platform: Platform): string {
+/** The platform this machine's services are for. */
+const HERE: Platform = process.platform === 'win32' ? 'windows' : 'linux';
+
+/**
+ * A path the service will use, absolute in the target platform's terms. A
+ * relative one is taken from the current folder when the service is for this
+ * machine; for the other system there is no folder to take it from (a Windows
+ * folder means nothing to systemd, and the other way round): a USAGE error.
+ */
+function absolute(p: string, platform: Platform, lang: Lang): string {
   const paths = platform === 'windows' ? path.win32 : path.posix;
-  return paths.isAbsolute(p) ? p : path.resolve(p);
+  if (paths.isAbsolute(p)) return p;
+  if (platform !== HERE) throw new MailerError(ErrorCodes.USAGE, say('relativeForeign', lang, { path: p }), { value: p });
+  return path.resolve(p);
 }
 
 /** The arguments shared by both generators, from the command's options. */
@@ -83,26 +106,30 @@ function target(options: ServiceOptions, platform: Platform, lang: Lang) {
   if (options.config === undefined && options.dir === undefined && options.envFile === undefined) {
     process.stderr.write(`${say('noTarget', lang)}\n`);
   }
+  if (platform !== HERE && (options.node === undefined || options.script === undefined)) {
+    process.stderr.write(`${say(platform === 'windows' ? 'foreignPaths' : 'foreignPathsLinux', lang)}\n`);
+  }
   return {
     execPath: options.node ?? process.execPath,
-    script: absolute(options.script ?? defaultScript(), platform),
-    ...(options.config !== undefined && { configFile: absolute(options.config, platform) }),
-    ...(options.dir !== undefined && { dir: absolute(options.dir, platform) }),
+    // This installation's own path is absolute on this machine, whatever the target.
+    script: options.script === undefined ? defaultScript() : absolute(options.script, platform, lang),
+    ...(options.config !== undefined && { configFile: absolute(options.config, platform, lang) }),
+    ...(options.dir !== undefined && { dir: absolute(options.dir, platform, lang) }),
     ...(options.user !== undefined && { user: options.user }),
+    ...(options.workingDir !== undefined && { workingDirectory: absolute(options.workingDir, platform, lang) }),
   };
 }
 
 function linuxUnit(options: ServiceOptions, lang: Lang): string {
   return systemdUnit({
     ...target(options, 'linux', lang),
-    ...(options.workingDir !== undefined && { workingDirectory: absolute(options.workingDir, 'linux') }),
-    ...(options.envFile !== undefined && { environmentFile: absolute(options.envFile, 'linux') }),
+    ...(options.envFile !== undefined && { environmentFile: absolute(options.envFile, 'linux', lang) }),
   });
 }
 
 async function print(options: ServiceOptions): Promise<void> {
   const lang: Lang = options.language ?? 'es';
-  const platform: Platform = options.platform ?? (process.platform === 'win32' ? 'windows' : 'linux');
+  const platform: Platform = options.platform ?? HERE;
   if (platform === 'linux') {
     const text = linuxUnit(options, lang);
     const name = unitName(options.name);
@@ -111,16 +138,14 @@ async function print(options: ServiceOptions): Promise<void> {
     process.stdout.write(`${say('written', lang, { file: options.out })}\n${systemctlCommand(name)}\n`);
     return;
   }
-  if (process.platform !== 'win32' && (options.node === undefined || options.script === undefined)) {
-    process.stderr.write(`${say('foreignPaths', lang)}\n`);
-  }
   const xml = windowsTaskXml({ ...target(options, 'windows', lang), taskName: taskName(options.name) });
   if (options.out === undefined) {
     process.stdout.write(xml);
     process.stderr.write(`${say('saveHint', lang)}\n`);
     return;
   }
-  const out = absolute(options.out, 'windows');
+  // The file is written here and read by schtasks here: a path of this machine.
+  const out = path.resolve(options.out);
   const command = schtasksCommand(out, options.name, options.user);
   await writeOrFail(options.out, () => writeUtf16File(options.out!, xml));
   process.stdout.write(`${say('written', lang, { file: options.out })}\n${say('register', lang)}\n${command}\n`);
@@ -128,7 +153,7 @@ async function print(options: ServiceOptions): Promise<void> {
 
 async function install(options: ServiceOptions): Promise<void> {
   const lang: Lang = options.language ?? 'es';
-  if (options.platform === 'windows') throw new MailerError(ErrorCodes.USAGE, say('windowsInstall', lang));
+  if ((options.platform ?? HERE) === 'windows') throw new MailerError(ErrorCodes.USAGE, say('windowsInstall', lang));
   const name = unitName(options.name);
   const text = linuxUnit(options, lang);
   const { file, replaced } = await writeOrFail(options.unitDir ?? SYSTEM_UNIT_DIR, () =>
@@ -180,7 +205,7 @@ function addServiceOptions(command: Command): Command {
     .option('--node <path>', 'node binary the service runs (default: the one running this command)')
     .option('--script <path>', "the program's dist/main.js (default: this installation's)")
     .option('--env-file <file>', 'Linux: EnvironmentFile= with the variables named by passwordEnv')
-    .option('--working-dir <folder>', 'Linux: WorkingDirectory=')
+    .option('--working-dir <folder>', "folder the service starts in (Linux: WorkingDirectory=; Windows: the task's Start in, default the program's folder)")
     .addOption(new Option('--language <lang>', 'language of messages').choices(['es', 'en']));
 }
 

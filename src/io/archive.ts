@@ -31,6 +31,23 @@ export function encodeNote(note: string): Buffer {
   return Buffer.from(`\uFEFF${note.replace(/\r?\n/g, '\r\n')}`, 'utf8');
 }
 
+/**
+ * Why the system recycle bin did not take a file, saying what to do instead,
+ * with the exit status of the bin's helper program in hex when there is one:
+ * on Windows the `trash` package runs a helper that exits with an HRESULT
+ * (0x80070005: access denied) or dies of an exception (0xC0000005), and
+ * Node's message names only the command.
+ */
+function binRefusal(err: unknown): Error {
+  const detail = err instanceof Error ? err.message.trim() : String(err);
+  const status = (err as { code?: unknown } | null)?.code;
+  const exit = typeof status === 'number' ? ` (exit status 0x${(status >>> 0).toString(16).toUpperCase().padStart(8, '0')})` : '';
+  const refusal = new Error(`the system recycle bin did not take it (set recycleDir to use a folder instead): ${detail}${exit}`, { cause: err });
+  // An errno (ENOTDIR, EACCES…) stays the error's code, so that the message still names it.
+  if (typeof status === 'string') Object.assign(refusal, { code: status });
+  return refusal;
+}
+
 export interface ArchiveOptions {
   /** The order folder (`enviados/` and `errores/` are inside it). */
   dir: string;
@@ -100,8 +117,12 @@ export function createArchive(opts: ArchiveOptions): Archive {
    * folder a file was deleted from, and "Restore" puts it back there. Straight
    * from the claims folder, a restored order would look like an unfinished
    * claim of this machine and be sent again at the next start; from
-   * `enviados/` it lands among the kept ones. If the bin refuses the file it
-   * goes back to the claims folder, so that the outcome can be retried as before.
+   * `enviados/` it lands among the kept ones. If the bin refuses the file (or
+   * there is none: the `trash` package's Windows helper needs the shell's
+   * IFileOperation, which Wine only stubs) it goes back to the claims folder
+   * and the FS_MOVE_FAILED error says how to do without the bin; the order
+   * machine keeps the order claimed, its `sentAt` saved, and tries the
+   * archiving again without sending it again.
    */
   async function recycle(fileName: string): Promise<void> {
     if (opts.recycleDir !== null) {
@@ -123,7 +144,7 @@ export function createArchive(opts: ArchiveOptions): Archive {
     await moveFile(parked, from).catch((err: unknown) => {
       opts.warn(moveError('move back from enviados/ (kept there)', `${parked} -> ${from}`, err));
     });
-    throw moveError('move to recycle bin', parked, failure);
+    throw moveError('move to recycle bin', parked, binRefusal(failure));
   }
 
   async function toFailed(fileName: string, note: string): Promise<void> {

@@ -21,14 +21,42 @@ export function errnoOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Errors Windows gives while another program (ERP, antivirus, indexer) holds a file. */
-export const BUSY_CODES: ReadonlySet<string> = new Set(['EPERM', 'EBUSY', 'EACCES']);
+/**
+ * Errors Windows gives while another program (ERP, antivirus, indexer) holds a
+ * file: EBUSY for a sharing violation, EPERM/EACCES for some holders. Elsewhere
+ * only a permission denial gives EPERM/EACCES; it is handled alike (the file is
+ * left where it is and tried again), and named as such in messages.
+ */
+const BUSY_CODES: ReadonlySet<string> = new Set(['EPERM', 'EBUSY', 'EACCES']);
 
-/** A typed error for a failed fs operation: message `<op> failed (<errno>): <path>`. */
+/** True when an fs error says the file is held by another program (or, EPERM/EACCES, access was denied). */
+export function isHeld(err: unknown): boolean {
+  const errno = errnoOf(err);
+  return errno !== undefined && BUSY_CODES.has(errno);
+}
+
+/** The errno and the text of an fs error, for messages. */
+function describe(err: unknown): { errno: string; detail: string } {
+  return { errno: errnoOf(err) ?? 'UNKNOWN', detail: err instanceof Error ? err.message : String(err) };
+}
+
+/** A typed error for a failed fs operation: message `<op> failed (<errno>): <path>: <detail>`. */
 export function fsError(code: ErrorCode, op: string, target: string, err: unknown): MailerError {
-  const errno = errnoOf(err) ?? 'UNKNOWN';
-  const detail = err instanceof Error ? err.message : String(err);
+  const { errno, detail } = describe(err);
   return new MailerError(code, `${op} failed (${errno}): ${target}: ${detail}`, { value: target, cause: err });
+}
+
+/**
+ * FS_HELD: the file is held open by another program, so it is left where it
+ * is. Message `held open by another program (<errno>): <path>: <op> failed:
+ * <detail>`, which reads whole after an order id in a log line. EBUSY is
+ * certainly that (a Windows sharing violation); EPERM/EACCES may also be a
+ * plain denial, and the message then says both.
+ */
+export function heldError(op: string, target: string, err: unknown): MailerError {
+  const { errno, detail } = describe(err);
+  const why = errno === 'EBUSY' ? 'held open by another program' : 'held open by another program, or access denied';
+  return new MailerError(ErrorCodes.FS_HELD, `${why} (${errno}): ${target}: ${op} failed: ${detail}`, { value: target, cause: err });
 }
 
 /** `fsError` with FS_MOVE_FAILED: moving, writing or deleting did not happen. */
@@ -55,8 +83,7 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
       await fastFs.rename(from, to);
       return;
     } catch (err) {
-      const errno = errnoOf(err);
-      if (i >= delays.length || errno === undefined || !BUSY_CODES.has(errno)) throw err;
+      if (i >= delays.length || !isHeld(err)) throw err;
       await sleep(delays[i]);
     }
   }

@@ -11,7 +11,7 @@
 import type { Stats } from 'node:fs';
 import { ErrorCodes, MailerError } from '../errors.js';
 import { fastFs } from './fastfs.js';
-import { BUSY_CODES, accessError, errnoOf } from './fsutil.js';
+import { accessError, errnoOf, heldError, isHeld } from './fsutil.js';
 
 export interface WaitOptions {
   /** How long size and mtime must stay the same before an incomplete-looking file is returned. Default 500. */
@@ -20,7 +20,7 @@ export interface WaitOptions {
   isComplete?: (bytes: Buffer) => boolean;
   /** Interval between stats while waiting. Default 100. */
   pollMs?: number;
-  /** Give up (FS_ACCESS_FAILED) when the file is still changing or held after this long. Default 60 000. */
+  /** Give up (FS_HELD when held open, else FS_ACCESS_FAILED) when the file is still held or changing after this long. Default 60 000. */
   maxWaitMs?: number;
 }
 
@@ -62,17 +62,19 @@ export function looksComplete(bytes: Buffer): boolean {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const BUSY = Symbol('busy');
-type Busy = typeof BUSY;
 
-/** Runs an fs call; "held by another program" becomes BUSY, "gone" becomes CLAIM_LOST, anything else FS_ACCESS_FAILED. */
-async function attempt<T>(file: string, op: string, fn: () => Promise<T>): Promise<T | Busy> {
+/** An fs call refused because another program holds the file: the raw error, for its errno. */
+class Held {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Runs an fs call; "held by another program" becomes `Held`, "gone" becomes CLAIM_LOST, anything else FS_ACCESS_FAILED. */
+async function attempt<T>(file: string, op: string, fn: () => Promise<T>): Promise<T | Held> {
   try {
     return await fn();
   } catch (err) {
-    const errno = errnoOf(err);
-    if (errno !== undefined && BUSY_CODES.has(errno)) return BUSY;
-    if (errno === 'ENOENT') throw new MailerError(ErrorCodes.CLAIM_LOST, `order file vanished while waiting for it: ${file}`, { value: file, cause: err });
+    if (isHeld(err)) return new Held(err);
+    if (errnoOf(err) === 'ENOENT') throw new MailerError(ErrorCodes.CLAIM_LOST, `order file vanished while waiting for it: ${file}`, { value: file, cause: err });
     throw accessError(op, file, err);
   }
 }
@@ -84,56 +86,63 @@ const signature = (s: Stats) => `${s.size}:${s.mtimeMs}`;
  * bytes and the file did not change during the read; otherwise polls its stat
  * until size and mtime stayed the same for `settleMs`, then returns the bytes
  * even if they still look incomplete (the parser then refuses them with a
- * reason). Rejects with CLAIM_LOST when the file disappears (another mailer
- * took it) and FS_ACCESS_FAILED when it stays held (EBUSY/EPERM on Windows) or
- * keeps changing past `maxWaitMs`, or cannot be read at all.
+ * reason). A file held open by another program (Windows: its writer or an
+ * antivirus opened it without sharing, so reading it fails with EBUSY; stat
+ * still works) is waited for like one still being written.
+ *
+ * Rejects with CLAIM_LOST when the file disappears (another mailer took it);
+ * FS_HELD when its last read after `maxWaitMs` was still refused as held
+ * (EBUSY, EPERM, EACCES: the message has the errno); FS_ACCESS_FAILED when it
+ * kept changing past `maxWaitMs`, or cannot be read at all.
  */
 export async function waitUntilComplete(file: string, opts: WaitOptions = {}): Promise<Buffer> {
   const { settleMs = 500, isComplete = looksComplete, pollMs = 100, maxWaitMs = 60_000 } = opts;
   const deadline = Date.now() + maxWaitMs;
   const stat = () => attempt(file, 'stat', () => fastFs.stat(file));
   const read = () => attempt(file, 'read', () => fastFs.readFile(file));
+  /** Why the last stat or read was refused, while the file is held; undefined once one succeeds. */
+  let held: Held | undefined;
 
-  /** The bytes when the file did not change while being read; BUSY when held; undefined when it changed. */
-  const readStill = async (): Promise<{ bytes: Buffer; sig: string } | Busy | undefined> => {
+  /** The bytes when the file did not change while being read; undefined when it changed or is held (then `held` says why). */
+  const readStill = async (): Promise<{ bytes: Buffer; sig: string } | undefined> => {
     const before = await stat();
-    if (before === BUSY) return BUSY;
-    const bytes = await read();
-    if (bytes === BUSY) return BUSY;
-    const after = await stat();
-    if (after === BUSY) return BUSY;
-    return signature(before) === signature(after) ? { bytes, sig: signature(after) } : undefined;
+    const bytes = before instanceof Held ? before : await read();
+    const after = bytes instanceof Held ? bytes : await stat();
+    if (after instanceof Held) {
+      held = after;
+      return undefined;
+    }
+    held = undefined;
+    return signature(before as Stats) === signature(after) ? { bytes: bytes as Buffer, sig: signature(after) } : undefined;
   };
 
   const first = await readStill();
-  if (first !== BUSY && first !== undefined && isComplete(first.bytes)) return first.bytes;
+  if (first !== undefined && isComplete(first.bytes)) return first.bytes;
 
-  let last = first !== BUSY && first !== undefined ? first.sig : undefined;
+  let last = first?.sig;
   let stableSince = Date.now();
-  let held = first === BUSY;
   for (;;) {
     if (Date.now() > deadline) {
-      const why = held ? 'held by another program' : 'still being written';
-      throw accessError('wait for order', file, Object.assign(new Error(`${why} after ${maxWaitMs} ms`), { code: held ? 'EBUSY' : 'ETIMEDOUT' }));
+      if (held !== undefined) throw heldError('wait for order', file, held.cause);
+      throw accessError('wait for order', file, Object.assign(new Error(`still being written after ${maxWaitMs} ms`), { code: 'ETIMEDOUT' }));
     }
     await sleep(pollMs);
     const now = await stat();
-    held = now === BUSY;
-    if (now === BUSY || signature(now) !== last) {
-      last = now === BUSY ? undefined : signature(now);
+    if (now instanceof Held || signature(now) !== last) {
+      if (now instanceof Held) held = now;
+      last = now instanceof Held ? undefined : signature(now);
       stableSince = Date.now();
       // It changed: the writer may just have finished. A complete document
       // that did not change while read goes at once, without the settle wait.
-      if (now !== BUSY) {
+      if (!(now instanceof Held)) {
         const again = await readStill();
-        if (again !== BUSY && again !== undefined && isComplete(again.bytes)) return again.bytes;
+        if (again !== undefined && isComplete(again.bytes)) return again.bytes;
       }
       continue;
     }
     if (Date.now() - stableSince < settleMs) continue;
     const settled = await readStill();
-    held = settled === BUSY;
-    if (settled !== BUSY && settled !== undefined && settled.sig === last) return settled.bytes;
+    if (settled !== undefined && settled.sig === last) return settled.bytes;
     last = undefined;
     stableSince = Date.now();
   }

@@ -125,7 +125,12 @@ export interface SendTestContext {
 }
 
 const CERT = /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO|HOSTNAME|ALTNAME/i;
-const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EDNS', 'ENODATA', 'ESERVFAIL']);
+/**
+ * Codes of a host name that could not be resolved. ETIMEOUT is the DNS
+ * module's own timeout (nodemailer's DNS deadline uses it too), distinct from a
+ * socket's ETIMEDOUT: no DNS server answered in time.
+ */
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EDNS', 'ENODATA', 'ESERVFAIL', 'ETIMEOUT']);
 const RELAY = /relay|5\.7\.1|not permitted|not allowed|authentication required/i;
 
 /** The failure of a test send in plain words: what happened and which setting to look at. */

@@ -22,7 +22,7 @@ import { ErrorCodes, MailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../ports.js';
 import { FAILED_PATTERN, claimLost, createArchive } from './archive.js';
-import { accessError, errnoOf, exists, listOrderFiles, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
+import { accessError, errnoOf, exists, heldError, isHeld, listOrderFiles, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
 import { fastFs } from './fastfs.js';
 
@@ -163,6 +163,8 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       } catch (err) {
         if (err instanceof MailerError) throw err;
         if (errnoOf(err) === 'ENOENT') return false; // another mailer took it
+        // Its writer (or an antivirus) still has it open: it stays in the order folder for a later pass.
+        if (isHeld(err)) throw heldError('claim', `${from} -> ${to}`, err);
         const why = errnoOf(err) === 'EXDEV' ? `${from} -> ${to} (the work area must be on the order folder's volume)` : `${from} -> ${to}`;
         throw moveError('claim', why, err);
       }

@@ -74,8 +74,15 @@ export const supervisorMachine = setup({
     enqueueOrder: ({ context, event }) => {
       context.lanes.enqueue((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order);
     },
-    forget: ({ context, event }) => {
-      context.known.delete((event as { fileName: string }).fileName);
+    /**
+     * The intake dropped a file: gone (another mailer took it), or left in the
+     * order folder (held open by another program, unreadable) for the next
+     * pass, which `once` counts as queued (exit 4): it is not done.
+     */
+    forgetDropped: ({ context, event }) => {
+      const e = event as Extract<SupervisorEvent, { type: 'INTAKE.DROPPED' }>;
+      context.known.delete(e.fileName);
+      if (context.mode === 'once' && e.reason !== 'gone') context.counts.queued += 1;
     },
     forgetIntake: ({ context, event }) => {
       context.known.delete((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order.fileName);
@@ -210,7 +217,7 @@ export const supervisorMachine = setup({
       initial: 'scanning',
       on: {
         'INTAKE.READY': { actions: ['enqueueOrder', 'grantSlots'] },
-        'INTAKE.DROPPED': { actions: 'forget' },
+        'INTAKE.DROPPED': { actions: 'forgetDropped' },
         'ORDER.DEFERRED': [{ guard: 'isOnce', actions: ['dismissDeferred', 'grantSlots'] }, { actions: ['releaseDeferred', 'grantSlots'] }],
         'ORDER.WANTS_SLOT': { actions: ['requestResume', 'grantSlots'] },
         'xstate.done.actor.*': { actions: ['orderDone', 'grantSlots'] },

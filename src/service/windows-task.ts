@@ -7,11 +7,13 @@
  *
  * Guarantees: every value is XML-escaped; every argument is quoted so that
  * node's command-line parser (the Microsoft C runtime rules) hands the program
- * exactly the path given, spaces and `&` included; a value Task Scheduler would
- * rewrite (`%NAME%`, which it expands as an environment variable) or that
- * cannot be written at all (line breaks, control characters) is refused with a
- * USAGE `MailerError`.
+ * exactly the path given, spaces and `&` included; the task names the folder
+ * the mailer starts in; a value Task Scheduler would rewrite (`%NAME%`, which
+ * it expands as an environment variable) or that cannot be written at all
+ * (line breaks, control characters) is refused with a USAGE `MailerError`.
  */
+import path from 'node:path';
+
 import { ErrorCodes, MailerError } from '../errors.js';
 import { serviceArgs } from './systemd.js';
 
@@ -24,6 +26,13 @@ export interface WindowsTaskOptions {
   configFile?: string;
   /** `--dir` passed to `run`, absolute. */
   dir?: string;
+  /**
+   * The folder the mailer starts in (the task's "Start in"); default the
+   * program's folder (the one holding `script`). Without one, Task Scheduler
+   * starts a SYSTEM task in C:\Windows\System32, where a relative path
+   * (a MAILER_DIR variable, say) would land.
+   */
+  workingDirectory?: string;
   /** Shown in Task Scheduler; used by `schtasks /TN`. */
   taskName: string;
   /** Account the task runs as; default SYSTEM (`S-1-5-18`). Another account needs its password at registration. */
@@ -92,6 +101,13 @@ export function quoteWindowsArg(arg: string): string {
 function commandOf(execPath: string): string {
   if (execPath.includes('"')) usage('the node path cannot contain a double quote', '--node', execPath);
   return /\s/.test(execPath) ? `"${execPath}"` : execPath;
+}
+
+/** `<WorkingDirectory>`: taken as written (no quoting), so it cannot contain a quote. */
+function workingDirectoryOf(opts: Pick<WindowsTaskOptions, 'script' | 'workingDirectory'>): string {
+  const folder = opts.workingDirectory ?? path.win32.dirname(opts.script);
+  if (folder.includes('"')) usage('the working folder cannot contain a double quote', '--working-dir', folder);
+  return noExpansion(folder, 'WorkingDirectory');
 }
 
 /** `<Arguments>`: the script, `run` and its options, each quoted for node. */
@@ -188,6 +204,7 @@ export function windowsTaskXml(opts: WindowsTaskOptions): string {
     '    <Exec>',
     `      <Command>${xmlEscape(commandOf(noExpansion(opts.execPath, 'Command')))}</Command>`,
     `      <Arguments>${xmlEscape(taskArguments(opts))}</Arguments>`,
+    `      <WorkingDirectory>${xmlEscape(workingDirectoryOf(opts))}</WorkingDirectory>`,
     '    </Exec>',
     '  </Actions>',
     '</Task>',

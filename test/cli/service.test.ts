@@ -1,12 +1,19 @@
 import { afterEach, describe, it, expect } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { CLI, runCli } from '../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+import { splitExecStart, splitWindowsArgs } from '../service/command-lines.js';
 import { SERVICE_NODE_FLAGS, serviceArgs } from '../../src/service/systemd.js';
 
 afterEach(removeTmpDirs);
+
+/** The platform `service` generates for by default: this machine's. */
+const HERE = process.platform === 'win32' ? 'windows' : 'linux';
+const OTHER = HERE === 'windows' ? 'linux' : 'windows';
 
 /** `Key=value` of the [Service] section. */
 function serviceKeys(unit: string): Record<string, string> {
@@ -19,17 +26,36 @@ function serviceKeys(unit: string): Record<string, string> {
   );
 }
 
+/** The `<Exec>` of a task: parsed from its text, or from the UTF-16 file `service print --out` wrote. */
+async function taskExec(task: string): Promise<{ Command: string; Arguments: string; WorkingDirectory: string }> {
+  const text = task.startsWith('<?xml') ? task : (await fs.readFile(task)).subarray(2).toString('utf16le');
+  return new XMLParser({ parseTagValue: false }).parse(text).Task.Actions.Exec;
+}
+
+/** The argv a printed service runs: systemd's ExecStart, or the task's Command and Arguments, each split as its reader does. */
+async function serviceArgv(printed: string): Promise<string[]> {
+  if (!printed.startsWith('<?xml')) return splitExecStart(serviceKeys(printed).ExecStart!);
+  const exec = await taskExec(printed);
+  return [...splitWindowsArgs(exec.Command), ...splitWindowsArgs(exec.Arguments)];
+}
+
+/** stderr of a service generated for the other system without --node and --script: a warning that the paths are this machine's. */
+function expectForeignWarning(stderr: string, platform: 'linux' | 'windows'): void {
+  if (platform === HERE) expect(stderr).toBe('');
+  else expect(stderr).toContain('--node y --script');
+}
+
 describe('proscai-mailer service print', () => {
   it('prints a systemd unit that runs this installation with the configuration file', async () => {
-    const dir = await makeTmpDir();
-    const config = path.join(dir, 'my cfg & co.json');
+    // Absolute in systemd's terms on every system (a unit generated on Windows is for a Linux machine).
+    const config = '/etc/proscai mailer/my cfg & co.json';
     const result = await runCli(['service', 'print', '--platform', 'linux', '--config', config]);
-    expect(result.stderr).toBe('');
+    expectForeignWarning(result.stderr, 'linux');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\[Unit\]$/m);
     expect(result.stdout).toMatch(/^WantedBy=multi-user\.target$/m);
     const keys = serviceKeys(result.stdout);
-    expect(keys.ExecStart).toBe(`${process.execPath} ${SERVICE_NODE_FLAGS.join(' ')} ${CLI} run --config "${config}"`);
+    expect(splitExecStart(keys.ExecStart!)).toEqual([process.execPath, ...SERVICE_NODE_FLAGS, CLI, 'run', '--config', config]);
     expect(keys.Restart).toBe('on-failure');
     expect(keys.TimeoutStopSec).toBe('660');
   });
@@ -47,14 +73,61 @@ describe('proscai-mailer service print', () => {
     expect(code).toBe(0);
   });
 
-  it('makes a relative --config absolute and warns when the service would not know the folder', async () => {
-    const relative = await runCli(['service', 'print', '--platform', 'linux', '--config', 'conf/mailer.json']);
+  it('makes a relative --config absolute for this machine, refuses it for the other system, and warns when the service would not know the folder', async () => {
+    const relative = await runCli(['service', 'print', '--config', 'conf/mailer.json']);
     expect(relative.code).toBe(0);
-    expect(serviceKeys(relative.stdout).ExecStart).toContain(`--config ${path.resolve('conf/mailer.json')}`);
-    const bare = await runCli(['service', 'print', '--platform', 'linux']);
+    expect((await serviceArgv(relative.stdout)).slice(-2)).toEqual(['--config', path.resolve('conf/mailer.json')]);
+    // This machine's current folder means nothing on the other system.
+    const foreign = await runCli(['service', 'print', '--platform', OTHER, '--config', 'conf/mailer.json']);
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toContain('«conf/mailer.json» es una ruta relativa');
+    expect(foreign.stdout).toBe('');
+    const bare = await runCli(['service', 'print']);
     expect(bare.code).toBe(0);
     expect(bare.stderr).toContain('MAILER_DIR');
   });
+
+  it("prints the Windows task that runs this installation's node with its flags, in the program's folder", async () => {
+    const dir = await makeTmpDir();
+    const out = path.join(dir, 'task.xml');
+    // Absolute in Windows' terms on every system (a task generated on Linux is for a Windows machine).
+    const config = HERE === 'windows' ? path.join(dir, 'my cfg & co.json') : 'C:\\ProgramData\\proscai mailer\\my cfg & co.json';
+    const result = await runCli(['service', 'print', '--platform', 'windows', '--out', out, '--config', config]);
+    expectForeignWarning(result.stderr, 'windows');
+    expect(result.code).toBe(0);
+    const exec = await taskExec(out);
+    expect(splitWindowsArgs(exec.Command)).toEqual([process.execPath]);
+    expect(splitWindowsArgs(exec.Arguments)).toEqual([...SERVICE_NODE_FLAGS, CLI, 'run', '--config', config]);
+    expect(exec.WorkingDirectory).toBe(path.dirname(CLI));
+  });
+
+  it.runIf(process.platform === 'win32')(
+    'the task runs as written: its command line, started as Task Scheduler starts it, runs the mailer with its flags (Windows: the command line is parsed by node.exe itself)',
+    async () => {
+      const dir = await makeTmpDir();
+      const orders = path.join(dir, 'Envío de órdenes & co');
+      await fs.mkdir(orders);
+      const out = path.join(dir, 'task.xml');
+      expect((await runCli(['service', 'print', '--platform', 'windows', '--out', out, '--dir', orders])).code).toBe(0);
+      const exec = await taskExec(out);
+      // `once` for `run`: one pass over the empty folder, then exit 0.
+      const args = exec.Arguments.replace(/ run /, ' once ');
+      expect(args).not.toBe(exec.Arguments);
+      // CreateProcess gets "<Command> <Arguments>" verbatim, in <WorkingDirectory>, as Task Scheduler does.
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [args], { argv0: exec.Command, windowsVerbatimArguments: true, cwd: exec.WorkingDirectory, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(result.code).toBe(0);
+      // The folder's name arrived intact (spaces, accents, &): the mailer says it watches it, and worked in it.
+      expect(result.stderr).toContain(`vigila ${orders} (`);
+      expect(existsSync(path.join(orders, '.proscai-mailer'))).toBe(true);
+    },
+    60_000,
+  );
 
   it('writes the Windows task as UTF-16 with --out and prints the schtasks line', async () => {
     const dir = await makeTmpDir();
@@ -72,6 +145,7 @@ describe('proscai-mailer service print', () => {
     const task = new XMLParser({ parseTagValue: false }).parse(bytes.subarray(2).toString('utf16le')).Task;
     expect(task.Actions.Exec.Command).toBe('"C:\\Program Files\\nodejs\\node.exe"');
     expect(task.Actions.Exec.Arguments).toBe(`${SERVICE_NODE_FLAGS.join(' ')} "C:\\Program Files\\proscai-mailer\\dist\\main.js" run --config "C:\\Proscai & Co\\config.json"`);
+    expect(task.Actions.Exec.WorkingDirectory).toBe('C:\\Program Files\\proscai-mailer\\dist');
     expect(task.Triggers.BootTrigger).toBeDefined();
   });
 
@@ -95,15 +169,15 @@ describe('proscai-mailer service print', () => {
 describe('proscai-mailer service install', () => {
   it('writes the unit to --unit-dir and prints the systemctl line, without running it', async () => {
     const unitDir = await makeTmpDir();
-    const args = ['service', 'install', '--unit-dir', unitDir, '--name', 'pm-test', '--dir', '/srv/envio mails', '--user', 'mailer'];
+    const args = ['service', 'install', '--platform', 'linux', '--unit-dir', unitDir, '--name', 'pm-test', '--dir', '/srv/envio mails', '--user', 'mailer'];
     const first = await runCli(args);
-    expect(first.stderr).toBe('');
+    expectForeignWarning(first.stderr, 'linux');
     expect(first.code).toBe(0);
     const file = path.join(unitDir, 'pm-test.service');
     expect(first.stdout).toContain(file);
     expect(first.stdout).toContain('systemctl daemon-reload && systemctl enable --now pm-test');
     const unit = await fs.readFile(file, 'utf8');
-    expect(serviceKeys(unit).ExecStart).toBe(`${process.execPath} ${SERVICE_NODE_FLAGS.join(' ')} ${CLI} run --dir "/srv/envio mails"`);
+    expect(splitExecStart(serviceKeys(unit).ExecStart!)).toEqual([process.execPath, ...SERVICE_NODE_FLAGS, CLI, 'run', '--dir', '/srv/envio mails']);
     expect(serviceKeys(unit).User).toBe('mailer');
     const printed = await runCli(['service', 'print', '--platform', 'linux', '--dir', '/srv/envio mails', '--user', 'mailer']);
     expect(unit).toBe(printed.stdout);
@@ -115,16 +189,26 @@ describe('proscai-mailer service install', () => {
 
   it('exits 1 and names the file when it cannot be written', async () => {
     const unitDir = path.join(await makeTmpDir(), 'no-such-dir');
-    const result = await runCli(['service', 'install', '--unit-dir', unitDir, '--dir', '/srv/x']);
+    const result = await runCli(['service', 'install', '--platform', 'linux', '--unit-dir', unitDir, '--dir', '/srv/x']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(path.join(unitDir, 'proscai-mailer.service'));
   });
 
-  it('refuses Windows (exit 2) and points to service print --out', async () => {
+  it("refuses Windows (exit 2), also as a Windows machine's default, and points to service print --out", async () => {
     const unitDir = await makeTmpDir();
     const result = await runCli(['service', 'install', '--platform', 'windows', '--unit-dir', unitDir, '--dir', 'C:\\envio']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--out');
     expect(await fs.readdir(unitDir)).toEqual([]);
+    // Without --platform the service is for this machine: a unit on Linux, a refusal on Windows.
+    const native = await runCli(['service', 'install', '--unit-dir', unitDir, '--dir', '/srv/x']);
+    if (HERE === 'windows') {
+      expect(native.code).toBe(2);
+      expect(native.stderr).toContain('--out');
+      expect(await fs.readdir(unitDir)).toEqual([]);
+    } else {
+      expect(native.code).toBe(0);
+      expect(await fs.readdir(unitDir)).toEqual(['proscai-mailer.service']);
+    }
   });
 });

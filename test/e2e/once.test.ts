@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { systemRecycleBin } from '../helpers/recycle-bin.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 import { makeSampleFolder, SAMPLE_HTML, SAMPLE_INVOICE, SAMPLE_NO_RECIPIENT, simpleOrder } from './folder.js';
 
@@ -26,6 +27,14 @@ async function logLines(dir: string): Promise<Record<string, unknown>[]> {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The files in this machine's claims folder, besides its heartbeat. */
+async function claimedFiles(dir: string): Promise<string[]> {
+  const claims = path.join(dir, '.proscai-mailer', 'claims');
+  const [host] = await readdir(claims);
+  const names = (await readdir(path.join(claims, host!))).filter((name) => name !== '.heartbeat');
+  return names.sort().map((name) => path.join(claims, host!, name));
 }
 
 describe('once with the shared samples', () => {
@@ -69,11 +78,21 @@ describe('once with the shared samples', () => {
     // Outcomes on disk (spec section 3).
     expect(await readdir(path.join(folder.dir, 'enviados'))).toEqual([SAMPLE_INVOICE]);
     expect(existsSync(path.join(folder.dir, SAMPLE_HTML))).toBe(false);
-    // RECICLAR: in the freedesktop trash, with the original path recorded (the trash names files by UUID).
-    const [info] = await readdir(path.join(trashHome, 'Trash', 'info'));
-    const trashInfo = await readFile(path.join(trashHome, 'Trash', 'info', info!), 'utf8');
-    // Recorded as deleted from enviados/, so "Restore" puts it among the kept orders.
-    expect(decodeURIComponent(trashInfo)).toContain(`Path=${path.join(folder.dir, 'enviados', SAMPLE_HTML)}`);
+    const claimed = await claimedFiles(folder.dir);
+    if (systemRecycleBin === 'none') {
+      // RECICLAR with no recycle bin to reach (Wine): the sent order stays claimed, marked sent, for a later try.
+      expect(claimed.map((f) => path.basename(f))).toEqual([SAMPLE_HTML, `${SAMPLE_HTML}.state.json`]);
+      expect(JSON.parse(await readFile(claimed[1]!, 'utf8')).sentAt).toEqual(expect.any(Number));
+    } else {
+      expect(claimed).toEqual([]);
+    }
+    if (systemRecycleBin === 'xdg') {
+      // RECICLAR: in the freedesktop trash, with the original path recorded (the trash names files by UUID).
+      const [info] = await readdir(path.join(trashHome, 'Trash', 'info'));
+      const trashInfo = await readFile(path.join(trashHome, 'Trash', 'info', info!), 'utf8');
+      // Recorded as deleted from enviados/, so "Restore" puts it among the kept orders.
+      expect(decodeURIComponent(trashInfo)).toContain(`Path=${path.join(folder.dir, 'enviados', SAMPLE_HTML)}`);
+    }
     const failed = await readdir(path.join(folder.dir, 'errores'));
     expect(failed.sort()).toEqual([SAMPLE_NO_RECIPIENT, `${SAMPLE_NO_RECIPIENT}.error.txt`]);
     const note = await readFile(path.join(folder.dir, 'errores', `${SAMPLE_NO_RECIPIENT}.error.txt`), 'utf8');
@@ -95,7 +114,7 @@ describe('once with the shared samples', () => {
     expect(failures.map((l) => l.orderId)).toEqual(['0107_20261127101612']);
   });
 
-  it('an order recycled (RECICLAR) and then restored from the recycle bin lands in enviados/ and is not sent again', async () => {
+  it.runIf(systemRecycleBin === 'xdg')('an order recycled (RECICLAR) and then restored from the recycle bin lands in enviados/ and is not sent again (the XDG trash: its .trashinfo tells where Restore puts it)', async () => {
     const dir = await makeTmpDir('proscai-e2e-');
     const trashHome = await makeTmpDir('proscai-xdg-');
     const name = '_CFD_MAIL_REQ_R1.XML';
@@ -114,6 +133,45 @@ describe('once with the shared samples', () => {
     expect(sink.messages).toHaveLength(1);
     expect(await readdir(path.join(dir, 'enviados'))).toEqual([name]);
   });
+
+  it.runIf(systemRecycleBin !== 'windows')(
+    'RECICLAR with no usable recycle bin: the order stays claimed, is not sent again, is logged as an error and `once` exits 4; with recycleDir it is archived there (Linux: XDG_DATA_HOME made a file; Wine has no recycle bin)',
+    async () => {
+      const dir = await makeTmpDir('proscai-e2e-');
+      // On Linux the trash cannot be created inside a file; under Wine there is no bin to reach anyway.
+      const noTrash = path.join(await makeTmpDir('proscai-xdg-'), 'not-a-folder');
+      await writeFile(noTrash, '');
+      const name = '_CFD_MAIL_REQ_R2.XML';
+      await writeFile(path.join(dir, name), simpleOrder({ port: sink.port, extra: '<DespuesDeEnviar>RECICLAR</DespuesDeEnviar>' }));
+
+      for (let pass = 1; pass <= 2; pass++) {
+        expect((await runCli(['once', '--dir', dir], { XDG_DATA_HOME: noTrash })).code, `pass ${pass}`).toBe(4);
+        expect(sink.messages).toHaveLength(1); // sent on the first pass only
+        const claimed = await claimedFiles(dir);
+        expect(claimed.map((f) => path.basename(f))).toEqual([name, `${name}.state.json`]);
+        expect(JSON.parse(await readFile(claimed[1]!, 'utf8')).sentAt).toEqual(expect.any(Number));
+        expect(existsSync(path.join(dir, name))).toBe(false);
+        expect(await readdir(path.join(dir, 'enviados'))).toEqual([]);
+      }
+      const lines = await logLines(dir);
+      const refused = lines.filter((l) => l.event === 'order.transition' && l.from === 'archiving' && l.errorCode === 'FS_MOVE_FAILED');
+      expect(refused).toHaveLength(2);
+      expect(String(refused[0]!.error)).toContain('move to recycle bin failed');
+      expect(String(refused[0]!.error)).toContain('set recycleDir');
+      const errors = lines.filter((l) => l.event === 'order.archive_failed');
+      expect(errors).toHaveLength(2);
+      expect(errors.every((l) => l.level === 50)).toBe(true); // pino's "error"
+
+      // The cure the error names: a plain folder for RECICLAR. The order is archived there, still without a second send.
+      const recycleDir = path.join(dir, 'reciclados');
+      const config = path.join(dir, 'config.json');
+      await writeFile(config, JSON.stringify({ dir, recycleDir }));
+      expect((await runCli(['once', '--config', config], { XDG_DATA_HOME: noTrash })).code).toBe(0);
+      expect(sink.messages).toHaveLength(1);
+      expect(await readFile(path.join(recycleDir, name), 'utf8')).toContain('<DespuesDeEnviar>RECICLAR</DespuesDeEnviar>');
+      expect(await claimedFiles(dir)).toEqual([]);
+    },
+  );
 
   it('exits 0 when all are sent, and leaves files that are not orders alone', async () => {
     const dir = await makeTmpDir('proscai-e2e-');

@@ -1,22 +1,25 @@
 /**
  * `proscai-mailer run` end to end: the daemon as a child process watching a
  * real temp folder, real SMTP servers (smtp-server, and the scripted one for
- * slow and stalled sends), SIGTERM, a second instance, and kill -9.
+ * slow and stalled sends), a second instance, and every way it is stopped:
+ * as a service (SIGTERM on POSIX; terminated on Windows, as Task Scheduler's
+ * End does), from a console (Ctrl+C; Ctrl+Break on Windows), and kill -9.
  */
 import { existsSync } from 'node:fs';
 import { open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, runCli, type RunningCli } from '../helpers/cli.js';
+import { consoleKeyEnv, eventually, expectStopped, runCli, stopMailer, stopsCleanly, type RunningCli } from '../helpers/cli.js';
 import { scopedCli, scopedScriptedSmtp, scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+import { expectEachSentOnceBeyondInFlight } from '../reliability/kit.js';
 import { simpleOrder } from './folder.js';
 
 afterAll(removeTmpDirs);
 
 /** `proscai-mailer run …`, killed after the test if still alive. */
-function daemon(args: string[]): RunningCli {
-  return scopedCli(['run', ...args]);
+function daemon(args: string[], env: Record<string, string> = {}): RunningCli {
+  return scopedCli(['run', ...args], env);
 }
 
 /** The daemon holds its lock and watches once its log says so. */
@@ -33,7 +36,7 @@ async function dropOrder(dir: string, name: string, xml: string): Promise<number
 }
 
 describe('run (the daemon)', () => {
-  it('picks a new order up within a second, refuses a second instance with 3, stops cleanly on SIGTERM', async () => {
+  it('picks a new order up within a second, refuses a second instance with 3, stops as a service is stopped, and a restart takes over at once', async () => {
     const sink = await scopedSink();
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir, '--poll', '300']);
@@ -61,10 +64,35 @@ describe('run (the daemon)', () => {
     expect(second.ms).toBeLessThan(5_000);
     expect(second.stderr).toMatch(/ya hay|already/i);
 
-    cli.child.kill('SIGTERM');
-    const exit = await cli.exited;
-    expect(exit.code).toBe(0);
+    // SIGTERM on POSIX: a clean exit 0. Windows: terminated, as Task Scheduler's End does.
+    expectStopped(await stopMailer(cli));
     expect(sink.messages).toHaveLength(1);
+    // Either way the next start takes the lock at once (no exit 3) and sends nothing again.
+    const restart = await runCli(['once', '--dir', dir]);
+    expect(restart.code).toBe(0);
+    expect(restart.ms).toBeLessThan(10_000);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('stops cleanly on Ctrl+C (SIGINT) and, on Windows, on Ctrl+Break (SIGBREAK) in a console', async () => {
+    const signals: NodeJS.Signals[] = stopsCleanly ? ['SIGINT'] : ['SIGINT', 'SIGBREAK'];
+    for (const signal of signals) {
+      const dir = await makeTmpDir('proscai-run-');
+      const trigger = path.join(await makeTmpDir('proscai-key-'), 'pressed');
+      // POSIX: the real signal. Windows: `kill` would terminate, so the key press is emitted in the child.
+      const cli = daemon(['--dir', dir], stopsCleanly ? {} : consoleKeyEnv(signal, trigger));
+      await started(cli);
+      if (stopsCleanly) cli.child.kill(signal);
+      else await writeFile(trigger, '');
+      await eventually(() => cli.child.exitCode !== null || cli.child.signalCode !== null, 15_000, `${signal} to stop the daemon`);
+      const exit = await cli.exited;
+      expect({ signal, code: exit.code }).toEqual({ signal, code: 0 });
+      const log = await readFile(path.join(dir, '.proscai-mailer', 'logs', 'mailer.log'), 'utf8');
+      expect(log).toContain(`"signal":"${signal}"`);
+      expect(log).toContain('"event":"supervisor.stopped"');
+      // A clean stop releases the lock: nothing is left for the next start to clear.
+      expect((await readdir(path.join(dir, '.proscai-mailer'))).filter((n) => n.startsWith('instance-'))).toEqual([]);
+    }
   });
 
   it('does not read an order still being written, and wastes no time once it is complete', async () => {
@@ -86,7 +114,7 @@ describe('run (the daemon)', () => {
     expect(existsSync(path.join(dir, 'errores'))).toBe(false);
   });
 
-  it('on SIGTERM lets an in-flight send finish before exiting', async () => {
+  it.runIf(stopsCleanly)('on SIGTERM lets an in-flight send finish before exiting (POSIX: on Windows SIGTERM terminates the process)', async () => {
     const server = await scopedScriptedSmtp({ replyDelayMs: 250 });
     const dir = await makeTmpDir('proscai-run-');
     const cli = daemon(['--dir', dir]);
@@ -98,6 +126,28 @@ describe('run (the daemon)', () => {
     expect(exit.code).toBe(0);
     expect(server.messages).toHaveLength(1);
     expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_INFLIGHT.XML']);
+  });
+
+  it.runIf(!stopsCleanly)('terminated mid-send as Task Scheduler ends it: a restart at once resumes the claimed order, and only an order in flight may arrive twice, with the same Message-ID (Windows: no clean stop)', async () => {
+    const server = await scopedScriptedSmtp({ replyDelayMs: 250 });
+    const dir = await makeTmpDir('proscai-run-');
+    const cli = daemon(['--dir', dir]);
+    await started(cli);
+    await dropOrder(dir, '_CFD_MAIL_REQ_INFLIGHT.XML', simpleOrder({ port: server.port }));
+    await dropOrder(dir, '_CFD_MAIL_REQ_WAITING.XML', simpleOrder({ port: server.port }));
+    await eventually(() => server.log.some((l) => l.line.startsWith('MAIL')), 5_000, 'the send to start');
+    expectStopped(await stopMailer(cli));
+    // Nothing is lost: the order in flight is claimed in the work area, not gone.
+    const claims = path.join(dir, '.proscai-mailer', 'claims');
+    const claimed = (await Promise.all((await readdir(claims)).map((host) => readdir(path.join(claims, host))))).flat().filter((n) => n.endsWith('.XML'));
+    expect(claimed).toContain('_CFD_MAIL_REQ_INFLIGHT.XML');
+
+    const restart = await runCli(['once', '--dir', dir]);
+    expect(restart.code).toBe(0);
+    expect(restart.ms).toBeLessThan(10_000);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_INFLIGHT.XML', '_CFD_MAIL_REQ_WAITING.XML']);
+    // Each order arrived with its own Message-ID; only one claimed (in flight) at the termination may arrive twice.
+    expectEachSentOnceBeyondInFlight(server.messages.map((m) => m.raw), ['INFLIGHT', 'WAITING'], claimed);
   });
 
   it('after kill -9 mid-send: an immediate restart is not blocked, and the order is sent with the same Message-ID', async () => {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -35,9 +36,15 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
+/** The POSIX account a child runs as (default: this process's). */
+export interface Account {
+  uid: number;
+  gid: number;
+}
+
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, account?: Account): RunningCli {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...account });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -48,13 +55,76 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
+/**
+ * True where stopping the daemon lets it shut down cleanly: on POSIX a service
+ * manager (systemd) sends SIGTERM, the mailer finishes its in-flight sends,
+ * releases its lock and exits 0. On Windows, Task Scheduler's "End" and its
+ * time limit terminate the process (TerminateProcess): no handler runs, and
+ * what a clean stop would do is done by the next start instead.
+ */
+export const stopsCleanly = process.platform !== 'win32';
+
+/**
+ * Stops a running daemon the way this system's service manager does, and
+ * resolves when it is gone. `kill('SIGTERM')` is exactly that on both: a
+ * SIGTERM on POSIX, TerminateProcess on Windows (what Task Scheduler does).
+ */
+export function stopMailer(cli: RunningCli): Promise<CliResult> {
+  cli.child.kill('SIGTERM');
+  return cli.exited;
+}
+
+/**
+ * Asserts how a daemon stopped by `stopMailer` ended on this system: exit 0
+ * after a clean shutdown on POSIX; terminated (no exit code, reported as
+ * SIGTERM) on Windows.
+ */
+export function expectStopped(result: Pick<CliResult, 'code' | 'signal'>): void {
+  expect({ code: result.code, signal: result.signal }).toEqual(
+    stopsCleanly ? { code: 0, signal: null } : { code: null, signal: 'SIGTERM' },
+  );
+}
+
+/**
+ * The Windows lane runs Node under Wine, which sets WINELOADER in every
+ * process it starts. Wine emulates the file system slowly: tests that create
+ * thousands of files use fewer there, asserting the same property.
+ */
+export const underWine = process.platform === 'win32' && process.env.WINELOADER !== undefined;
+
+/**
+ * Environment for `startCli` that runs the ES module `code` in the child's
+ * main thread before the CLI (`--import` of a data: URL, so no file is needed).
+ */
+export function preloadEnv(code: string): Record<string, string> {
+  const module = `import { isMainThread } from 'node:worker_threads';\nif (isMainThread) {\n${code}\n}`;
+  const preload = `--import=data:text/javascript;base64,${Buffer.from(module).toString('base64')}`;
+  return { NODE_OPTIONS: [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' ') };
+}
+
+/**
+ * Environment for `startCli` that makes the child emit `signal` on itself once
+ * the file `trigger` exists, as Node does when a console's Ctrl+C (SIGINT) or,
+ * on Windows, Ctrl+Break (SIGBREAK) is pressed: a test cannot press keys in
+ * another process's console, and on Windows `kill` cannot send either.
+ */
+export function consoleKeyEnv(signal: NodeJS.Signals, trigger: string): Record<string, string> {
+  const [file, name] = [JSON.stringify(trigger), JSON.stringify(signal)];
+  return preloadEnv(
+    `const { existsSync } = await import('node:fs');
+const timer = setInterval(() => { if (existsSync(${file})) { clearInterval(timer); process.emit(${name}, ${name}); } }, 25);
+timer.unref();`,
+  );
+}
+
 /** Runs the CLI to completion (killed after `timeoutMs`). */
 export async function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 60_000,
+  account?: Account,
 ): Promise<CliResult> {
-  const running = startCli(args, env);
+  const running = startCli(args, env, account);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
   try {
     return await running.exited;

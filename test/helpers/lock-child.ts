@@ -2,7 +2,8 @@
  * A separate mailer process for the instance-lock tests:
  * `node --import tsx test/helpers/lock-child.ts <workDir> <hostId>`.
  * Prints one JSON line — `{"locked":<pid>}` or `{"running":{…}}` — then, when
- * it got the lock, stays alive until killed (SIGTERM releases it cleanly).
+ * it got the lock, stays alive until killed (SIGTERM releases it cleanly on
+ * POSIX; on Windows it terminates the process, as Task Scheduler's End does).
  */
 import { acquireInstanceLock } from '../../src/io/lock.js';
 

@@ -5,6 +5,7 @@
  * failure tests use (see `holdFile`).
  */
 import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,15 +26,24 @@ export async function removeTmpDirs(): Promise<void> {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** libuv's open flag for an exclusive open on Windows (share mode 0); Node does not name it. */
+export const UV_FS_O_EXLOCK = 0x10000000;
+
 /**
  * Makes a file impossible to move or delete, as a Windows antivirus holding it
- * would: as root with `chattr +i` (rename/unlink fail with EPERM), otherwise by
- * making its folder read-only (EACCES). Returns a function that undoes it;
- * `removeTmpDirs` also undoes it.
+ * would. On Windows that is what this does: opens it without sharing
+ * (UV_FS_O_EXLOCK, share mode 0), so that any other open, rename or delete
+ * fails with EBUSY until it is closed. On POSIX, where an open file never
+ * blocks anything: as root with `chattr +i` (rename/unlink fail with EPERM),
+ * otherwise by making its folder read-only (EACCES). Returns a function that
+ * undoes it; `removeTmpDirs` also undoes it.
  */
 export function holdFile(target: string): () => void {
   let undo: () => void;
-  if (isRoot) {
+  if (process.platform === 'win32') {
+    const fd = openSync(target, fsConstants.O_RDWR | UV_FS_O_EXLOCK);
+    undo = () => closeSync(fd);
+  } else if (isRoot) {
     execFileSync('chattr', ['+i', target]);
     undo = () => execFileSync('chattr', ['-i', target]);
   } else {

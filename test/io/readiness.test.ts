@@ -4,9 +4,13 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../src/errors.js';
 import { looksComplete, waitUntilComplete } from '../../src/io/readiness.js';
+import { asReader, giveToReader, holdOpen, releaseHeld } from '../helpers/held.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
-afterEach(removeTmpDirs);
+afterEach(async () => {
+  releaseHeld();
+  await removeTmpDirs();
+});
 
 const HEAD = '<?xml version="1.0" encoding="windows-1252"?>\r\n<OrdenEnvio>\r\n  <Para>pagos@cliente.mx</Para>\r\n  <Asunto>Facturación año 2026</Asunto>\r\n';
 const WHOLE = `${HEAD}</OrdenEnvio>\r\n`;
@@ -139,5 +143,45 @@ describe('waitUntilComplete', () => {
     await new Promise((r) => setTimeout(r, 150));
     await fs.rename(file, path.join(dir, 'elsewhere'));
     expect(((await waiting) as MailerError).code).toBe('CLAIM_LOST');
+  });
+});
+
+describe('waitUntilComplete on an order held open by its writer (helpers/held.ts: Windows, open without sharing; POSIX, unreadable)', () => {
+  /** What the reader is told: EBUSY (a sharing violation) on Windows, EACCES (a denial) on POSIX. */
+  const HELD_TEXT = process.platform === 'win32' ? 'held open by another program (EBUSY)' : 'held open by another program, or access denied (EACCES)';
+
+  async function heldOrder(): Promise<{ file: string; release: () => void }> {
+    const dir = await makeTmpDir();
+    const file = path.join(dir, '_CFD_MAIL_REQ_1.XML');
+    await fs.writeFile(file, WHOLE);
+    giveToReader(dir);
+    return { file, release: holdOpen(file) };
+  }
+
+  it('waits while it is held, however complete it is, and returns it as soon as it is released', async () => {
+    const { file, release } = await heldOrder();
+    const releasedAt = new Promise<number>((resolve) =>
+      setTimeout(() => {
+        release();
+        resolve(performance.now());
+      }, 700),
+    );
+    const bytes = await asReader(() => waitUntilComplete(file, { settleMs: 200, maxWaitMs: 10_000 }));
+    const returnedAt = performance.now();
+    expect(bytes.toString()).toBe(WHOLE);
+    expect(returnedAt - (await releasedAt)).toBeGreaterThanOrEqual(0);
+    expect(returnedAt - (await releasedAt)).toBeLessThan(1_000);
+  });
+
+  it('gives up after maxWaitMs with FS_HELD naming the errno, not as "still being written"', async () => {
+    const { file } = await heldOrder();
+    const started = performance.now();
+    const err = await asReader(() => waitUntilComplete(file, { settleMs: 200, maxWaitMs: 800 }).catch((e: unknown) => e));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(800);
+    expect(err).toBeInstanceOf(MailerError);
+    expect((err as MailerError).code).toBe('FS_HELD');
+    const says = `${HELD_TEXT}: ${file}: `;
+    expect((err as MailerError).message.slice(0, says.length)).toBe(says);
+    expect((err as MailerError).message).not.toContain('still being written');
   });
 });

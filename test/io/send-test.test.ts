@@ -7,6 +7,7 @@ import type { Config } from '../../src/config/types.js';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { sendTest } from '../../src/io/send-test.js';
 import { explainSendTestFailure } from '../../src/io/send-test-text.js';
+import { toSendError } from '../../src/machines/classify.js';
 import { scopedSink as sink } from '../helpers/scoped.js';
 
 async function closedPort(): Promise<number> {
@@ -18,6 +19,9 @@ async function closedPort(): Promise<number> {
 }
 
 const PASSWORD = 'clave-Secreta-991';
+
+/** nodemailer's bound on resolving the SMTP host (its `dnsTimeout` default), below any TiempoEspera (1 to 10 minutes). */
+const NODEMAILER_DNS_DEADLINE_MS = 30_000;
 
 /** A configuration whose top-level `smtp` is `smtp` (timeout 1 minute), plus `extra` keys. */
 function configWith(smtp: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
@@ -128,10 +132,28 @@ describe('sendTest: refused, in plain words', () => {
     );
   });
 
-  it('a host name that does not resolve: SMTP_CONNECTION about DNS', async () => {
-    const result = await sendTest({ config: configWith({ host: 'no-such-host.invalid', port: 587, security: 'NINGUNA' }), to: 'yo@acme.example' });
-    expect(result.code).toBe(ErrorCodes.SMTP_CONNECTION);
-    expect(result.message).toContain('No se encontró el servidor «no-such-host.invalid»');
+  it(
+    'a host name that does not resolve: SMTP_CONNECTION about DNS, within the DNS deadline',
+    async () => {
+      // `.invalid` never resolves (RFC 2606): a DNS server answers "no such name" at once. Where none answers at
+      // all, the lookup ends at nodemailer's DNS deadline, min(30 s, TiempoEspera); this test waits for that
+      // bound, no more. Under Wine (the Windows lane) it is always reached: c-ares finds no DNS server in Wine's
+      // adapter list and asks 127.0.0.1, and Wine's UDP sockets do not report the ICMP "port unreachable" that
+      // Linux turns into ECONNREFUSED within milliseconds, so no answer ever comes.
+      const started = Date.now();
+      const result = await sendTest({ config: configWith({ host: 'no-such-host.invalid', port: 587, security: 'NINGUNA' }), to: 'yo@acme.example' });
+      expect(result.code).toBe(ErrorCodes.SMTP_CONNECTION);
+      expect(result.message).toContain('No se encontró el servidor «no-such-host.invalid»');
+      expect(Date.now() - started).toBeLessThan(NODEMAILER_DNS_DEADLINE_MS + 5_000);
+    },
+    NODEMAILER_DNS_DEADLINE_MS + 15_000,
+  );
+
+  it('no DNS server answering in time is about DNS too, not about the port', () => {
+    // What nodemailer rejects with when its DNS deadline passes.
+    const timedOut = Object.assign(new Error('DNS lookup for smtp.acme.mx timed out'), { code: 'EDNS', originalCode: 'ETIMEOUT', command: 'CONN' });
+    const text = explainSendTestFailure(toSendError(timedOut), { host: 'smtp.acme.mx', port: 587, security: '', user: '', to: 'a@b.mx' }, 'es');
+    expect(text).toBe('No se encontró el servidor «smtp.acme.mx»: el nombre no se pudo resolver (DNS). Revise «host» y la red o el DNS de este equipo.');
   });
 
   it('relay refused at RCPT TO: explains relaying', async () => {

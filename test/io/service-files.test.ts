@@ -13,7 +13,8 @@ describe('writeUnitFile', () => {
     const first = await writeUnitFile(dir, 'proscai-mailer', '[Unit]\n');
     expect(first).toEqual({ file: path.join(dir, 'proscai-mailer.service'), replaced: false });
     expect(await fs.readFile(first.file, 'utf8')).toBe('[Unit]\n');
-    expect((await fs.stat(first.file)).mode & 0o777).toBe(0o644);
+    // Windows has no POSIX modes: Node reports a file without the read-only attribute as 0o666 (and chmod 0o644 leaves it writable).
+    expect((await fs.stat(first.file)).mode & 0o777).toBe(process.platform === 'win32' ? 0o666 : 0o644);
     const second = await writeUnitFile(dir, 'proscai-mailer', '[Unit]\nDescription=x\n');
     expect(second.replaced).toBe(true);
     expect(await fs.readFile(first.file, 'utf8')).toBe('[Unit]\nDescription=x\n');

@@ -13,14 +13,18 @@ import {
   dropMany,
   dropOrder,
   eventually,
+  expectStopped,
   makeWorld,
   messageIdFor,
   messageIdOf,
+  orderIdOf,
   orderName,
   orderXml,
   ordersIn,
   started,
   startMailer,
+  stopMailer,
+  stopsCleanly,
   writeConfig,
 } from './kit.js';
 
@@ -57,12 +61,10 @@ describe('fairness between companies', () => {
     expect(delay).toBeLessThanOrEqual(2_000);
     expect(fast.messages.map((m) => messageIdOf(m.raw))).toEqual([messageIdFor('B1')]);
 
-    // Keep the backlog going a little longer, then stop cleanly: nothing lost, nothing sent twice.
+    // Keep the backlog going a little longer, then stop it (SIGTERM; terminated on Windows): nothing lost, nothing sent twice.
     const before = slow.messages.length;
     await eventually(() => slow.messages.length >= before + 20, 10_000, 'more of the backlog');
-    cli.child.kill('SIGTERM');
-    const exit = await cli.exited;
-    expect(exit.code).toBe(0);
+    expectStopped(await stopMailer(cli));
     console.log(`fairness: largest number of simultaneous connections of the big company: ${slow.maxOpenSessions}`);
     expect(slow.maxOpenSessions).toBeLessThanOrEqual(2);
 
@@ -74,10 +76,16 @@ describe('fairness between companies', () => {
     expect(new Set([...sent, ...waiting, ...claimed]).size).toBe(2001);
     const ids = slow.messages.map((m) => messageIdOf(m.raw));
     expect(new Set(ids).size).toBe(ids.length);
-    expect(sent.length).toBe(ids.length + 1);
+    if (stopsCleanly) {
+      expect(sent.length).toBe(ids.length + 1);
+    } else {
+      // Terminated: a message accepted but not archived yet is still claimed, and the next start resumes it.
+      const done = new Set([...sent, ...claimed].map((name) => messageIdFor(orderIdOf(name))));
+      for (const id of ids) expect(done.has(id!), id).toBe(true);
+    }
   }, 90_000);
 
-  it('perMinute 5 with 12 orders: 5 accepted, the other 7 wait in the order folder; SIGTERM loses nothing', async () => {
+  it('perMinute 5 with 12 orders: 5 accepted, the other 7 wait in the order folder; a stop (SIGTERM; terminated on Windows) loses nothing', async () => {
     const world = await makeWorld();
     const server = await scopedScriptedSmtp();
     const config = await writeConfig(world, {
@@ -96,9 +104,9 @@ describe('fairness between companies', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(server.messages).toHaveLength(5);
     expect(await ordersIn(world.dir)).toHaveLength(7);
+    await eventually(async () => (await ordersIn(path.join(world.dir, 'enviados'))).length === 5, 10_000, 'the five archived');
 
-    cli.child.kill('SIGTERM');
-    expect((await cli.exited).code).toBe(0);
+    expectStopped(await stopMailer(cli));
     expect(server.messages).toHaveLength(5);
     expect(await ordersIn(path.join(world.dir, 'enviados'))).toHaveLength(5);
     const waiting = await ordersIn(world.dir);

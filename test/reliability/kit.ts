@@ -2,12 +2,14 @@
  * Shared parts of the reliability tests: the real CLI as a child process
  * (test/helpers/cli.ts), real temp folders, orders written the way the ERP
  * writes them (a temporary name, then a rename into the order folder), the
- * bitácora read back as JSON lines, and the Message-IDs of what a server got.
+ * bitácora read back as JSON lines, the Message-IDs of what a server got, and
+ * the spec's bound on repeats after a mailer stopped without a clean stop.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { eventually, type RunningCli } from '../helpers/cli.js';
+import { expect } from 'vitest';
+import { eventually, preloadEnv, type RunningCli } from '../helpers/cli.js';
 import { scopedCli } from '../helpers/scoped.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 
@@ -69,6 +71,8 @@ export function orderXml(o: OrderOptions): string {
 }
 
 export const orderName = (id: string): string => `_CFD_MAIL_REQ_${id}.XML`;
+/** The id of an order file name (`orderName`'s inverse). */
+export const orderIdOf = (name: string): string => name.replace(/^_CFD_MAIL_REQ_|\.XML$/gi, '');
 
 /** A company profile pointing at a plain SMTP server on 127.0.0.1. */
 export function profile(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -137,6 +141,15 @@ export async function logLines(world: World): Promise<Record<string, unknown>[]>
     });
 }
 
+/**
+ * Waits until the bitácora holds what `check` looks for. For lines read after
+ * a stop: the log is written in batches (at least every second), and a
+ * mailer terminated the Windows way writes no last batch.
+ */
+export async function logged(world: World, check: (lines: Record<string, unknown>[]) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(async () => check(await logLines(world)), timeoutMs, `${what} in the log`);
+}
+
 /** Writes a JSON configuration file next to the order folder; returns its path. */
 export async function writeConfig(world: World, config: Record<string, unknown>, name = 'config.json'): Promise<string> {
   const file = path.join(world.root, name);
@@ -160,15 +173,41 @@ export function tally(raws: Buffer[]): { distinct: number; duplicates: number; p
   return { distinct: perId.size, duplicates: raws.length - perId.size, perId };
 }
 
-/** The process's peak resident memory so far (VmHWM, kB), or undefined once it is gone. */
-export async function peakRssKb(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * Environment for `startMailer` that makes the mailer write its peak resident
+ * memory (kB, `process.resourceUsage().maxRSS`: VmHWM on Linux, the peak
+ * working set on Windows) to `file` as it exits; `peakRssKb` reads it back.
+ */
+export function peakRssEnv(file: string): Record<string, string> {
+  return preloadEnv(
+    `const { writeFileSync } = await import('node:fs');
+process.on('exit', () => writeFileSync(${JSON.stringify(file)}, String(process.resourceUsage().maxRSS)));`,
+  );
 }
 
-export { eventually } from '../helpers/cli.js';
+/** The peak resident memory (kB) a mailer started with `peakRssEnv(file)` wrote as it exited (0 when it wrote none). */
+export async function peakRssKb(file: string): Promise<number> {
+  return Number(await readFile(file, 'utf8').catch(() => '0'));
+}
+
+/**
+ * The spec's bound after a mailer stopped without a clean stop (kill -9, or
+ * terminated as Windows does) and a restart: every order of `ids` arrived,
+ * each message with its order's own Message-ID, and only orders claimed (in
+ * flight) at that instant arrived twice, never more. Returns what repeated.
+ */
+export function expectEachSentOnceBeyondInFlight(raws: Buffer[], ids: string[], claimedAtStop: string[]): { duplicates: number; repeated: string[] } {
+  const expected = new Set(ids.map(messageIdFor));
+  const { distinct, duplicates, perId } = tally(raws);
+  for (const id of perId.keys()) expect(expected.has(id), id).toBe(true);
+  expect(distinct).toBe(ids.length);
+  const inFlight = new Set(claimedAtStop.map((name) => messageIdFor(orderIdOf(name))));
+  const repeated = [...perId].filter(([, n]) => n > 1).map(([id]) => id);
+  for (const id of repeated) {
+    expect(inFlight.has(id), id).toBe(true);
+    expect(perId.get(id), id).toBe(2);
+  }
+  return { duplicates, repeated };
+}
+
+export { eventually, expectStopped, stopMailer, stopsCleanly, underWine } from '../helpers/cli.js';

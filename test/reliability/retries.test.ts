@@ -19,7 +19,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { expectStopped, runCli, stopMailer } from '../helpers/cli.js';
 import type { Reply, ScriptStep } from '../helpers/scripted-smtp.js';
 import { scopedScriptedSmtp } from '../helpers/scoped.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
@@ -28,6 +28,7 @@ import {
   dropOrder,
   eventually,
   logLines,
+  logged,
   makeWorld,
   messageIdFor,
   messageIdOf,
@@ -88,8 +89,8 @@ describe('temporary failures are retried on the schedule', () => {
       }),
     );
     await eventually(async () => (await ordersIn(path.join(world.dir, 'enviados'))).length === ids.length, 15_000, 'all sent');
-    cli.child.kill('SIGTERM');
-    expect((await cli.exited).code).toBe(0);
+    await logged(world, (lines) => lines.filter((l) => l.event === 'order.sent').length === ids.length, 'the sends');
+    expectStopped(await stopMailer(cli));
 
     for (const id of ids) {
       expect(servers[id].messages.map((m) => messageIdOf(m.raw)), id).toEqual([messageIdFor(id)]);
@@ -133,8 +134,8 @@ describe('when the schedule is used up', () => {
 
     await eventually(async () => (await ordersIn(path.join(world.dir, 'errores'))).includes(name), 15_000, 'errores/');
     const notice = await eventually(() => server.messages.find((m) => m.rcptTo.includes('sistemas@acme.example')), 10_000, 'notification');
-    cli.child.kill('SIGTERM');
-    expect((await cli.exited).code).toBe(0);
+    await logged(world, (lines) => lines.some((l) => l.event === 'order.failed'), 'the failure');
+    expectStopped(await stopMailer(cli));
 
     // Exactly three tries reached the server, and nothing was accepted for the customer.
     expect(server.log.filter((l) => l.line.toUpperCase().startsWith('RCPT TO:<CLIENTE@'))).toHaveLength(3);
@@ -206,7 +207,7 @@ describe('partial recipients', () => {
 });
 
 describe('a restart continues the schedule', () => {
-  it('SIGTERM after the first failed try, restart: the tries go on at 2, 3… and the order is sent once the server recovers', async () => {
+  it('stopped after the first failed try (SIGTERM; terminated on Windows), restart: the tries go on at 2, 3… and the order is sent once the server recovers', async () => {
     const world = await makeWorld();
     let failing = true;
     const server = await scripted((s) => (failing && s.command === 'RCPT' ? { code: 451, text: '4.7.0 Try again later' } : undefined));
@@ -221,8 +222,8 @@ describe('a restart continues the schedule', () => {
       const s = await stateOf(world, name);
       return s?.attempts === 1 ? s : undefined;
     }, 10_000, 'first try recorded');
-    first.child.kill('SIGTERM');
-    expect((await first.exited).code).toBe(0);
+    await logged(world, (lines) => lines.some((l) => l.event === 'order.deferred'), 'the first try');
+    expectStopped(await stopMailer(first));
 
     // On disk between the two runs: claimed, one try, the next one scheduled about 2 s after it.
     expect(await readdir(claimsDir(world, HOST))).toContain(name);
@@ -235,8 +236,8 @@ describe('a restart continues the schedule', () => {
     await eventually(async () => (await stateOf(world, name))?.attempts === 2, 10_000, 'second try recorded');
     failing = false;
     await eventually(async () => (await ordersIn(path.join(world.dir, 'enviados'))).includes(name), 10_000, 'sent');
-    second.child.kill('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    await logged(world, (lines) => lines.some((l) => l.event === 'order.sent'), 'the send');
+    expectStopped(await stopMailer(second));
 
     const lines = await logLines(world);
     // Every failed try is logged once, numbered on from the first run; never a second "try 1".

@@ -11,6 +11,7 @@ import {
   systemdUnit,
   unitName,
 } from '../../src/service/systemd.js';
+import { splitExecStart } from './command-lines.js';
 
 type Unit = Record<string, Record<string, string[]>>;
 
@@ -30,37 +31,6 @@ function parseUnit(text: string): Unit {
     (section[line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
   }
   return unit;
-}
-
-/**
- * systemd's splitting of ExecStart (extract_first_word with quotes and C
- * escapes), then `%%` → `%` and `$$` → `$`: what the process receives as argv.
- */
-function splitExecStart(line: string): string[] {
-  const words: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    while (line[i] === ' ') i++;
-    if (i >= line.length) break;
-    let word = '';
-    let quote: string | undefined;
-    for (; i < line.length; i++) {
-      const ch = line[i];
-      if (quote === undefined && ch === ' ') break;
-      if (ch === '\\') {
-        word += line[++i];
-      } else if (quote === undefined && (ch === '"' || ch === "'")) {
-        quote = ch;
-      } else if (ch === quote) {
-        quote = undefined;
-      } else {
-        word += ch;
-      }
-    }
-    if (quote !== undefined) throw new Error(`unterminated quote in ${line}`);
-    words.push(word.replace(/%%/g, '%').replace(/\$\$/g, '$'));
-  }
-  return words;
 }
 
 const base = { execPath: '/usr/bin/node', script: '/opt/proscai-mailer/dist/main.js' };

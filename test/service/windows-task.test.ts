@@ -12,6 +12,7 @@ import {
   windowsTaskXml,
   xmlEscape,
 } from '../../src/service/windows-task.js';
+import { splitWindowsArgs } from './command-lines.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, ignoreDeclaration: false });
 
@@ -19,36 +20,6 @@ const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@'
 function parse(xml: string): any {
   expect(XMLValidator.validate(xml)).toBe(true);
   return parser.parse(xml);
-}
-
-/**
- * The Microsoft C runtime's (and CommandLineToArgvW's) splitting of a command
- * line, which node.exe uses for process.argv: 2n backslashes + quote → n
- * backslashes and a quote toggle; 2n+1 → n backslashes and a literal quote.
- */
-function splitWindowsArgs(line: string): string[] {
-  const args: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === ' ' || line[i] === '\t') i++;
-    if (i >= line.length) return args;
-    let arg = '';
-    let quoted = false;
-    while (i < line.length && (quoted || (line[i] !== ' ' && line[i] !== '\t'))) {
-      if (line[i] === '\\') {
-        let n = 0;
-        while (line[i] === '\\') (n++, i++);
-        if (line[i] === '"') {
-          arg += '\\'.repeat(Math.floor(n / 2));
-          if (n % 2 === 1) (arg += '"', i++);
-        } else arg += '\\'.repeat(n);
-      } else if (line[i] === '"') {
-        if (quoted && line[i + 1] === '"') (arg += '"', (i += 2));
-        else (quoted = !quoted, i++);
-      } else arg += line[i++];
-    }
-    args.push(arg);
-  }
 }
 
 const opts = {
@@ -111,6 +82,14 @@ describe('windowsTaskXml', () => {
     const raw = windowsTaskXml(opts);
     expect(raw).toContain('&amp; Co');
     expect(raw).toContain('config &lt;prod&gt;.json');
+  });
+
+  it("starts in the program's folder, or the one given, taken as written", () => {
+    expect(parse(windowsTaskXml(opts)).Task.Actions.Exec.WorkingDirectory).toBe('C:\\Program Files\\proscai-mailer\\dist');
+    const given = parse(windowsTaskXml({ ...opts, workingDirectory: 'D:\\Proscai & Co\\mailer' })).Task.Actions.Exec;
+    expect(given.WorkingDirectory).toBe('D:\\Proscai & Co\\mailer');
+    expect(() => windowsTaskXml({ ...opts, workingDirectory: 'C:\\%TEMP%' })).toThrow(MailerError);
+    expect(() => windowsTaskXml({ ...opts, workingDirectory: 'C:\\a"b' })).toThrow(MailerError);
   });
 
   it('leaves a path without spaces unquoted', () => {
