@@ -15,13 +15,18 @@
  *   same pool keep their connections;
  * - it rejects only with MailerErrors (see machines/classify.ts), whose
  *   messages never contain the password;
- * - certificates are verified unless the settings say `rejectUnauthorized: false`.
+ * - certificates are verified unless the settings say `rejectUnauthorized: false`;
+ * - a message with an address whose local part is not ASCII (`josé@…`) is
+ *   handed over only when the server offers SMTPUTF8; otherwise it rejects
+ *   with SMTP_SMTPUTF8_UNSUPPORTED naming the addresses, and nothing is sent.
  */
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transporter } from 'nodemailer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 import { ErrorCodes, MailerError } from '../errors.js';
 import { toSendError } from '../machines/classify.js';
+import { addressesNeedingSmtpUtf8 } from '../order/compose.js';
 import type { ResolvedSmtp } from '../ports.js';
 import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
@@ -107,7 +112,7 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
   ): Promise<SmtpSendInfo> {
     const timeoutMs = sendTimeoutMs(smtp, options.timeoutMs);
     const entry = entryFor(smtp, lane, maxConnections, timeoutMs);
-    const attempt = boundedSend(entry, smtp, message, timeoutMs);
+    const attempt = checkedSend(entry, smtp, message, timeoutMs);
     entry.inFlight.add(attempt);
     try {
       return await attempt;
@@ -135,15 +140,79 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     );
   }
 
+  /**
+   * `boundedSend`, after making sure the server can carry every address of
+   * the message; the check and the send share the one TiempoEspera.
+   */
+  async function checkedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number): Promise<SmtpSendInfo> {
+    const international = addressesNeedingSmtpUtf8(message);
+    if (international.length === 0) return boundedSend(entry, smtp, message, timeoutMs);
+    const started = Date.now();
+    const offered = await offersSmtpUtf8(transportOptionsFor(smtp, 1, timeoutMs, options), timeoutMs, [smtp.password]);
+    if (!offered) {
+      const list = international.join(', ');
+      throw new MailerError(
+        ErrorCodes.SMTP_SMTPUTF8_UNSUPPORTED,
+        `The server does not offer SMTPUTF8, which the non-ASCII local part of ${list} needs; nothing was sent`,
+        { value: list },
+      );
+    }
+    return boundedSend(entry, smtp, message, timeoutMs, Math.max(1, timeoutMs - (Date.now() - started)));
+  }
+
   return { send, closeAll, size: () => entries.size };
 }
 
 /**
- * One sendMail bounded by `timeoutMs`. The abort signal makes nodemailer drop
+ * Whether the server offers SMTPUTF8 to a connection set up exactly as the
+ * pooled ones are (host, port, TLS settings, EHLO name), which then quits
+ * without AUTH or a message. Why a connection of its own: nodemailer keeps
+ * what its pooled connections learnt from EHLO to itself, and sends a
+ * non-ASCII address raw to a server without SMTPUTF8 instead of refusing it.
+ * The test is nodemailer's own, on the EHLO reply its connection ended on.
+ * Why not remembered between messages: an operator who enables SMTPUTF8
+ * after such a failure expects the retry to see it, and such addresses are
+ * rare enough that one more connection for each costs nothing noticeable.
+ *
+ * Rejects as a send would (toSendError: refused, reset, TLS…), and with
+ * SMTP_TIMEOUT after `timeoutMs`.
+ */
+export function offersSmtpUtf8(options: SMTPPoolOptions, timeoutMs: number, secrets: (string | undefined)[] = []): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const connection = new SMTPConnection(options);
+    let settled = false;
+    const finish = (error: unknown, offered = false): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error === undefined) {
+        connection.quit();
+        resolve(offered);
+      } else {
+        connection.close();
+        reject(toSendError(error, { secrets }));
+      }
+    };
+    const timer = setTimeout(() => {
+      finish(new MailerError(ErrorCodes.SMTP_TIMEOUT, `Asking the server for SMTPUTF8 took longer than ${timeoutMs} ms (TiempoEspera)`, { smtp: { errno: 'ETIMEDOUT' } }));
+    }, timeoutMs);
+    // Stays attached after settling: an error while quitting must not become an uncaught 'error' event.
+    connection.on('error', (err: unknown) => finish(err));
+    connection.connect((err?: unknown) => {
+      if (err) return finish(err);
+      const ehlo = typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '';
+      finish(undefined, /[ -]SMTPUTF8\b/im.test(ehlo));
+    });
+  });
+}
+
+/**
+ * One sendMail bounded by `remainingMs` (what is left of the order's
+ * `timeoutMs`, which the error names). The abort signal makes nodemailer drop
  * the message from its queue or close the connection delivering it; the
  * promise rejects at the deadline whatever nodemailer does afterwards.
  */
-function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number): Promise<SmtpSendInfo> {
+function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number, remainingMs = timeoutMs): Promise<SmtpSendInfo> {
   const controller = new AbortController();
   const secrets = [smtp.password];
   return new Promise<SmtpSendInfo>((resolve, reject) => {
@@ -154,7 +223,7 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
           smtp: { errno: 'ETIMEDOUT' },
         }),
       );
-    }, timeoutMs);
+    }, remainingMs);
     entry.transport.sendMail({ ...message, signal: controller.signal }).then(
       (info) => {
         clearTimeout(timer);

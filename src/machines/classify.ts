@@ -20,6 +20,11 @@
  *   and falling back to plain text would leak the password. A 4xx answer to
  *   STARTTLS (454 "TLS not available now") → retry.
  * - Every recipient refused: with 5xx only → fail; if any was a 4xx → retry.
+ *   A 553 "internationalized mailbox name not allowed" is such a refusal.
+ * - An address whose local part is not ASCII, on a server that does not offer
+ *   SMTPUTF8 (io/smtp.ts finds out before anything is sent) → fail with
+ *   SMTP_SMTPUTF8_UNSUPPORTED: the server's extensions do not change between
+ *   tries, and a non-ASCII local part has no ASCII form to fall back to.
  * - Anything not recognised → INTERNAL, fail: a bug must be visible in errores/
  *   rather than loop through the retry schedule.
  *

@@ -14,8 +14,11 @@
  * `<OrdenEnvio>` and ends with `</OrdenEnvio>`, exactly one `<Empresa>`
  * element, a direct child of the root, with nothing but tags and text before
  * it (no comment, CDATA, DOCTYPE or processing instruction other than the XML
- * declaration), and a non-empty value of printable ASCII without `&`. Pure.
+ * declaration), and a non-empty value of printable ASCII without `&`; a file
+ * that claims UTF-8 must be valid UTF-8 throughout. Pure.
  */
+
+import { isUtf8 } from 'node:buffer';
 
 /** How far into the file the element is looked for (it is near the top in every ERP order). */
 const SCAN_BYTES = 16 * 1024;
@@ -29,10 +32,12 @@ export function scanCompany(bytes: Buffer): string | undefined {
   if (head.includes('\u0000')) return undefined; // UTF-16 (with or without BOM) or binary
 
   let rest = head;
+  let claimsUtf8 = start === 3;
   const decl = /^\s*<\?xml\s[^?]*\?>/i.exec(rest);
   if (decl) {
     const encoding = /\bencoding\s*=\s*["']([^"']*)["']/i.exec(decl[0])?.[1]?.trim().toLowerCase();
     if (encoding !== undefined && !ASCII_COMPATIBLE.has(encoding)) return undefined;
+    if (encoding === 'utf-8' || encoding === 'utf8') claimsUtf8 = true;
     rest = rest.slice(decl[0].length);
   }
 
@@ -45,6 +50,8 @@ export function scanCompany(bytes: Buffer): string | undefined {
   // Cut short (the intake reads complete files, but a file may still be broken): the parse decides.
   const tail = bytes.subarray(Math.max(start, bytes.length - 64)).toString('latin1');
   if (!/<\/ordenenvio\s*>\s*$/i.test(tail)) return undefined;
+  // A file that claims UTF-8 and is not is refused by the parse (decode.ts, ORDER_ENCODING).
+  if (claimsUtf8 && !isUtf8(bytes.subarray(start))) return undefined;
 
   const element = /^<empresa\s*>([^<]*)<\/empresa\s*>/i.exec(rest.slice(at));
   if (!element) return undefined;

@@ -8,6 +8,8 @@
  * - attachment bytes reach the recipient unchanged: every attachment is sent
  *   base64-encoded from its file, with no `encoding`/charset conversion, so a
  *   CFDI XML keeps its BOM and a PDF its binary bytes;
+ * - the name the recipient sees is a bare, safe file name (file-name.ts),
+ *   whatever `nombre` or the path said;
  * - an HTML body is sent as multipart/alternative: `html` plus the plain-text
  *   alternative the parser derived from it;
  * - the Message-ID is `resolved.messageId`, stable for an order id.
@@ -17,6 +19,7 @@ import { domainToASCII } from 'node:url';
 import type { SendMailOptions } from 'nodemailer';
 
 import type { Address } from './types.js';
+import { safeFileName } from './file-name.js';
 import type { ResolvedAttachment, ResolvedOrder } from '../ports.js';
 
 /** Header that names the order a message came from (for tracing in the server's logs). */
@@ -41,7 +44,8 @@ export function composeMessage(
     messageId: resolved.messageId,
     headers: { [ORDER_HEADER]: order.id },
     attachments: attachments.map((a) => ({
-      filename: a.filename,
+      // `false`: no name at all rather than one nodemailer would take from the path.
+      filename: safeFileName(a.filename) ?? false,
       ...(a.content !== undefined ? { content: a.content } : { path: a.path }),
       contentType: a.contentType,
       contentTransferEncoding: 'base64',
@@ -81,6 +85,32 @@ function domainOf(address: string): string {
   const ascii = raw === '' ? '' : domainToASCII(raw.toLowerCase());
   const safe = ascii.replace(/[^a-z0-9.-]/g, '').replace(/^\.+|\.+$/g, '');
   return safe || 'proscai-mailer.invalid';
+}
+
+/**
+ * The addresses of `message` (sender, recipients, reply-to) whose local part
+ * is not ASCII, in order and without repeats. Such an address can only be
+ * sent with the server's SMTPUTF8 extension (RFC 6531): unlike a domain,
+ * which nodemailer writes in its ASCII (punycode) form, a local part has no
+ * ASCII form, and nodemailer would otherwise send it raw in MAIL FROM,
+ * RCPT TO and the headers.
+ */
+export function addressesNeedingSmtpUtf8(message: Pick<SendMailOptions, 'from' | 'to' | 'cc' | 'bcc' | 'replyTo'>): string[] {
+  const found = new Set<string>();
+  const items = [message.from, message.to, message.cc, message.bcc, message.replyTo].flat(2) as unknown[];
+  for (const item of items) {
+    const address = bareAddress(item);
+    const at = address.lastIndexOf('@');
+    if (/[^\x00-\x7F]/.test(at >= 0 ? address.slice(0, at) : address)) found.add(address);
+  }
+  return [...found];
+}
+
+/** `a@b`, `Name <a@b>` or `{ address: 'a@b' }` → `a@b`; anything else → ''. */
+function bareAddress(item: unknown): string {
+  if (typeof item === 'string') return (/<([^<>]*)>\s*$/.exec(item)?.[1] ?? item).trim();
+  const address = typeof item === 'object' && item !== null ? (item as { address?: unknown }).address : undefined;
+  return typeof address === 'string' ? address.trim() : '';
 }
 
 function toNodemailer(address: Address): string | { name: string; address: string } {

@@ -7,6 +7,7 @@
 import { ErrorCodes, MailerError } from '../errors.js';
 import type { AfterSend, OrderAttachment, Security } from './types.js';
 import { checkHeaderValue } from './header.js';
+import { safeFileName } from './file-name.js';
 
 export type FieldResult<T> = T | MailerError | undefined;
 
@@ -18,6 +19,11 @@ export const AFTER_SEND_KEYWORDS = ['CONSERVAR', 'RECICLAR', 'ELIMINAR'] as cons
 
 const TRUE_WORDS = new Set(['si', 'sí', 'true', '1']);
 const FALSE_WORDS = new Set(['no', 'false', '0']);
+
+/** `text` cut to `max` characters for a log line (a value can be megabytes long). */
+export function clip(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
 
 function invalid(field: string, value: string, why: string): MailerError {
   return new MailerError(ErrorCodes.ORDER_FIELD_INVALID, `${field}: "${value}" ${why}`, { field, value });
@@ -76,9 +82,14 @@ export function readPassword(text: string | undefined): string | undefined {
 
 /**
  * One `Adjuntos/Archivo`: the path as written (resolved and checked elsewhere)
- * and the optional `nombre` the recipient sees.
+ * and the optional `nombre` the recipient sees, reduced to a safe bare file
+ * name (file-name.ts); a `nombre` that had to be changed gives a warning, and
+ * one with nothing usable left is dropped (the file's own name is used).
  */
-export function readAttachment(pathText: string, nombre: string | undefined): { attachment?: OrderAttachment; errors: MailerError[] } {
+export function readAttachment(
+  pathText: string,
+  nombre: string | undefined,
+): { attachment?: OrderAttachment; errors: MailerError[]; warning?: string } {
   const errors: MailerError[] = [];
   const field = 'Adjuntos/Archivo';
   if (pathText === '') errors.push(invalid(field, pathText, 'is empty: no file to attach'));
@@ -87,5 +98,10 @@ export function readAttachment(pathText: string, nombre: string | undefined): { 
   const nameError = name ? checkHeaderValue(name, `${field}/@nombre`) : undefined;
   if (nameError) errors.push(nameError);
   if (errors.length > 0) return { errors };
-  return { attachment: { path: pathText, ...(name ? { filename: name } : {}) }, errors };
+  const filename = safeFileName(name);
+  const warning =
+    name && filename !== name
+      ? `${field}/@nombre "${clip(name)}" ${filename === undefined ? "has no usable file name: the file's own name is used" : `is sent as "${filename}"`}`
+      : undefined;
+  return { attachment: { path: pathText, ...(filename !== undefined && { filename }) }, errors, ...(warning !== undefined && { warning }) };
 }

@@ -23,6 +23,7 @@ import type { OrderTree } from './tree.js';
 import { parseAddress, parseAddressList } from './addresses.js';
 import { parseBody } from './body.js';
 import * as F from './fields.js';
+import { clip } from './fields.js';
 
 /** The root element's name, matched case-insensitively. */
 export const ROOT_ELEMENT = 'OrdenEnvio';
@@ -60,18 +61,51 @@ function parseChecked(bytes: Buffer, partial: PartialOrder): ParseResult {
   const fields = readFields(tree);
   Object.assign(partial, fields.partial);
   if (fields.errors.length > 0) return refuse(fields.errors, partial);
-  const warnings = [...(decoded.warning ? [decoded.warning] : []), ...tree.warnings];
-  if (tree.unknown.length > 0) warnings.push(`unknown elements ignored: ${tree.unknown.join(', ')}`);
+  const warnings = [...(decoded.warning ? [decoded.warning] : []), ...tree.warnings, ...firstWarnings(fields.warnings)];
+  if (tree.unknownAttributes.length > 0) warnings.push(`unknown attributes ignored: ${summarizeNames(tree.unknownAttributes)}`);
+  if (tree.unknown.length > 0) warnings.push(`unknown elements ignored: ${summarizeNames(tree.unknown)}`);
   const order: Order = { id: partial.id, fileName: partial.fileName, ...fields.partial, ...fields.order, unknownElements: tree.unknown, encoding: decoded.encoding };
   return { ok: true, order, warnings };
+}
+
+/** Names listed in a warning; the rest are counted (an order may hold millions, and the warning is one log line). */
+export const MAX_LISTED_NAMES = 20;
+
+/**
+ * `names` for a warning: all of them when there are at most
+ * MAX_LISTED_NAMES, else the first MAX_LISTED_NAMES distinct ones (each cut
+ * to 100 characters) and the counts, so the line stays short however many
+ * or however long the names are.
+ */
+export function summarizeNames(names: readonly string[]): string {
+  if (names.length <= MAX_LISTED_NAMES) return names.map((n) => clip(n)).join(', ');
+  const distinct = new Set(names);
+  const listed = [...take(distinct, MAX_LISTED_NAMES)].map((n) => clip(n));
+  const more = distinct.size > listed.length ? ', …' : '';
+  return `${listed.join(', ')}${more} (${names.length} in all, ${distinct.size} distinct)`;
+}
+
+/** The first MAX_LISTED_NAMES warnings and, beyond them, one line counting the rest. */
+function firstWarnings(warnings: string[]): string[] {
+  if (warnings.length <= MAX_LISTED_NAMES) return warnings;
+  return [...warnings.slice(0, MAX_LISTED_NAMES), `… and ${warnings.length - MAX_LISTED_NAMES} more warnings like these`];
+}
+
+function* take<T>(items: Iterable<T>, count: number): Iterable<T> {
+  if (count <= 0) return;
+  for (const item of items) {
+    yield item;
+    if (--count === 0) return;
+  }
 }
 
 type OrderFields = Omit<Order, 'id' | 'fileName' | 'company' | 'smtp' | 'from' | 'errorMail' | 'unknownElements' | 'encoding'>;
 type PartialFields = Required<Pick<PartialOrder, 'smtp' | 'errorMail'>> & Pick<PartialOrder, 'company' | 'from'>;
 
 /** Reads every field, collecting all errors (tree errors first, then in element order of the spec table). */
-function readFields(tree: OrderTree): { order: OrderFields; partial: PartialFields; errors: MailerError[] } {
+function readFields(tree: OrderTree): { order: OrderFields; partial: PartialFields; errors: MailerError[]; warnings: string[] } {
   const errors = [...tree.errors];
+  const warnings: string[] = [];
   const take = <T>(result: F.FieldResult<T>): T | undefined => {
     if (result instanceof MailerError) {
       errors.push(result);
@@ -101,7 +135,7 @@ function readFields(tree: OrderTree): { order: OrderFields; partial: PartialFiel
   const replyTo = list('ResponderA');
   const subject = take(F.readSubject(text('Asunto'))) ?? '';
   const body = parseBody(tree.single.get('Cuerpo')?.text ?? '');
-  const attachments = readAttachments(tree, errors);
+  const attachments = readAttachments(tree, errors, warnings);
   const afterSend = take(F.readKeyword(text('DespuesDeEnviar'), 'DespuesDeEnviar', F.AFTER_SEND_KEYWORDS));
   const logSuccess = take(F.readBoolean(text('RegistrarEnvios'), 'RegistrarEnvios'));
   const errorMail = list('CorreoErrores');
@@ -114,6 +148,7 @@ function readFields(tree: OrderTree): { order: OrderFields; partial: PartialFiel
     },
     partial: { ...(company !== undefined && { company }), smtp, ...(from !== undefined && { from }), errorMail },
     errors,
+    warnings,
   };
 }
 
@@ -130,11 +165,12 @@ function readSmtp(text: (path: string) => string | undefined, take: <T>(r: F.Fie
   return Object.fromEntries(Object.entries(smtp).filter(([, v]) => v !== undefined)) as OrderSmtp;
 }
 
-function readAttachments(tree: OrderTree, errors: MailerError[]): OrderAttachment[] {
+function readAttachments(tree: OrderTree, errors: MailerError[], warnings: string[]): OrderAttachment[] {
   const attachments: OrderAttachment[] = [];
   for (const element of tree.attachments) {
     const read = F.readAttachment(element.text.trim(), attributeOf(element, 'nombre'));
     errors.push(...read.errors);
+    if (read.warning !== undefined) warnings.push(read.warning);
     if (read.attachment) attachments.push(read.attachment);
   }
   return attachments;

@@ -7,7 +7,8 @@
  *
  * Rules decided here (each tested):
  * - an element the spec does not name is listed in `unknown` by its path
- *   (`Prioridad`, `SMTP/Foo`) and not looked into;
+ *   (`Prioridad`, `SMTP/Foo`) and not looked into; an attribute it does not
+ *   name, in `unknownAttributes` (both are summarized for the log by parse.ts);
  * - child elements of a text element (`<Para><x/></Para>`) are unknown elements;
  * - an element that may appear once but appears again is an
  *   ORDER_FIELD_INVALID naming it, and none of its copies is used;
@@ -63,6 +64,8 @@ export interface OrderTree {
   attachments: XmlElement[];
   /** Paths of elements the spec does not name, in document order. */
   unknown: string[];
+  /** Attributes the spec does not name on known elements, as `name on <path>`, in document order. */
+  unknownAttributes: string[];
   errors: MailerError[];
   warnings: string[];
 }
@@ -74,7 +77,7 @@ export function nameKey(name: string): string {
 
 /** Walks the children of `root` (already known to be `OrdenEnvio`). */
 export function collectTree(root: XmlElement): OrderTree {
-  const tree: OrderTree = { single: new Map(), attachments: [], unknown: [], errors: [], warnings: [] };
+  const tree: OrderTree = { single: new Map(), attachments: [], unknown: [], unknownAttributes: [], errors: [], warnings: [] };
   const repeated = new Set<string>();
   checkReferences(root, root.name, tree);
   checkAttributes(root, root.name, [], tree);
@@ -145,7 +148,7 @@ function checkAttributes(element: XmlElement, path: string, allowed: string[], t
   for (const attribute of element.attributes) {
     const key = nameKey(attribute.name);
     if (key.startsWith('xmlns') || key.startsWith('xml:')) continue; // namespace and xml:space/lang noise
-    if (!allowed.includes(key)) tree.warnings.push(`unknown attribute ${attribute.name} on <${path}> ignored`);
+    if (!allowed.includes(key)) tree.unknownAttributes.push(`${attribute.name} on <${path}>`);
   }
 }
 

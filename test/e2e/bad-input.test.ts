@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import iconv from 'iconv-lite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
@@ -44,6 +45,10 @@ describe('bad input', () => {
         await writeFile(path.join(dir, name), simpleOrder({ port: sink.port, attachments: ['C1/ok.pdf', attachment] }));
         expected.set(name, word);
       }
+      // Declares UTF-8 but was saved as ANSI: refused, naming the first bad byte, never sent with guessed characters.
+      const ansi = iconv.encode(simpleOrder({ port: sink.port, subject: 'Facturación' }), 'windows-1252');
+      await writeFile(path.join(dir, '_CFD_MAIL_REQ_ANSI.XML'), ansi);
+      expected.set('_CFD_MAIL_REQ_ANSI.XML', `UTF-8, byte ${ansi.indexOf(0xf3)} (0xF3)`);
       await writeFile(path.join(dir, '_CFD_MAIL_REQ_GOOD.XML'), simpleOrder({ port: sink.port, attachments: ['C1\\ok.pdf'] }));
 
       const result = await runCli(['once', '--dir', dir], {}, 120_000);
@@ -66,6 +71,50 @@ describe('bad input', () => {
       // Nothing is left behind in the order folder or the work area.
       const left = (await readdir(dir)).filter((n) => /^_CFD_MAIL_REQ_/i.test(n));
       expect(left).toEqual([]);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('hostile but legal orders: a nombre with folders, a Unicode local part on a server without SMTPUTF8, 500,000 unknown elements', async () => {
+    const sink = await startSmtpSink({ serverOptions: { hideSMTPUTF8: true } });
+    try {
+      const dir = await makeTmpDir('proscai-hostile-');
+      mkdirSync(path.join(dir, 'C1'));
+      writeFileSync(path.join(dir, 'C1', 'ok.pdf'), 'ok');
+      const withNombre = simpleOrder({ port: sink.port, subject: 'nombre', attachments: ['C1\\ok.pdf'] }).replace('<Archivo>', '<Archivo nombre="..\\..\\evil.exe">');
+      await writeFile(path.join(dir, '_CFD_MAIL_REQ_NOMBRE.XML'), withNombre);
+      await writeFile(path.join(dir, '_CFD_MAIL_REQ_UNICODE.XML'), simpleOrder({ port: sink.port, subject: 'unicode', to: 'josé@cliente.mx; pagos@cliente.example' }));
+      const unknown = Array.from({ length: 500_000 }, (_, i) => `<Extra${i}/>`).join('');
+      await writeFile(path.join(dir, '_CFD_MAIL_REQ_UNKNOWN.XML'), simpleOrder({ port: sink.port, subject: 'unknown', extra: unknown }));
+
+      const result = await runCli(['once', '--dir', dir], {}, 120_000);
+      expect(result.code, result.stderr).toBe(1);
+
+      const bySubject = new Map(sink.messages.map((m) => [m.parsed.subject, m]));
+      expect([...bySubject.keys()].sort()).toEqual(['nombre', 'unknown']);
+      // The recipient sees a bare file name, with the file's bytes.
+      const attachment = bySubject.get('nombre')!.parsed.attachments;
+      expect(attachment.map((a) => a.filename)).toEqual(['evil.exe']);
+      expect(attachment[0]!.content.toString()).toBe('ok');
+      expect(bySubject.get('nombre')!.raw.toString('latin1')).not.toContain('..');
+
+      // Nothing of the Unicode order reached the server: refused before RCPT TO, with a note naming the address.
+      expect(await readdir(path.join(dir, 'errores'))).toEqual(['_CFD_MAIL_REQ_UNICODE.XML', '_CFD_MAIL_REQ_UNICODE.XML.error.txt']);
+      const note = await readFile(path.join(dir, 'errores', '_CFD_MAIL_REQ_UNICODE.XML.error.txt'), 'utf8');
+      expect(note).toContain('josé@cliente.mx');
+      expect(note).toContain('SMTPUTF8');
+      expect(sink.messages.flatMap((m) => m.envelope.to)).not.toContain('pagos@cliente.example');
+
+      // One warning line per order, short whatever the order holds.
+      const log = await readFile(path.join(dir, '.proscai-mailer', 'logs', 'mailer.log'), 'utf8');
+      const lines = log.split('\n').filter((l) => l.includes('_CFD_MAIL_REQ_UNKNOWN.XML') && l.includes('unknown elements ignored'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.length).toBeLessThan(2_000);
+      expect(lines[0]).toContain('Extra0, Extra1');
+      expect(lines[0]).toContain('(500000 in all, 500000 distinct)');
+      expect(log.split('\n').every((l) => l.length < 10_000)).toBe(true);
+      expect(log).toContain('is sent as \\"evil.exe\\"');
     } finally {
       await sink.close();
     }

@@ -229,6 +229,93 @@ describe('createTransportPool against a real SMTP server', () => {
   });
 });
 
+describe('addresses with a non-ASCII local part (SMTPUTF8)', () => {
+  const international = ['josé@cliente.mx', '用户@例子.公司'];
+
+  /** A sink that records every RCPT TO it is asked and whether MAIL FROM carried SMTPUTF8. */
+  async function recordingSink(options: SmtpSinkOptions = {}, hideSMTPUTF8 = false) {
+    const rcpts: string[] = [];
+    const smtpUtf8: boolean[] = [];
+    const s = await sink({
+      ...options,
+      rcptError: (address) => {
+        rcpts.push(address);
+        return undefined;
+      },
+      serverOptions: {
+        hideSMTPUTF8,
+        onMailFrom(address, _session, callback) {
+          smtpUtf8.push(typeof address.args === 'object' && address.args.SMTPUTF8 === true);
+          callback();
+        },
+      },
+    });
+    return { s, rcpts, smtpUtf8 };
+  }
+
+  it('a server that does not offer SMTPUTF8: SMTP_SMTPUTF8_UNSUPPORTED naming the addresses, permanent, and no RCPT TO at all', async () => {
+    const { s, rcpts, smtpUtf8 } = await recordingSink({}, true);
+    const err = await sendError(pool(), makeSmtp(s.port), ['pagos@cliente.example', ...international]);
+    expect(err.code).toBe(ErrorCodes.SMTP_SMTPUTF8_UNSUPPORTED);
+    expect(err.value).toBe(international.join(', '));
+    expect(err.message).toContain('josé@cliente.mx');
+    expect(classifySendError(err)).toBe('fail');
+    expect(rcpts).toEqual([]);
+    expect(smtpUtf8).toEqual([]);
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('a server that offers SMTPUTF8: the message goes out with SMTPUTF8 on MAIL FROM and the addresses as written', async () => {
+    const { s, rcpts, smtpUtf8 } = await recordingSink();
+    const info = await pool().send(makeSmtp(s.port), 'ACME', 1, message(international));
+    expect(info.accepted).toEqual(international);
+    expect(smtpUtf8).toEqual([true]);
+    expect(rcpts).toEqual(international);
+    expect(s.messages).toHaveLength(1);
+    expect(s.messages[0]!.parsed.to).toMatchObject({ value: international.map((address) => ({ address })) });
+  });
+
+  it('asks the server after STARTTLS, as the pooled connection sees it', async () => {
+    const { s, smtpUtf8 } = await recordingSink({ tls: 'starttls' });
+    await pool().send(makeSmtp(s.port, { security: 'STARTTLS', rejectUnauthorized: false }), 'ACME', 1, message(international));
+    expect(smtpUtf8).toEqual([true]);
+    expect(s.messages[0]!.secure).toBe(true);
+  });
+
+  it('the sender counts too (MAIL FROM)', async () => {
+    const { s } = await recordingSink({}, true);
+    const err = await pool()
+      .send(makeSmtp(s.port), 'ACME', 1, { ...message(), from: 'Facturación <facturación@acme.example>' })
+      .then(() => undefined, (e: unknown) => e as MailerError);
+    expect(err?.code).toBe(ErrorCodes.SMTP_SMTPUTF8_UNSUPPORTED);
+    expect(err?.value).toBe('facturación@acme.example');
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('an ASCII local part at an internationalised domain needs no SMTPUTF8: sent in punycode to a server without it', async () => {
+    const { s, smtpUtf8 } = await recordingSink({}, true);
+    await pool().send(makeSmtp(s.port), 'ACME', 1, message(['ana@例子.公司']));
+    expect(smtpUtf8).toEqual([false]);
+    expect(s.messages).toHaveLength(1);
+    expect(s.messages[0]!.raw.toString('latin1')).toMatch(/^To: ana@xn--fsqu00a\.xn--55qx5d\r$/m);
+  });
+
+  it('a server that is down while asked: SMTP_CONNECTION, retried', async () => {
+    const { port } = await rawServer((socket) => socket.destroy());
+    const err = await sendError(pool(), makeSmtp(port), international);
+    expect(err.code).toBe(ErrorCodes.SMTP_CONNECTION);
+    expect(classifySendError(err)).toBe('retry');
+  });
+
+  it('a server that never greets while asked: SMTP_TIMEOUT within TiempoEspera', async () => {
+    const { port } = await rawServer(() => undefined);
+    const started = Date.now();
+    const err = await sendError(pool(300), makeSmtp(port), international);
+    expect(err.code).toBe(ErrorCodes.SMTP_TIMEOUT);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
 describe('TiempoEspera bounds the whole send', () => {
   it('a server that accepts and never greets: SMTP_TIMEOUT within the bound, and the connection is dropped', async () => {
     const server = await rawServer(() => undefined);

@@ -57,6 +57,19 @@ describe('toSendError / classifySendError', () => {
     ],
     ['attachment vanished while streaming', nmError('ENOENT: no such file', { code: 'ESTREAM', originalCode: 'ENOENT' }), ErrorCodes.ATTACHMENT_UNREADABLE, 'fail'],
     ['unknown error', new Error('something odd'), ErrorCodes.INTERNAL, 'fail'],
+    [
+      'internationalized mailbox refused on RCPT (553 under SMTPUTF8)',
+      nmError("Can't send mail - all recipients were rejected: 553 5.6.7 not allowed", {
+        code: 'EENVELOPE',
+        response: '553 5.6.7 not allowed',
+        responseCode: 553,
+        command: 'RCPT TO',
+        rejected: ['josé@cliente.mx'],
+        rejectedErrors: [nmError('Internationalized mailbox name not allowed', { code: 'EENVELOPE', response: '553 5.6.7 not allowed', responseCode: 553, recipient: 'josé@cliente.mx' })],
+      }),
+      ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED,
+      'fail',
+    ],
     ['a thrown string', 'boom', ErrorCodes.INTERNAL, 'fail'],
   ];
 
@@ -85,6 +98,7 @@ describe('toSendError / classifySendError', () => {
     expect(toSendError(own)).toBe(own);
     expect(classifySendError(own)).toBe('fail');
     expect(classifySendError(new MailerError(ErrorCodes.SMTP_TIMEOUT, 't'))).toBe('retry');
+    expect(classifySendError(new MailerError(ErrorCodes.SMTP_SMTPUTF8_UNSUPPORTED, 'no SMTPUTF8', { value: 'josé@cliente.mx' }))).toBe('fail');
   });
 
   it('never lets a password through, neither on an AUTH line nor verbatim nor base64-encoded', () => {

@@ -28,6 +28,8 @@ describe('scanCompany', () => {
     // Spanish text elsewhere, declared windows-1252 and encoded so: ASCII company still read.
     const cp = iconv.encode('<?xml version="1.0" encoding="windows-1252"?><OrdenEnvio><Asunto>Facturación</Asunto><Empresa>ACME</Empresa><Para>a@b.mx</Para></OrdenEnvio>', 'windows-1252');
     expect(agrees(cp)).toBe('ACME');
+    // No declaration and not UTF-8: read as windows-1252 by both.
+    expect(agrees(iconv.encode('<OrdenEnvio><Asunto>Año</Asunto><Empresa>ACME</Empresa><Para>a@b.mx</Para></OrdenEnvio>', 'windows-1252'))).toBe('ACME');
     // UTF-8 BOM.
     expect(agrees(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(orderXml('<Empresa>ACME</Empresa>'))]))).toBe('ACME');
   });
@@ -51,6 +53,9 @@ describe('scanCompany', () => {
     ['another root element', utf8('<?xml version="1.0"?><Orden><Empresa>ACME</Empresa></Orden>')],
     ['a file cut short', utf8(orderXml('<Empresa>ACME</Empresa><Asunto>Factura</Asunto>').slice(0, -20))],
     ['a control character in the value', utf8(orderXml('<Empresa>AC\tME</Empresa>'))],
+    // The parse refuses these (ORDER_ENCODING), so the lane key is not the one in <Empresa>.
+    ['a UTF-8 declaration over ANSI bytes', iconv.encode(orderXml('<Empresa>ACME</Empresa><Asunto>Facturación</Asunto>'), 'windows-1252')],
+    ['a UTF-8 byte-order mark over ANSI bytes', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode('<OrdenEnvio><Empresa>ACME</Empresa><Asunto>Año</Asunto></OrdenEnvio>', 'windows-1252')])],
   ])('leaves %s to the full parse', (_why, bytes) => {
     expect(scanCompany(bytes)).toBeUndefined();
   });

@@ -6,7 +6,7 @@ import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { composeMessage, messageIdFor, ORDER_HEADER } from '../../src/order/compose.js';
+import { addressesNeedingSmtpUtf8, composeMessage, messageIdFor, ORDER_HEADER } from '../../src/order/compose.js';
 import type { ResolvedAttachment } from '../../src/ports.js';
 import { makeOrder, makeResolved, makeSmtp } from '../io/send-fixtures.js';
 
@@ -93,10 +93,41 @@ describe('composeMessage', () => {
     expect(parsed.attachments[0].content.equals(xmlBytes)).toBe(true);
   });
 
+  it('gives the recipient only a safe bare file name, whatever the attachment was named', async () => {
+    const named = (filename: string): ResolvedAttachment => ({ ...xml, content: xmlBytes, filename });
+    const message = composeMessage(makeResolved(makeOrder(), makeSmtp(25)), [named('../../evil.exe'), named('C:\\x\\CON.xml'), named('..')]);
+    expect(message.attachments?.map((a) => a.filename)).toEqual(['evil.exe', '_CON.xml', false]);
+    const { parsed } = await roundTrip(message);
+    expect(parsed.attachments.map((a) => a.filename)).toEqual(['evil.exe', '_CON.xml', undefined]);
+    expect(parsed.attachments.every((a) => a.content.equals(xmlBytes))).toBe(true);
+  });
+
   it('round-trips a Unicode subject with markup characters', async () => {
     const subject = `Facturación — Ñandú & Hijos <S.A.> "ya" 'pagada' ✓`;
     const { parsed } = await roundTrip(composeMessage(makeResolved(makeOrder({ subject }), makeSmtp(25)), []));
     expect(parsed.subject).toBe(subject);
+  });
+});
+
+describe('addressesNeedingSmtpUtf8', () => {
+  it('lists the addresses with a non-ASCII local part, from every address field, once each', () => {
+    const order = makeOrder({
+      to: [{ name: 'José', address: 'josé@cliente.mx' }, { name: '', address: 'ana@例子.公司' }, { name: '', address: '用户@例子.公司' }],
+      cc: [{ name: '', address: 'josé@cliente.mx' }],
+      bcc: [{ name: '', address: 'archivo@acme.example' }],
+      replyTo: [{ name: '', address: 'señor@acme.example' }],
+    });
+    const message = composeMessage(makeResolved(order, makeSmtp(25)), []);
+    expect(addressesNeedingSmtpUtf8(message)).toEqual(['josé@cliente.mx', '用户@例子.公司', 'señor@acme.example']);
+  });
+
+  it('is empty when every local part is ASCII (an internationalised domain alone is sent in punycode)', () => {
+    const order = makeOrder({ to: [{ name: 'Compañía', address: 'ana@compañía.mx' }] });
+    expect(addressesNeedingSmtpUtf8(composeMessage(makeResolved(order, makeSmtp(25)), []))).toEqual([]);
+  });
+
+  it('reads the sender and nodemailer\'s other address forms too', () => {
+    expect(addressesNeedingSmtpUtf8({ from: 'Ñoño <ñoño@acme.mx>', to: [['a@b.mx', { name: 'x', address: 'çà@b.mx' }]] })).toEqual(['ñoño@acme.mx', 'çà@b.mx']);
   });
 });
 

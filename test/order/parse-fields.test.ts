@@ -150,6 +150,40 @@ describe('parseOrder: subject and attachments', () => {
     expect(order.attachments).toEqual(Array.from({ length: 12 }, (_, i) => ({ path: `C1\\f${i}.pdf`, ...(i % 3 === 0 && { filename: `Archivo ${i}.pdf` }) })));
   });
 
+  it('keeps only a safe bare file name of nombre, and says so in a warning', () => {
+    const result = parseText(
+      orderXml(
+        '<Adjuntos>' +
+          '<Archivo nombre="../../evil.exe">a.pdf</Archivo>' +
+          '<Archivo nombre="..\\..\\Windows\\System32\\x.dll">b.pdf</Archivo>' +
+          '<Archivo nombre="Factura A-1234.pdf">c.pdf</Archivo>' +
+          '<Archivo nombre="../">d.pdf</Archivo>' +
+          '</Adjuntos>',
+      ),
+    );
+    if (!result.ok) return expect.fail(JSON.stringify(result.errors));
+    expect(result.order.attachments).toEqual([
+      { path: 'a.pdf', filename: 'evil.exe' },
+      { path: 'b.pdf', filename: 'x.dll' },
+      { path: 'c.pdf', filename: 'Factura A-1234.pdf' },
+      { path: 'd.pdf' }, // nothing usable left: the file's own name is used
+    ]);
+    expect(result.warnings).toEqual([
+      'Adjuntos/Archivo/@nombre "../../evil.exe" is sent as "evil.exe"',
+      'Adjuntos/Archivo/@nombre "..\\..\\Windows\\System32\\x.dll" is sent as "x.dll"',
+      'Adjuntos/Archivo/@nombre "../" has no usable file name: the file\'s own name is used',
+    ]);
+  });
+
+  it('counts the changed nombre warnings beyond the first 20 in one line', () => {
+    const files = Array.from({ length: 1000 }, (_, i) => `<Archivo nombre="../f${i}.pdf">f${i}.pdf</Archivo>`).join('');
+    const result = parseText(orderXml(`<Adjuntos>${files}</Adjuntos>`));
+    if (!result.ok) return expect.fail(JSON.stringify(result.errors));
+    expect(result.order.attachments[999]).toEqual({ path: 'f999.pdf', filename: 'f999.pdf' });
+    expect(result.warnings).toHaveLength(21);
+    expect(result.warnings[20]).toBe('… and 980 more warnings like these');
+  });
+
   it('ignores an empty nombre and refuses an empty path', () => {
     expect(parseOk(orderXml('<Adjuntos><Archivo nombre="">a.pdf</Archivo></Adjuntos>')).attachments).toEqual([{ path: 'a.pdf' }]);
     expect(codes(parseFail(orderXml('<Adjuntos><Archivo nombre="x.pdf"> </Archivo><Archivo/></Adjuntos>')))).toEqual([

@@ -106,6 +106,39 @@ describe('parseOrder: unknown elements', () => {
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
   });
 
+  it('500,000 unknown elements give one short warning: the first 20 distinct names and the counts', () => {
+    const count = 500_000;
+    const inner = Array.from({ length: count }, (_, i) => `<Extra${i % 1000}/>`).join('');
+    const result = parseText(orderXml(inner));
+    if (!result.ok) return expect.fail(JSON.stringify(result.errors));
+    const lines = result.warnings.filter((w) => w.startsWith('unknown elements ignored'));
+    expect(lines).toHaveLength(1);
+    const names = Array.from({ length: 20 }, (_, i) => `Extra${i}`).join(', ');
+    expect(lines[0]).toBe(`unknown elements ignored: ${names}, … (${count} in all, 1000 distinct)`);
+    expect(result.warnings.join('; ').length).toBeLessThan(400);
+  });
+
+  it('cuts very long unknown names in the warning', () => {
+    const long = `X${'y'.repeat(100_000)}`;
+    const inner = Array.from({ length: 25 }, (_, i) => `<${long}${i}/>`).join('');
+    const result = parseText(orderXml(inner));
+    if (!result.ok) return expect.fail(JSON.stringify(result.errors));
+    expect(result.warnings.join('; ').length).toBeLessThan(21 * 110 + 100);
+    expect(result.warnings.join('; ')).toContain('(25 in all, 25 distinct)');
+  });
+
+  it('sums up unknown attributes on known elements in one bounded warning', () => {
+    const attributes = Array.from({ length: 50_000 }, (_, i) => ` a${i}="1"`).join('');
+    const result = parseText(`<?xml version="1.0" encoding="UTF-8"?><OrdenEnvio${attributes}><Para prioridad="alta">a@b.mx</Para></OrdenEnvio>`);
+    if (!result.ok) return expect.fail(JSON.stringify(result.errors));
+    const [line, ...others] = result.warnings.filter((w) => w.startsWith('unknown attributes ignored'));
+    expect(others).toEqual([]);
+    expect(line).toMatch(/^unknown attributes ignored: a0 on <OrdenEnvio>, a1 on <OrdenEnvio>, .*, … \(50001 in all, 50001 distinct\)$/);
+    expect(line!.length).toBeLessThan(600);
+    const few = parseText(orderXml('<Para prioridad="alta">a@b.mx</Para>', { withPara: false }));
+    expect(few.ok && few.warnings).toEqual(['unknown attributes ignored: prioridad on <Para>']);
+  });
+
   it('does not mistake unknown elements for repeated known ones', () => {
     expect(parseOk(orderXml('<Prioridad>1</Prioridad><Prioridad>2</Prioridad>')).unknownElements).toEqual(['Prioridad', 'Prioridad']);
   });
