@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli, underWine } from '../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 import { splitExecStart, splitWindowsArgs } from '../service/command-lines.js';
 import { SERVICE_NODE_FLAGS, serviceArgs } from '../../src/service/systemd.js';
@@ -125,6 +125,36 @@ describe('proscai-mailer service print', () => {
       // The folder's name arrived intact (spaces, accents, &): the mailer says it watches it, and worked in it.
       expect(result.stderr).toContain(`vigila ${orders} (`);
       expect(existsSync(path.join(orders, '.proscai-mailer'))).toBe(true);
+    },
+    60_000,
+  );
+
+  it.runIf(underWine)(
+    "the task imports into Task Scheduler as written: the printed schtasks /Create /XML line is run and the task is registered; a broken file is refused (Windows: the Wine lane, where creating a task needs no administrator)",
+    async () => {
+      const dir = await makeTmpDir();
+      const out = path.join(dir, 'task.xml');
+      const name = `proscai-mailer-test-${process.pid}`;
+      const printed = await runCli(['service', 'print', '--platform', 'windows', '--out', out, '--name', name, '--dir', path.join(dir, 'Envío de órdenes')]);
+      expect(printed.code).toBe(0);
+      // The very command the mailer tells the operator to run.
+      const line = printed.stdout.split(/\r?\n/).find((l) => l.startsWith('schtasks /Create'));
+      expect(line).toBe(`schtasks /Create /TN "${name}" /XML "${out}" /F`);
+      const schtasks = (args: string[]) =>
+        new Promise<number | null>((resolve, reject) => {
+          const child = spawn('schtasks.exe', args, { stdio: 'ignore' });
+          child.on('error', reject);
+          child.on('close', resolve);
+        });
+      try {
+        expect(await schtasks(['/Create', '/TN', name, '/XML', out, '/F'])).toBe(0);
+        expect(await schtasks(['/Query', '/TN', name])).toBe(0);
+        const broken = path.join(dir, 'broken.xml');
+        await fs.writeFile(broken, '<Task/>');
+        expect(await schtasks(['/Create', '/TN', `${name}-broken`, '/XML', broken, '/F'])).not.toBe(0);
+      } finally {
+        await schtasks(['/Delete', '/TN', name, '/F']);
+      }
     },
     60_000,
   );
