@@ -12,8 +12,10 @@
  * - failed (24 h): orders in `errores/` whose note was written in the last
  *   24 hours (failed orders already retried or removed are not counted);
  * - sent (24 h): `order.transition` lines to `sent` in the log of the last 24
- *   hours. The log, not `enviados/`, because RECICLAR and ELIMINAR leave
- *   nothing in `enviados/`.
+ *   hours, plus the sends a `log.lines_lost` line records for lines the log
+ *   could not write (a full disk); each such gap is listed (`logGaps`) and
+ *   said in the report. The log, not `enviados/`, because RECICLAR and
+ *   ELIMINAR leave nothing in `enviados/`.
  * Claims of other machines sharing the folder are not counted.
  */
 import path from 'node:path';
@@ -22,7 +24,8 @@ import { companyOf } from '../actors/intake.js';
 import { formatLocalTime } from '../i18n.js';
 import { orderIdOf } from '../order/types.js';
 import { failedTimes, hostOf, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
-import { collectLogEntries, logFileOf } from '../io/log-reader.js';
+import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log-reader.js';
+import { Events } from '../io/log.js';
 import { createOrderStore } from '../io/store.js';
 import { unnumberedName } from '../io/fsutil.js';
 
@@ -57,6 +60,19 @@ export interface RecentFailure {
   failedAt: string;
 }
 
+/** Lines the log lost (a `log.lines_lost` line) in the period the report covers. */
+export interface LogGap {
+  lines: number;
+  /** ISO times of the first and the last lost line. */
+  since: string;
+  until: string;
+  error?: string;
+  /** Sends among the lost lines that the gap's line records (counted in `sent24h`). */
+  sent: number;
+  /** Sends among them it could not list (not counted: `sent24h` may be short by this much). */
+  sentOmitted: number;
+}
+
 export interface StatusReport {
   /** ISO time the report describes. */
   at: string;
@@ -66,6 +82,7 @@ export interface StatusReport {
   totals: Counts;
   deferred: DeferredOrder[];
   failed: RecentFailure[];
+  logGaps: LogGap[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -128,12 +145,29 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
     failed.push({ fileName, orderId: idOf(fileName), company, failedAt: failedAt.toISOString() });
   }
 
+  const recent = (time: unknown): boolean => typeof time === 'string' && Date.parse(time) >= since.getTime();
   const sent = await collectLogEntries(
     logFileOf(config),
-    (e) => e.event === 'order.transition' && e.to === 'sent' && typeof e.time === 'string' && Date.parse(e.time) >= since.getTime(),
-    { since, contains: '"to":"sent"' },
+    (e) => (e.event === Events.ORDER_TRANSITION && e.to === 'sent' && recent(e.time)) || (e.event === Events.LOG_LINES_LOST && recent(e.until)),
+    { since, contains: ['"to":"sent"', `"${Events.LOG_LINES_LOST}"`] },
   );
-  for (const entry of sent.entries) bump(keyOf(entry.company), 'sent24h');
+  const logGaps: LogGap[] = [];
+  for (const entry of sent.entries) {
+    if (entry.event === Events.ORDER_TRANSITION) {
+      bump(keyOf(entry.company), 'sent24h');
+      continue;
+    }
+    const sends = lostSendsOf(entry).filter((send) => recent(send.time));
+    for (const send of sends) bump(keyOf(send.company), 'sent24h');
+    logGaps.push({
+      lines: Number(entry.lines) || 0,
+      since: String(entry.since),
+      until: String(entry.until),
+      ...(typeof entry.error === 'string' && { error: entry.error }),
+      sent: sends.length,
+      sentOmitted: Number(entry.sentOmitted) || 0,
+    });
+  }
 
   const companies = [...table.entries()]
     .map(([company, counts]) => ({ company, ...counts }))
@@ -148,6 +182,7 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
     totals,
     deferred: deferred.sort((a, b) => a.nextTryAt.localeCompare(b.nextTryAt)),
     failed: failed.sort((a, b) => a.failedAt.localeCompare(b.failedAt)),
+    logGaps,
   };
 }
 
@@ -164,6 +199,8 @@ const TEXT = {
     deferredLine: 'intento {attempts}, próximo intento {next}',
     lastError: 'último error',
     failed: 'Fallidas en las últimas 24 horas (en errores/; detalle con «proscai-mailer trace <id>»):',
+    gap: 'Atención: el registro perdió {lines} líneas entre {since} y {until} ({error}); sus {sent} envíos están contados en «Enviadas 24 h».',
+    gapOmitted: 'Atención: el registro perdió {lines} líneas entre {since} y {until} ({error}); {omitted} envíos de ese lapso no quedaron detallados, así que «Enviadas 24 h» puede ser menor que lo enviado en hasta {omitted}.',
   },
   en: {
     folder: 'Order folder',
@@ -177,6 +214,8 @@ const TEXT = {
     deferredLine: 'try {attempts}, next try {next}',
     lastError: 'last error',
     failed: 'Failed in the last 24 hours (in errores/; details with "proscai-mailer trace <id>"):',
+    gap: 'Warning: the log lost {lines} lines between {since} and {until} ({error}); their {sent} sends are counted in "Sent 24 h".',
+    gapOmitted: 'Warning: the log lost {lines} lines between {since} and {until} ({error}); {omitted} sends of that time were not listed, so "Sent 24 h" may be short of what was sent by up to {omitted}.',
   },
 } as const;
 
@@ -209,6 +248,11 @@ export function formatStatus(report: StatusReport, lang: Language): string {
     report.mailer.running ? (owner ? fill(tx.running, { pid: owner.pid, since: local(owner.since) }) : tx.runningUnknown) : tx.stopped,
     '',
   ];
+  for (const gap of report.logGaps) {
+    const params = { lines: gap.lines, since: local(gap.since), until: local(gap.until), error: gap.error ?? '?', sent: gap.sent, omitted: gap.sentOmitted };
+    lines.push(fill(gap.sentOmitted > 0 ? tx.gapOmitted : tx.gap, params));
+  }
+  if (report.logGaps.length > 0) lines.push('');
   if (report.companies.length === 0) return [...lines, tx.empty, ''].join('\n');
   const row = (name: string, c: Counts): string[] => [name, ...[c.waiting, c.sending, c.deferred, c.failed24h, c.sent24h].map(String)];
   lines.push(...alignTable([[...tx.head], ...report.companies.map((c) => row(c.company, c)), row(tx.total, report.totals)]));

@@ -8,13 +8,16 @@
  * (`_CFD_MAIL_REQ_0042_20261127093015.XML`, a path to it, or a numbered copy
  * from `errores/` such as `… (1).XML`), ignoring case. Every log file is read
  * (rotated ones first), so an order the ERP sent twice under one id shows
- * both lives, in order.
+ * both lives, in order. Where the log lost lines (a `log.lines_lost` line: the
+ * disk was full) while the order was in progress, the timeline says so, and a
+ * send that line records counts as the order's outcome.
  */
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { orderIdOf } from '../order/types.js';
 import { unnumberedName } from '../io/fsutil.js';
-import { collectLogEntries, logFileOf, type LogEntry } from '../io/log-reader.js';
+import { collectLogEntries, logFileOf, lostSendsOf, type LogEntry } from '../io/log-reader.js';
+import { Events } from '../io/log.js';
 import { errorLine } from './status.js';
 
 export interface TraceResult {
@@ -42,11 +45,42 @@ function isAbout(entry: LogEntry, id: string): boolean {
   return false;
 }
 
-/** Reads every log file and keeps the lines about the order. */
+/** The send of order `id` a `log.lines_lost` entry records, if it does. */
+function lostSendOf(entry: LogEntry, id: string): { time: string; company?: string } | undefined {
+  const wanted = id.toLowerCase();
+  return lostSendsOf(entry).find((send) => send.orderId.toLowerCase() === wanted);
+}
+
+/** Outcomes after which the order has nothing more to do. */
+const FINAL_OUTCOMES = new Set(['sent', 'failed', 'lost']);
+
+/**
+ * Keeps the gaps of the log that concern the order: the ones that record its
+ * send, and the ones within its timeline (after its first line, and before
+ * its last one once it reached a final outcome).
+ */
+function withGaps(entries: LogEntry[], id: string): LogEntry[] {
+  const own = entries.filter((e) => e.event !== Events.LOG_LINES_LOST);
+  const times = own.map((e) => Date.parse(String(e.time))).filter((t) => !Number.isNaN(t));
+  const outcome = own.filter((e) => e.event === Events.ORDER_TRANSITION && OUTCOME_STATES.has(String(e.to))).at(-1)?.to;
+  const first = times.length > 0 ? Math.min(...times) : Infinity;
+  const end = FINAL_OUTCOMES.has(String(outcome)) ? Math.max(...times) : Infinity;
+  return entries.filter(
+    (e) =>
+      e.event !== Events.LOG_LINES_LOST ||
+      lostSendOf(e, id) !== undefined ||
+      (Date.parse(String(e.until)) >= first && Date.parse(String(e.since)) <= end),
+  );
+}
+
+/** Reads every log file and keeps the lines about the order, and the log's gaps that concern it. */
 export async function gatherTrace(config: Config, ref: string): Promise<TraceResult> {
   const orderId = orderIdOfRef(ref);
-  const found = orderId === '' ? { entries: [], files: [] } : await collectLogEntries(logFileOf(config), (e) => isAbout(e, orderId), { contains: orderId });
-  return { query: ref, orderId, ...found };
+  if (orderId === '') return { query: ref, orderId, entries: [], files: [] };
+  const found = await collectLogEntries(logFileOf(config), (e) => isAbout(e, orderId) || e.event === Events.LOG_LINES_LOST, {
+    contains: [orderId, `"${Events.LOG_LINES_LOST}"`],
+  });
+  return { query: ref, orderId, entries: withGaps(found.entries, orderId), files: found.files };
 }
 
 const TEXT = {
@@ -69,6 +103,8 @@ const TEXT = {
       skipped: 'Resultado: no se pudo tomar el archivo ({at}); sigue en la carpeta de órdenes y se intentará de nuevo.',
       pending: 'Resultado: en curso (el registro no muestra todavía un desenlace).',
     },
+    gap: 'el registro perdió {lines} líneas entre {since} y {until} ({error}); lo que esta orden hizo en ese lapso puede faltar aquí',
+    gapSent: 'el registro perdió {lines} líneas entre {since} y {until} ({error}); entre ellas, el envío de esta orden ({at})',
     nothing: 'El registro no tiene nada de la orden «{id}» (se leyó: {files}).',
     noFiles: 'ningún archivo de registro',
   },
@@ -91,6 +127,8 @@ const TEXT = {
       skipped: 'Outcome: the file could not be taken ({at}); it is still in the order folder and will be tried again.',
       pending: 'Outcome: in progress (the log shows no outcome yet).',
     },
+    gap: 'the log lost {lines} lines between {since} and {until} ({error}); what this order did then may be missing here',
+    gapSent: 'the log lost {lines} lines between {since} and {until} ({error}); among them, this order\'s send ({at})',
     nothing: 'The log has nothing about the order "{id}" (read: {files}).',
     noFiles: 'no log file',
   },
@@ -121,10 +159,15 @@ export function causeText(cause: unknown): string {
 const errorOf = (e: LogEntry): string => errorLine({ code: e.errorCode, message: e.error, smtpCode: e.smtpCode, smtpResponse: e.smtpResponse });
 
 /** One line of the timeline; `lastError` avoids repeating the same error on pass-through states. */
-function describe(e: LogEntry, lang: Language, lastError: { text: string }): string {
+function describe(e: LogEntry, lang: Language, lastError: { text: string }, id: string): string {
   const tx = TEXT[lang];
   const error = errorOf(e);
   switch (e.event) {
+    case Events.LOG_LINES_LOST: {
+      const send = lostSendOf(e, id);
+      const params = { lines: e.lines, since: localTime(e.since), until: localTime(e.until), error: e.error ?? '?', at: localTime(send?.time) };
+      return fill(send === undefined ? tx.gap : tx.gapSent, params);
+    }
     case 'order.transition': {
       const shown = error !== '' && error !== lastError.text ? `  ${error}` : '';
       lastError.text = error;
@@ -159,6 +202,7 @@ function outcomeOf(result: TraceResult, lang: Language): string {
     if (e.event === 'order.transition' && OUTCOME_STATES.has(String(e.to))) outcome = { kind: e.to as keyof typeof tx, at: e.time };
     else if (e.event === 'order.deferred') outcome = { kind: 'deferred', at: e.time, next: e.nextTryAt };
     else if (e.event === 'order.retry_requested') outcome = { kind: 'retried', at: e.time };
+    else if (e.event === Events.LOG_LINES_LOST && lostSendOf(e, result.orderId) !== undefined) outcome = { kind: 'sent', at: lostSendOf(e, result.orderId)!.time };
     else if (e.event === 'order.transition' && (e.to === 'claiming' || e.to === 'resuming')) outcome = { kind: 'pending' };
   }
   const id = result.entries.map((e) => e.orderId).find((x) => typeof x === 'string') ?? result.orderId;
@@ -173,13 +217,14 @@ export function formatTrace(result: TraceResult, lang: Language): string {
     return `${fill(tx.nothing, { id: result.query, files })}\n`;
   }
   const first = result.entries.find((e) => typeof e.fileName === 'string');
-  const company = result.entries.map((e) => e.company).find((c) => typeof c === 'string' && c !== '') ?? '?';
+  const companies = result.entries.map((e) => e.company ?? lostSendOf(e, result.orderId)?.company);
+  const company = companies.find((c) => typeof c === 'string' && c !== '') ?? '?';
   const lastError = { text: '' };
   const lines = [
     fill(tx.header, { id: first?.orderId ?? result.orderId, file: first?.fileName ?? '?', company }),
     fill(tx.zone, { zone: zoneOf(new Date()) }),
     '',
-    ...result.entries.map((e) => `${localTime(e.time)}  ${describe(e, lang, lastError)}`),
+    ...result.entries.map((e) => `${localTime(e.time)}  ${describe(e, lang, lastError, result.orderId)}`),
     '',
     outcomeOf(result, lang),
   ];

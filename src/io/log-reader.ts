@@ -16,6 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Config } from '../config/types.js';
 import { errnoOf, accessError } from './fsutil.js';
+import { Events } from './log.js';
 import { listLogFiles, localDay } from './log-names.js';
 
 /** One parsed log line (pino's fields plus ours: `time`, `event`, `orderId`…). */
@@ -24,8 +25,8 @@ export type LogEntry = Record<string, unknown> & { time?: string; event?: string
 export interface ReadLogOptions {
   /** Skips rotated files whose day (in their name) is before this instant's local day. */
   since?: Date;
-  /** Cheap prefilter: only lines containing this text (case-insensitive) are parsed. */
-  contains?: string;
+  /** Cheap prefilter: only lines containing this text, or one of these texts (case-insensitive), are parsed. */
+  contains?: string | string[];
 }
 
 /** The current log file of a configuration: `<logDir ?? <workDir>/logs>/mailer.log`. */
@@ -66,8 +67,26 @@ export function parseLogLine(line: string): LogEntry | undefined {
   }
 }
 
+/** A send recorded by a `log.lines_lost` line: its own `order.transition` line was lost. */
+export interface LostSend {
+  orderId: string;
+  company?: string;
+  /** ISO time of the lost line. */
+  time: string;
+}
+
+/** The sends a `log.lines_lost` entry records ([] for any other entry). */
+export function lostSendsOf(entry: LogEntry): LostSend[] {
+  if (entry.event !== Events.LOG_LINES_LOST || !Array.isArray(entry.sent)) return [];
+  return entry.sent.flatMap((s: unknown) => {
+    const send = s as Partial<Record<keyof LostSend, unknown>> | null;
+    if (typeof send?.orderId !== 'string' || typeof send.time !== 'string') return [];
+    return [{ orderId: send.orderId, time: send.time, ...(typeof send.company === 'string' && { company: send.company }) }];
+  });
+}
+
 /** The entries of one file, in order; nothing when the file is gone. */
-async function* entriesOf(file: string, contains: string | undefined): AsyncGenerator<LogEntry> {
+async function* entriesOf(file: string, contains: string[] | undefined): AsyncGenerator<LogEntry> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -81,7 +100,10 @@ async function* entriesOf(file: string, contains: string | undefined): AsyncGene
   const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
-      if (contains !== undefined && !line.toLowerCase().includes(contains)) continue;
+      if (contains !== undefined) {
+        const lower = line.toLowerCase();
+        if (!contains.some((text) => lower.includes(text))) continue;
+      }
       const entry = parseLogLine(line);
       if (entry !== undefined) yield entry;
     }
@@ -93,9 +115,14 @@ async function* entriesOf(file: string, contains: string | undefined): AsyncGene
   }
 }
 
+/** The prefilter's texts, lower-cased. */
+function containsOf(opts: ReadLogOptions): string[] | undefined {
+  return opts.contains === undefined ? undefined : [opts.contains].flat().map((text) => text.toLowerCase());
+}
+
 /** Every entry of every log file of `logFile`, oldest file first, each file in write order. */
 export async function* readLogEntries(logFile: string, opts: ReadLogOptions = {}): AsyncGenerator<LogEntry> {
-  const contains = opts.contains?.toLowerCase();
+  const contains = containsOf(opts);
   for (const file of await logFilesToRead(logFile, opts.since)) yield* entriesOf(file, contains);
 }
 
@@ -106,7 +133,7 @@ export async function collectLogEntries(
   opts: ReadLogOptions = {},
 ): Promise<{ entries: LogEntry[]; files: string[] }> {
   const files = await logFilesToRead(logFile, opts.since);
-  const contains = opts.contains?.toLowerCase();
+  const contains = containsOf(opts);
   const entries: LogEntry[] = [];
   for (const file of files) for await (const entry of entriesOf(file, contains)) if (keep(entry)) entries.push(entry);
   return { entries, files };

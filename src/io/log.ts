@@ -14,15 +14,22 @@
  *   places layer 1 covers, and cost a copy of every logged object.)
  * - `close()` resolves only after every line logged before it is in the file.
  *
- * The file is written asynchronously (sonic-boom, 32 KB batches, flushed at
- * least every second): the order folder, and so the log, may sit on a network
- * share, where a synchronous write per line would stall the event loop. Pino
- * flushes synchronously on process exit; a SIGKILL can lose at most the last
- * second of lines. Measured caveat of that exit flush (sonic-boom's): a batch
- * whose asynchronous write is still in flight at exit can land after the
- * lines the flush writes, so the last lines of a process that exits without
- * `close()` may be out of order. `close()` (every normal exit) has no such
- * window.
+ * The file is written asynchronously (32 KB batches, flushed at least every
+ * second; `./log-files.ts`): the order folder, and so the log, may sit on a
+ * network share, where a synchronous write per line would stall the event
+ * loop. What waits is written synchronously, once, on process exit; a SIGKILL
+ * can lose at most the last second of lines. Caveat of that exit flush: a
+ * batch whose asynchronous write is still in flight at exit can land after
+ * the lines the flush writes, so the last lines of a process that exits
+ * without `close()` may be out of order. `close()` (every normal exit) has no
+ * such window.
+ *
+ * A file that cannot be written (a full disk) stops nothing and never holds
+ * up an exit: lines are counted while it lasts, and once it takes lines again
+ * the first one is a `log.lines_lost` warning with the count, the time span,
+ * the error and, under `sent`, every send among the lost lines (orderId,
+ * company, time; up to 1,000, `sentOmitted` beyond), so that `status` and
+ * `trace` can still count and show them.
  *
  * The file rotates daily and by size, and rotated files older than
  * `keepDays` are deleted: see `./log-names.ts` for the naming scheme
@@ -32,7 +39,7 @@
 import pino from 'pino';
 import pretty from 'pino-pretty';
 
-import { createRotatingFile } from './log-files.js';
+import { createRotatingFile, type LostLine, type LostLines } from './log-files.js';
 
 export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES } from './log-files.js';
 export { listLogFiles } from './log-names.js';
@@ -67,6 +74,11 @@ export const Events = {
   CONFIG_LOADED: 'config.loaded',
   CONFIG_INVALID: 'config.invalid',
   INTERNAL_ERROR: 'internal.error',
+  /**
+   * The log file lost lines (disk full, share gone) and takes lines again:
+   * `lines`, `since`, `until`, `error`, and `sent` (the sends among them).
+   */
+  LOG_LINES_LOST: 'log.lines_lost',
 } as const;
 
 export type EventName = (typeof Events)[keyof typeof Events];
@@ -150,9 +162,15 @@ export interface LoggerOptions {
   verbose?: boolean;
   /**
    * Told when the log file cannot be opened or written (folder not writable,
-   * share gone); default: one line on stderr. The mailer keeps running.
+   * disk full, share gone), once per outage; default: one line on stderr. The
+   * mailer keeps running.
    */
   onFileError?: (err: Error) => void;
+  /**
+   * Told when the file takes lines again after an outage, with the lines lost
+   * (undefined when none were); default: one line on stderr.
+   */
+  onFileRecovered?: (lost: LostLines | undefined) => void;
   /** Where the readable lines go (default process.stderr); for tests. */
   prettyDestination?: { write(chunk: string): unknown };
   /** Size after which the file is rotated (Config.logMaxBytes; default 50 MB). */
@@ -165,10 +183,57 @@ export interface LoggerOptions {
 
 export interface LoggerHandle {
   logger: pino.Logger;
-  /** Resolves once every line logged so far is written (and fsync'ed) to the file. */
+  /** Resolves once every line logged so far is in the file, or counted as lost (see `log.lines_lost`). */
   flush(): Promise<void>;
   /** Flushes and closes the file; the logger must not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** What the notice of lost lines keeps of a lost line: its time, and the send it records if it is one. */
+export function lostLineOf(line: Buffer): LostLine | undefined {
+  const text = line.toString('utf8');
+  if (text.includes('"to":"sent"')) {
+    let entry: Record<string, unknown> | undefined;
+    try {
+      entry = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      entry = undefined;
+    }
+    if (entry?.event === Events.ORDER_TRANSITION && entry.to === 'sent' && typeof entry.orderId === 'string' && typeof entry.time === 'string') {
+      return { time: new Date(entry.time), detail: { orderId: entry.orderId, company: entry.company, time: entry.time } };
+    }
+  }
+  const time = /"time":"([^"]+)"/.exec(text)?.[1];
+  return time === undefined ? undefined : { time: new Date(time) };
+}
+
+const pinoOptions: pino.LoggerOptions = {
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { log: (obj) => scrubObject(obj), bindings: (b) => scrubObject(b) },
+  serializers: { err: scrubError },
+  hooks: { streamWrite: scrubLine },
+};
+
+/** The `log.lines_lost` line, in the file's own format, built without going through the file. */
+function lostNotice(): (lost: LostLines) => string {
+  let line = '';
+  const notice = pino({ ...pinoOptions, level: 'warn' }, { write: (s: string) => void (line = s) });
+  return (lost) => {
+    const sends = lost.details.length + lost.detailsOmitted;
+    notice.warn(
+      {
+        event: Events.LOG_LINES_LOST,
+        lines: lost.lines,
+        since: lost.since.toISOString(),
+        until: lost.until.toISOString(),
+        error: lost.reason,
+        sent: lost.details,
+        ...(lost.detailsOmitted > 0 && { sentOmitted: lost.detailsOmitted }),
+      },
+      `${lost.lines} log lines were lost between ${lost.since.toISOString()} and ${lost.until.toISOString()} (${lost.reason}); ${sends} of them recorded sends, listed in "sent"`,
+    );
+    return line;
+  };
 }
 
 /** A pino logger writing to the file and/or the terminal; JSON to stderr when neither is asked for. */
@@ -176,13 +241,22 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
   const fileLevel = opts.level ?? 'info';
   const termLevel = opts.verbose ? 'debug' : 'info';
   const streams: pino.StreamEntry[] = [];
-  const report =
-    opts.onFileError ?? ((e: Error) => process.stderr.write(`proscai-mailer: cannot write the log file ${opts.file}: ${e.message}\n`));
+  const say = (text: string): void => void process.stderr.write(`proscai-mailer: ${text}\n`);
+  const report = opts.onFileError ?? ((e: Error) => say(`cannot write the log file ${opts.file}: ${e.message}`));
+  const recovered =
+    opts.onFileRecovered ??
+    ((lost: LostLines | undefined) =>
+      say(`the log file ${opts.file} takes lines again${lost ? `; ${lost.lines} lines were lost (its log.lines_lost line says which sends)` : ''}`));
   const file = opts.file
     ? createRotatingFile({
         file: opts.file,
         onError: report,
-        onHousekeepingError: (e) => process.stderr.write(`proscai-mailer: log housekeeping in ${opts.file}: ${e.message}\n`),
+        onRecovered: recovered,
+        onUnwritten: (lost) =>
+          say(`${lost.lines} log lines logged between ${lost.since.toISOString()} and ${lost.until.toISOString()} could not be written to ${opts.file} (${lost.reason})`),
+        onHousekeepingError: (e) => say(`log housekeeping in ${opts.file}: ${e.message}`),
+        lostNotice: lostNotice(),
+        lostDetail: lostLineOf,
         ...(opts.maxBytes !== undefined && { maxBytes: opts.maxBytes }),
         ...(opts.keepDays !== undefined && { keepDays: opts.keepDays }),
         ...(opts.now !== undefined && { now: opts.now }),
@@ -194,16 +268,7 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
 
   const values = pino.levels.values;
   const lowest = streams.map((s) => s.level ?? 'info').sort((a, b) => values[a] - values[b])[0];
-  const logger = pino(
-    {
-      level: lowest,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { log: (obj) => scrubObject(obj), bindings: (b) => scrubObject(b) },
-      serializers: { err: scrubError },
-      hooks: { streamWrite: scrubLine },
-    },
-    pino.multistream(streams),
-  );
+  const logger = pino({ ...pinoOptions, level: lowest }, pino.multistream(streams));
 
   const flush = async (): Promise<void> => {
     await file?.flush();

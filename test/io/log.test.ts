@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../src/errors.js';
-import { CENSOR, createLogger, Events, registerSecret, scrubLine, scrubObject } from '../../src/io/log.js';
+import type { LostLines } from '../../src/io/log-files.js';
+import { CENSOR, createLogger, Events, lostLineOf, registerSecret, scrubLine, scrubObject } from '../../src/io/log.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -120,6 +121,59 @@ describe('createLogger: a log file that cannot be written', () => {
     expect(errors).toHaveLength(1);
     expect((errors[0] as NodeJS.ErrnoException).code).toMatch(/ENOTDIR|EEXIST/);
     expect(term.text()).toContain('still on the terminal');
+  });
+});
+
+describe('createLogger: a log file that cannot be written for a while', () => {
+  it('writes a log.lines_lost warning first once it can: the count, the span, the error, and every send among the lost lines', async () => {
+    const file = path.join(tmp, 'logs', 'mailer.log');
+    await mkdir(file, { recursive: true }); // a folder where the file should be: it cannot be opened
+    let at = Date.now();
+    const errors: Error[] = [];
+    const recovered: (LostLines | undefined)[] = [];
+    const { logger, flush, close } = createLogger({
+      file,
+      level: 'debug',
+      now: () => new Date(at),
+      onFileError: (e) => errors.push(e),
+      onFileRecovered: (lost) => recovered.push(lost),
+    });
+    const transition = (orderId: string, to: string) =>
+      logger.debug({ event: Events.ORDER_TRANSITION, orderId, company: 'ACME', from: 'x', to }, `${orderId}: x → ${to}`);
+    transition('A1', 'sending');
+    transition('A1', 'sent');
+    transition('B2', 'sent');
+    logger.info({ event: Events.SCAN_COMPLETED }, 'scan');
+    await flush();
+    expect(errors).toHaveLength(1);
+    await rm(file, { recursive: true });
+    at += 60_000;
+    transition('C3', 'sent');
+    await close();
+
+    const [notice, after, ...rest] = await lines(file);
+    expect(rest).toEqual([]);
+    expect(notice).toMatchObject({ level: 40, event: Events.LOG_LINES_LOST, lines: 4, error: errors[0]!.message });
+    expect(notice!.sent).toEqual([
+      { orderId: 'A1', company: 'ACME', time: expect.any(String) },
+      { orderId: 'B2', company: 'ACME', time: expect.any(String) },
+    ]);
+    expect(Date.parse(notice!.since as string)).toBeLessThanOrEqual(Date.parse(notice!.until as string));
+    expect(notice!.msg).toContain('4 log lines were lost');
+    expect(after).toMatchObject({ event: Events.ORDER_TRANSITION, orderId: 'C3', to: 'sent' });
+    expect(recovered.map((l) => l?.lines)).toEqual([4]);
+  });
+
+  it('lostLineOf reads the time of any line and the send of a transition to sent', () => {
+    const sent = Buffer.from('{"level":20,"time":"2026-11-27T10:00:00.000Z","event":"order.transition","orderId":"7","company":"ACME","from":"sending","to":"sent"}\n');
+    expect(lostLineOf(sent)).toEqual({
+      time: new Date('2026-11-27T10:00:00.000Z'),
+      detail: { orderId: '7', company: 'ACME', time: '2026-11-27T10:00:00.000Z' },
+    });
+    expect(lostLineOf(Buffer.from('{"level":30,"time":"2026-11-27T10:00:01.000Z","event":"scan.completed","msg":"\\"to\\":\\"sent\\""}\n'))).toEqual({
+      time: new Date('2026-11-27T10:00:01.000Z'),
+    });
+    expect(lostLineOf(Buffer.from('not json\n'))).toBeUndefined();
   });
 });
 
