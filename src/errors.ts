@@ -12,6 +12,7 @@ export const ErrorCodes = {
   ORDER_UNREADABLE: 'ORDER_UNREADABLE',
   ORDER_EMPTY: 'ORDER_EMPTY',
   ORDER_TOO_LARGE: 'ORDER_TOO_LARGE',
+  ORDER_INCOMPLETE: 'ORDER_INCOMPLETE', // the file ends before </OrdenEnvio> and did not change for incompleteSettleSeconds: its writer stopped half-way
   ORDER_ENCODING: 'ORDER_ENCODING',
   ORDER_NOT_XML: 'ORDER_NOT_XML',
   ORDER_XML_MALFORMED: 'ORDER_XML_MALFORMED',
@@ -22,6 +23,8 @@ export const ErrorCodes = {
   ORDER_NO_RECIPIENT: 'ORDER_NO_RECIPIENT',
   ORDER_ADDRESS_INVALID: 'ORDER_ADDRESS_INVALID',
   ORDER_HEADER_INJECTION: 'ORDER_HEADER_INJECTION',
+  ORDER_TOO_COMPLEX: 'ORDER_TOO_COMPLEX', // reading the order needed more memory or time than the mailer allows (a worker thread stopped, not the mailer)
+  ORDER_CRASHED_MAILER: 'ORDER_CRASHED_MAILER', // the mailer stopped unexpectedly while this order was in flight, twice in a row: set aside so the other orders are sent
   // Attachments (permanent)
   ATTACHMENT_OUTSIDE: 'ATTACHMENT_OUTSIDE',
   ATTACHMENT_MISSING: 'ATTACHMENT_MISSING',
@@ -44,6 +47,7 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'CONFIG_INVALID',
   USAGE: 'USAGE',
   INSTANCE_RUNNING: 'INSTANCE_RUNNING',
+  INSTANCE_LOCK_LOST: 'INSTANCE_LOCK_LOST', // the running mailer's single-instance lock vanished or was replaced (order folder removed, share remounted): it stops taking orders until it holds the lock again
   INTERNAL: 'INTERNAL',
 } as const;
 

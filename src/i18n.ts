@@ -32,7 +32,8 @@ const withColon = (s: string): string => (s === '' ? '' : `: ${s}`);
 const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   ORDER_UNREADABLE: (p) => ({ es: `No se pudo leer el archivo de la orden${withColon(p.message)}`, en: `The order file could not be read${withColon(p.message)}` }),
   ORDER_EMPTY: () => ({ es: 'El archivo de la orden está vacío', en: 'The order file is empty' }),
-  ORDER_TOO_LARGE: (p) => ({ es: `El archivo de la orden es demasiado grande${withColon(p.value)}`, en: `The order file is too large${withColon(p.value)}` }),
+  ORDER_TOO_LARGE: (p) => ({ es: `El archivo de la orden es demasiado grande${p.value === '' ? '' : `: ${p.value} bytes`} (el máximo es 10 MB)`, en: `The order file is too large${p.value === '' ? '' : `: ${p.value} bytes`} (the limit is 10 MB)` }),
+  ORDER_INCOMPLETE: (p) => ({ es: `La orden está incompleta: el archivo termina antes de </OrdenEnvio>${p.value === '' ? '' : ` (termina en «${p.value}»)`}; quien la escribía se detuvo a la mitad`, en: `The order is incomplete: the file ends before </OrdenEnvio>${p.value === '' ? '' : ` (it ends with "${p.value}")`}; whatever was writing it stopped half-way` }),
   ORDER_ENCODING: (p) => ({ es: `El texto de la orden no es válido en su codificación${withColon(p.value)}. Guarde el archivo en la codificación que declara (UTF-8, windows-1252 o UTF-16) o corrija la declaración, p. ej. encoding="windows-1252" para un archivo ANSI`, en: `The order's text is not valid in its encoding${withColon(p.value)}. Save the file in the encoding it declares (UTF-8, windows-1252 or UTF-16) or correct the declaration, e.g. encoding="windows-1252" for an ANSI file` }),
   ORDER_NOT_XML: () => ({ es: 'El archivo de la orden no es un documento XML', en: 'The order file is not an XML document' }),
   ORDER_XML_MALFORMED: (p) => ({ es: `El XML de la orden está mal formado${withColon(p.value || p.message)}`, en: `The order's XML is malformed${withColon(p.value || p.message)}` }),
@@ -42,6 +43,8 @@ const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   ORDER_FIELD_INVALID: (p) => ({ es: `El campo «${p.field}» tiene un valor no válido: «${p.value}»`, en: `The field "${p.field}" has an invalid value: "${p.value}"` }),
   ORDER_NO_RECIPIENT: (p) => ({ es: `El campo «${p.field || 'Para'}» no tiene ningún destinatario (sin destinatario)`, en: `The field "${p.field || 'Para'}" has no recipient (no recipient)` }),
   ORDER_ADDRESS_INVALID: (p) => ({ es: `El campo «${p.field}» contiene una dirección de correo no válida: «${p.value}»`, en: `The field "${p.field}" contains an invalid e-mail address: "${p.value}"` }),
+  ORDER_TOO_COMPLEX: (p) => ({ es: `No se pudo leer la orden dentro de los límites de memoria y tiempo del programa${withColon(p.value)}`, en: `The order could not be read within the mailer's memory and time limits${withColon(p.value)}` }),
+  ORDER_CRASHED_MAILER: (p) => ({ es: `El programa se detuvo inesperadamente mientras procesaba esta orden${p.value === '' ? '' : ` (${p.value} veces seguidas)`}; se apartó para que las demás órdenes se envíen`, en: `The mailer stopped unexpectedly while handling this order${p.value === '' ? '' : ` (${p.value} times in a row)`}; it was set aside so that the other orders are sent` }),
   ORDER_HEADER_INJECTION: (p) => ({ es: `El campo «${p.field}» contiene saltos de línea, que no se permiten en un encabezado de correo`, en: `The field "${p.field}" contains line breaks, which an e-mail header cannot carry` }),
   ATTACHMENT_OUTSIDE: (p) => ({ es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) está fuera de la carpeta de adjuntos y de la de órdenes; no se envió nada`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) lies outside the attachment and order folders; nothing was sent` }),
   ATTACHMENT_MISSING: (p) => ({ es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) no existe`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) does not exist` }),
@@ -62,6 +65,7 @@ const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   CONFIG_INVALID: (p) => ({ es: `La configuración no es válida: ${p.message}`, en: `The configuration is invalid: ${p.message}` }),
   USAGE: (p) => ({ es: `Uso incorrecto del comando: ${p.message}`, en: `Wrong use of the command: ${p.message}` }),
   INSTANCE_RUNNING: () => ({ es: 'Ya hay otro proscai-mailer trabajando sobre esta carpeta de órdenes', en: 'Another proscai-mailer is already working on this order folder' }),
+  INSTANCE_LOCK_LOST: () => ({ es: 'proscai-mailer perdió el candado de su carpeta de órdenes (la carpeta se borró, se restauró o su recurso de red se volvió a montar); dejó de tomar órdenes hasta volver a tenerlo', en: 'proscai-mailer lost the lock on its order folder (the folder was removed, restored, or its share remounted); it stopped taking orders until it holds the lock again' }),
   INTERNAL: (p) => ({ es: `Error interno del programa: ${p.message}`, en: `Internal error: ${p.message}` }),
 };
 
@@ -96,6 +100,7 @@ export function describeError(error: AnyError, lang: Language): string {
 type Kind = 'order' | 'attachment' | 'auth' | 'tls' | 'recipients' | 'server' | 'files' | 'partial' | 'internal';
 
 function kindOf(code: ErrorCode): Kind {
+  if (code === 'ORDER_CRASHED_MAILER') return 'internal'; // nothing to fix in the order as far as anyone knows: why the process stopped is in the log
   if (code.startsWith('ORDER_')) return 'order';
   if (code.startsWith('ATTACHMENT_')) return 'attachment';
   if (code === 'SMTP_AUTH') return 'auth';
@@ -236,6 +241,22 @@ export const MESSAGES = {
     es: 'Ya hay otro proscai-mailer trabajando sobre la carpeta {dir}; este termina sin tocar nada (estado de salida 3).',
     en: 'Another proscai-mailer is already working on the folder {dir}; this one exits without touching anything (exit status 3).',
   },
+  'instance.lock_lost': {
+    es: 'proscai-mailer perdió el candado de la carpeta {dir} ({reason}): no toma órdenes nuevas y termina los envíos en curso.',
+    en: 'proscai-mailer lost the lock on the folder {dir} ({reason}): it takes no new orders and finishes the sends in progress.',
+  },
+  'instance.lock_waiting': {
+    es: 'Se espera a que la carpeta {dir} exista otra vez para volver a tomar su candado (se revisa cada segundo).',
+    en: 'Waiting for the folder {dir} to exist again, to take its lock again (checked every second).',
+  },
+  'instance.lock_regained': {
+    es: 'proscai-mailer volvió a tomar el candado de la carpeta {dir}, perdido a las {lostAt} ({reason}); sigue trabajando.',
+    en: 'proscai-mailer took the lock on the folder {dir} again, lost at {lostAt} ({reason}); it carries on.',
+  },
+  'instance.lock_taken': {
+    es: 'Mientras tanto otro proscai-mailer tomó la carpeta {dir} (pid {pid} en {host}, desde {since}); este termina (estado de salida 3).',
+    en: 'Meanwhile another proscai-mailer took the folder {dir} (pid {pid} on {host}, since {since}); this one exits (exit status 3).',
+  },
   'config.invalid': {
     es: 'La configuración no es válida: {reason}',
     en: 'The configuration is invalid: {reason}',
@@ -255,7 +276,7 @@ export const MESSAGES = {
       '  --retry LISTA             esperas entre reintentos en segundos, p. ej. 60,120,300',
       '  --language es|en          idioma de los mensajes',
       '  --verbose                 muestra cada paso en la terminal',
-      'Estado de salida de once: 0 todo enviado, 1 alguna falló, 4 alguna quedó en espera de reintento,',
+      'Estado de salida de once: 0 todo enviado, 1 alguna falló, 4 alguna quedó para otra pasada (el registro dice por qué),',
       '2 error de uso o de configuración, 3 otro proscai-mailer ya trabaja sobre la carpeta.',
     ].join('\n'),
     en: [
@@ -272,7 +293,7 @@ export const MESSAGES = {
       '  --retry LIST              seconds to wait between retries, e.g. 60,120,300',
       '  --language es|en          language of the messages',
       '  --verbose                 show every step on the terminal',
-      'Exit status of once: 0 all sent, 1 some failed, 4 some left queued for a retry,',
+      'Exit status of once: 0 all sent, 1 some failed, 4 some left for a later pass (the log says why),',
       '2 usage or configuration error, 3 another proscai-mailer is working on the folder.',
     ].join('\n'),
   },
@@ -288,6 +309,10 @@ export const MESSAGES = {
   'once.summary': {
     es: 'Enviadas: {sent}; fallidas: {failed}; en espera de reintento: {queued}.',
     en: 'Sent: {sent}; failed: {failed}; queued for a retry: {queued}.',
+  },
+  'once.ignored': {
+    es: 'Ignoradas: {ignored} (con nombre de orden, pero no son archivos: enlaces o carpetas; el registro las nombra).',
+    en: 'Ignored: {ignored} (named like orders, but not files: links or folders; the log names them).',
   },
 } as const satisfies Record<string, Bi>;
 

@@ -14,13 +14,18 @@ import { createTransitionLogger, type EventLogger } from './actors/transitions.j
 import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
 import { resolveAttachments } from './io/attachments.js';
+import type { MailerError } from './errors.js';
+import { t } from './i18n.js';
 import { createNotifier } from './io/notifier.js';
 import { configureFs } from './io/fastfs.js';
 import { createThreadedTransportPool } from './io/smtp-thread.js';
+import { createParseThread } from './io/parse-thread.js';
 import { createOrderStore } from './io/store.js';
+import type { NotAFile } from './io/fsutil.js';
 import { waitUntilComplete, watchOrders } from './io/watcher.js';
 import { findProfile } from './order/resolve.js';
-import { supervisorMachine, type LockResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
+import { orderIdOf } from './order/types.js';
+import { supervisorMachine, type LockResult, type ScanResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
 import { orderMachine } from './machines/order.js';
 import { runCli } from './cli/program.js';
 
@@ -29,7 +34,7 @@ export interface MailerOptions {
   mode: SupervisorMode;
   logger: EventLogger;
   /** Acquires the single-instance lock (main passes the one it already holds). */
-  acquireLock: () => Promise<LockResult>;
+  acquireLock: () => Promise<Exclude<LockResult, { ok: true }> | { ok: true; handle: MailerLock }>;
   /** Extra inspection (tests, `--verbose`). */
   inspect?: (event: InspectionEvent) => void;
   /** Masks a password wherever it would be logged. */
@@ -40,6 +45,8 @@ export interface MailerOptions {
   archiveRetryMs?: number;
   /** Test hook: how long a file in the order folder that is held open or still being written is waited for, in ms, instead of a minute. */
   readyWaitMs?: number;
+  /** Test hook: the process kills itself (as the system would after an out-of-memory abort) when it starts reading this order id. */
+  dieOnOrderId?: string;
 }
 
 /**
@@ -49,10 +56,13 @@ export interface MailerOptions {
  * the minute an order waits before a blocked file is read or moved again,
  * `PROSCAI_MAILER_TEST_READY_WAIT_MS` the minute a file in the order folder
  * that is held open or still being written is waited for before it is left
- * for the next pass. Deliberately not configuration keys: no operator should
- * need them, and an unset or invalid value leaves the production timing untouched.
+ * for the next pass; `PROSCAI_MAILER_TEST_DIE_ON_ORDER` an order id whose
+ * reading makes the process kill itself at once, with no handler running (as
+ * an out-of-memory abort or a killed service ends it: the crash-loop tests).
+ * Deliberately not configuration keys: no operator should need them, and an
+ * unset or invalid value leaves the production behaviour untouched.
  */
-export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs'> {
+export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs' | 'dieOnOrderId'> {
   const ms = (name: string): number | undefined => {
     const value = Number(env[name]);
     return Number.isInteger(value) && value > 0 ? value : undefined;
@@ -60,16 +70,40 @@ export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<
   const sendTimeoutMs = ms('PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS');
   const archiveRetryMs = ms('PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS');
   const readyWaitMs = ms('PROSCAI_MAILER_TEST_READY_WAIT_MS');
+  const dieOnOrderId = env.PROSCAI_MAILER_TEST_DIE_ON_ORDER || undefined;
   return {
+    ...(dieOnOrderId !== undefined && { dieOnOrderId }),
     ...(sendTimeoutMs !== undefined && { sendTimeoutMs }),
     ...(archiveRetryMs !== undefined && { archiveRetryMs }),
     ...(readyWaitMs !== undefined && { readyWaitMs }),
   };
 }
 
+/** The single-instance lock as the mailer holds it (src/io/lock.ts's InstanceLock, or a test's). */
+export interface MailerLock {
+  release(): Promise<void>;
+  /** Calls `listener` once if the lock is lost while held (INSTANCE_LOCK_LOST). */
+  onLost?(listener: (err: MailerError) => void): void;
+}
+
+/** A single-instance lock lost while the mailer ran: why (INSTANCE_LOCK_LOST) and when it was noticed. */
+export interface LockLoss {
+  error: MailerError;
+  at: Date;
+}
+
+export interface MailerOutput extends SupervisorOutput {
+  /**
+   * Set when the single-instance lock was lost while the mailer ran (the
+   * order folder removed or restored, a share remounted): it stopped as on
+   * STOP, and another mailer may hold the folder now.
+   */
+  lockLost?: LockLoss;
+}
+
 export interface Mailer {
-  /** Resolves when the supervisor has stopped (once: after its pass; run: after stop()). */
-  done: Promise<SupervisorOutput>;
+  /** Resolves when the supervisor has stopped (once: after its pass; run: after stop(), or once the lock was lost). */
+  done: Promise<MailerOutput>;
   /** Clean stop: nothing new starts, in-flight sends finish. */
   stop(): void;
 }
@@ -119,8 +153,12 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   const sender = createSender({ pool, maxConnectionsFor });
   const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });
   const recentParses = new RecentParses();
+  const parser = createParseThread();
   const orderActors = createOrderActors({
     recentParses,
+    parse: parser.parse,
+    parseIsolated: parser.parseIsolated,
+    ...(options.dieOnOrderId !== undefined && { onLoad: dieOn(options.dieOnOrderId) }),
     config,
     store,
     sender,
@@ -131,6 +169,18 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     onWarnings: (fileName, warnings) =>
       logger.warn({ event: 'order.unknown_elements', fileName, elements: warnings }, `${fileName}: ${warnings.join('; ')}`),
   });
+
+  /** Entries named like an order that are not files, each warned about once per process: never taken, never followed. */
+  const notFilesWarned = new Set<string>();
+  const warnNotAFile = ({ fileName, kind }: NotAFile) => {
+    if (notFilesWarned.has(fileName)) return;
+    notFilesWarned.add(fileName);
+    const what = kind === 'link' ? 'a symbolic link' : kind === 'folder' ? 'a folder' : 'not a regular file';
+    logger.warn(
+      { event: 'order.not_a_file', fileName, kind },
+      `${fileName}: named like an order but it is ${what}, not a file; it is left alone and never sent (put the order file itself in the order folder)`,
+    );
+  };
   const readOrNothing = async (read: () => Promise<Buffer>) => {
     try {
       return await read();
@@ -141,19 +191,33 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   };
   const machine = supervisorMachine.provide({
     actors: {
-      acquireLock: fromPromise(options.acquireLock),
+      acquireLock: fromPromise(async () => {
+        const result = await options.acquireLock();
+        if (result.ok) result.handle.onLost?.(onLockLost);
+        return result;
+      }),
       releaseLock: fromPromise(async ({ input }: { input: { handle?: { release(): Promise<void> } } }) => {
         await input.handle?.release();
       }),
-      scan: fromPromise(async () => {
+      scan: fromPromise<ScanResult, void>(async () => {
         await housekeeping();
-        return { claimed: await store.listClaimed(), inbox: await store.listInbox() };
+        const claimed = await store.listClaimed();
+        const { files, notFiles } = await store.scanInbox();
+        for (const entry of notFiles) warnNotAFile(entry);
+        return { claimed, inbox: files, notFiles: notFiles.map((e) => e.fileName) };
       }),
       intake: createIntakeLogic({
         config,
         recentParses,
-        readInbox: (fileName) =>
-          readOrNothing(() => waitUntilComplete(path.join(config.dir, fileName), options.readyWaitMs === undefined ? {} : { maxWaitMs: options.readyWaitMs })),
+        parse: parser.parse,
+        readInbox: (fileName, signal) =>
+          readOrNothing(() =>
+            waitUntilComplete(path.join(config.dir, fileName), {
+              signal,
+              incompleteSettleMs: config.incompleteSettleSeconds * 1000,
+              ...(options.readyWaitMs !== undefined && { maxWaitMs: options.readyWaitMs }),
+            }),
+          ),
         readClaimed: (fileName) => readOrNothing(() => store.read(fileName, 'claimed')),
         logger,
       }),
@@ -176,6 +240,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
           dir: config.dir,
           pollSeconds: config.poll,
           onOrder: (fileName) => seen(fileName),
+          onNotAFile: warnNotAFile,
           onError: (error) => logger.warn({ event: 'watch.error', errorCode: error.code, error: error.message }, error.message),
         });
         // Heartbeat well within the stale time; takeover checks at the rescan pace.
@@ -194,6 +259,21 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       }),
     },
   });
+  /**
+   * A lost lock means another mailer may be starting on this folder now: take
+   * no new work (a STOP: in-flight sends finish, waiting orders stay on disk,
+   * the heartbeat and takeover timers end with the watcher) and say so loudly.
+   */
+  let lockLost: LockLoss | undefined;
+  function onLockLost(error: MailerError): void {
+    if (lockLost !== undefined) return;
+    lockLost = { error, at: new Date() };
+    logger.error(
+      { event: 'instance.lock_lost', errorCode: error.code, error: error.message, dir: config.dir },
+      t('instance.lock_lost', config.language, { dir: config.dir, reason: error.message }),
+    );
+    actor.send({ type: 'STOP' });
+  }
   const transitions = createTransitionLogger(logger);
   const actor = createActor(machine, {
     input: {
@@ -214,11 +294,21 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   });
   actor.start();
   // Notifications first: their last flush uses the pool's transports, which closing the pool first would only restart.
-  const done = toPromise(actor).finally(async () => {
-    await notifier.close();
-    await sender.close();
-  });
+  const done = toPromise(actor)
+    .finally(async () => {
+      await notifier.close();
+      await sender.close();
+      await parser.close();
+    })
+    .then((output): MailerOutput => (lockLost === undefined ? output : { ...output, lockLost }));
   return { done, stop: () => actor.send({ type: 'STOP' }) };
+}
+
+/** The test hook `dieOnOrderId`: kills the process when that order starts being read (SIGKILL: no exit handler, no log flush, as after an abort). */
+function dieOn(orderId: string): (fileName: string) => void {
+  return (fileName) => {
+    if (orderIdOf(fileName) === orderId) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /** True when this module is the program being run (also through npm's bin symlink). */

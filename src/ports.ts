@@ -80,6 +80,17 @@ export interface PersistedOrderState {
   /** Set when the SMTP server accepted the message but the file could not be archived yet: never send again. */
   sentAt?: number;
   afterSend?: AfterSend;
+  /**
+   * Epoch ms when this process began work on the order (reading, sending),
+   * written when a state file exists at that moment; absent while the order
+   * only waits (deferred, blocked). Found at the next start, it means the
+   * process ended while the order was in flight. An order claimed without
+   * any state file was in flight too: the claim is taken when work begins,
+   * and every way of leaving an order claimed while idle saves a state.
+   */
+  inFlightSince?: number;
+  /** Consecutive starts that found the order in flight (see inFlightSince); a normal outcome resets it. */
+  crashes?: number;
 }
 
 export interface OrderStore {
@@ -94,6 +105,13 @@ export interface OrderStore {
    * area. Resolves false when the file is gone (another mailer claimed it).
    */
   claim(fileName: string): Promise<boolean>;
+  /**
+   * Resolves while the order is still claimed by this machine (its file in
+   * this machine's claims folder); rejects with CLAIM_LOST once it is not
+   * (another machine took it over while this one was stopped, or it was
+   * removed). Asked right before a message is handed to the SMTP server.
+   */
+  confirmClaim(fileName: string): Promise<void>;
   loadState(fileName: string): Promise<PersistedOrderState | undefined>;
   saveState(fileName: string, state: PersistedOrderState): Promise<void>;
   /** After a successful send: enviados/, recycle bin or delete. Never before the message was accepted. */

@@ -20,11 +20,15 @@
  *   The price: a burst reaches its lane slightly out of arrival order.
  * - Every file handed in produces exactly one INTAKE.READY or INTAKE.DROPPED.
  * - An order that cannot be parsed is still passed on (company "?"), so its
- *   order actor refuses it with a reason. One that cannot be read now (held
- *   open by another program, FS_HELD; still being written, or unreadable,
- *   past the wait) is left in the order folder, never failed, with a warning
- *   naming it, and comes back with the next pass. Only files that vanished
- *   (another mailer claimed them) are dropped without a word.
+ *   order actor refuses it with a reason; so is one whose document stayed
+ *   incomplete past the settle time (it fails as ORDER_INCOMPLETE), and one
+ *   above the size limit (ORDER_TOO_LARGE: only its size was stat'ed, never
+ *   its bytes read; it waits in the lane of an order naming no company).
+ * - One that cannot be read now (held open by another program, FS_HELD;
+ *   still changing, or unreadable, past the wait) is left in the order
+ *   folder, never failed, with a warning naming it, and comes back with the
+ *   next pass. Only files that vanished (another mailer claimed them) are
+ *   dropped without a word.
  */
 import { fromCallback } from 'xstate';
 import type { Config } from '../config/types.js';
@@ -39,13 +43,19 @@ import type { EventLogger } from './transitions.js';
 
 export interface IntakeDeps {
   config: Config;
-  /** Bytes of a file in the order folder once it is completely written; undefined when it is gone. */
-  readInbox: (fileName: string) => Promise<Buffer | undefined>;
+  /**
+   * Bytes of a file in the order folder once it is completely written;
+   * undefined when it is gone. `signal` aborts when the intake stops: a wait
+   * for a file still being written must not keep a stopping mailer alive.
+   */
+  readInbox: (fileName: string, signal: AbortSignal) => Promise<Buffer | undefined>;
   /** Bytes of a file in this machine's work area; undefined when it is gone. */
   readClaimed: (fileName: string) => Promise<Buffer | undefined>;
   concurrency?: number;
   /** Where the parse is kept for the order actor (see parse-cache.ts). */
   recentParses?: RecentParses;
+  /** Parses an order whose company the scan cannot tell (io/parse-thread.ts: large ones off the main thread); default: here. */
+  parse?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
   /** Told of every file left in the order folder because it could not be read now. */
   logger?: Pick<EventLogger, 'warn'>;
 }
@@ -112,13 +122,14 @@ export function createIntakeLogic(deps: IntakeDeps) {
     /** Whether the express reader (newest file first) is busy. */
     let expressBusy = false;
     let stopped = false;
+    const stopping = new AbortController();
     const send = (event: SupervisorEvent) => {
       if (!stopped) sendBack(event);
     };
 
     /** The full parse, when the cheap scan cannot tell: kept for the order actor, which then need not parse again. */
-    const parseForCompany = (bytes: Buffer, fileName: string): string => {
-      const parsed = parseOrder(bytes, fileName);
+    const parseForCompany = async (bytes: Buffer, fileName: string): Promise<string> => {
+      const parsed = deps.parse ? await deps.parse(bytes, fileName) : parseOrder(bytes, fileName);
       deps.recentParses?.remember(fileName, bytes, parsed);
       return companyOfParsed(parsed, fileName, deps.config);
     };
@@ -142,16 +153,23 @@ export function createIntakeLogic(deps: IntakeDeps) {
         );
       }
       if (pause !== undefined) await pause;
+      const orderId = orderIdOf(fileName) ?? fileName;
       try {
-        const bytes = location === 'inbox' ? await deps.readInbox(fileName) : await deps.readClaimed(fileName);
+        const bytes = location === 'inbox' ? await deps.readInbox(fileName, stopping.signal) : await deps.readClaimed(fileName);
         if (bytes === undefined) {
           send({ type: 'INTAKE.DROPPED', fileName, reason: 'gone' });
           return;
         }
-        const company = scanCompany(bytes) ?? parseForCompany(bytes, fileName);
-        const orderId = orderIdOf(fileName) ?? fileName;
+        const company = scanCompany(bytes) ?? (await parseForCompany(bytes, fileName));
         send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
       } catch (error) {
+        if (stopped) return; // the wait was cut short by the stop: the file stays where it is, for the next start
+        if ((error as { code?: unknown } | undefined)?.code === ErrorCodes.ORDER_TOO_LARGE) {
+          // Refused by its size, unread: its order actor fails it (errores/, note, notification).
+          const company = resolvePartial({ id: orderId, fileName }, deps.config).company;
+          send({ type: 'INTAKE.READY', order: { fileName, orderId, company, location } });
+          return;
+        }
         // Held open, still being written past the wait, or unreadable: forget
         // it for now; the next pass brings it back. It is never moved or lost.
         if (deps.logger) logUnread(deps.logger, fileName, error);
@@ -183,6 +201,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
     });
     return () => {
       stopped = true;
+      stopping.abort();
     };
   });
 }

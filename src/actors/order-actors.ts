@@ -4,14 +4,15 @@
  * and the notifier. `main.ts` passes them to `orderMachine.provide(...)`;
  * tests pass the same factory real temp folders and a local SMTP server.
  */
-import { fromPromise } from 'xstate';
+import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type { Config } from '../config/types.js';
-import { toMailerError, type SerializedError } from '../errors.js';
+import { ErrorCodes, toMailerError, type MailerError, type SerializedError } from '../errors.js';
 import { describeError, renderErrorNote } from '../i18n.js';
-import type { ArchiveFailedInput, ClaimOutput, LoadOrderOutput, NotifyInput } from '../machines/order.js';
+import type { ArchiveFailedInput, ClaimOutput, FailureRouting, LoadOrderOutput, NotifyInput, RouteInput } from '../machines/order.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
-import type { AfterSend } from '../order/types.js';
+import { orderIdOf, type AfterSend, type ParseResult } from '../order/types.js';
+import { incompleteError } from '../io/readiness.js';
 import type { Notifier, OrderStore, PersistedOrderState, ResolvedOrder, Sender, SendResult } from '../ports.js';
 import type { ResolvedAttachment } from '../ports.js';
 import type { RecentParses } from './parse-cache.js';
@@ -29,22 +30,43 @@ export interface OrderActorDeps {
   registerSecret?: (secret: string) => void;
   /** Unknown elements are logged once per order. */
   onWarnings?: (fileName: string, warnings: string[]) => void;
+  /** Parses an order's bytes (io/parse-thread.ts: large ones off the main thread); default: here. */
+  parse?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
+  /** Parses in isolation (a worker), for an order suspected of having stopped the mailer; default: not read at all. */
+  parseIsolated?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
+  /** Called as an order starts being read (main.ts's test hook that ends the process there). */
+  onLoad?: (fileName: string) => void;
+}
+
+/** What `loadOrder` is asked: `quiet` when the order was read before (a retry), so its warnings are not logged again. */
+export interface LoadOrderOptions {
+  quiet?: boolean;
 }
 
 /** Reads, parses and resolves an order: pure functions over the bytes the store returns. */
-export async function loadOrder(deps: OrderActorDeps, fileName: string): Promise<LoadOrderOutput> {
-  const bytes = await deps.store.read(fileName, 'claimed');
-  const parsed = deps.recentParses?.take(fileName, bytes) ?? parseOrder(bytes, fileName);
+export async function loadOrder(deps: OrderActorDeps, fileName: string, options: LoadOrderOptions = {}): Promise<LoadOrderOutput> {
+  deps.onLoad?.(fileName);
+  let bytes: Buffer;
+  try {
+    bytes = await deps.store.read(fileName, 'claimed');
+  } catch (error) {
+    // Refused by its size alone (nothing read): it fails like any order the parser refuses.
+    if ((error as MailerError).code !== ErrorCodes.ORDER_TOO_LARGE) throw error;
+    return { ok: false, errors: [(error as MailerError).toJSON()], routing: resolvePartial({ id: orderIdOf(fileName) ?? fileName, fileName }, deps.config) };
+  }
+  const parsed = deps.recentParses?.take(fileName, bytes) ?? (deps.parse ? await deps.parse(bytes, fileName) : parseOrder(bytes, fileName));
   if (!parsed.ok) {
+    // A document cut short says so, instead of the parser's "unclosed tag at line 1".
+    const incomplete = incompleteError(bytes, parsed.errors);
     return {
       ok: false,
-      errors: parsed.errors.map((e) => e.toJSON()),
+      errors: incomplete ? [incomplete.toJSON()] : parsed.errors.map((e) => e.toJSON()),
       routing: resolvePartial(parsed.partial, deps.config),
     };
   }
   const { order } = parsed;
   if (order.smtp.password) deps.registerSecret?.(order.smtp.password);
-  if (parsed.warnings.length > 0) deps.onWarnings?.(fileName, parsed.warnings);
+  if (parsed.warnings.length > 0 && options.quiet !== true) deps.onWarnings?.(fileName, parsed.warnings);
   const result = resolveOrder(order, deps.config);
   if (!result.ok) {
     return {
@@ -60,9 +82,66 @@ export async function loadOrder(deps: OrderActorDeps, fileName: string): Promise
   return { ok: true, resolved: result.resolved, warnings: parsed.warnings };
 }
 
+/**
+ * Where to report an order set aside because it stopped the mailer: what the
+ * order itself says when it can be read in isolation (a worker, which an
+ * order that exhausts memory or time cannot take down with it), else its
+ * company's profile or the configuration. Never throws.
+ */
+export async function routeSetAside(deps: OrderActorDeps, { fileName, orderId, company }: RouteInput): Promise<FailureRouting> {
+  const fallback = resolvePartial({ id: orderId, fileName, ...(company !== '?' && { company }) }, deps.config);
+  if (deps.parseIsolated === undefined) return fallback;
+  try {
+    const parsed = await deps.parseIsolated(await deps.store.read(fileName, 'claimed'), fileName);
+    const known = parsed.ok ? parsed.order : parsed.partial;
+    if (known.smtp?.password) deps.registerSecret?.(known.smtp.password);
+    return resolvePartial(
+      { id: orderId, fileName, company: known.company ?? fallback.company, smtp: known.smtp, from: known.from, errorMail: known.errorMail },
+      deps.config,
+    );
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * One turn at a time, first come first served: `take` calls `granted` when
+ * the turn is its own, and returns what gives it back (or withdraws the
+ * request, if it is still waiting). Giving back twice is harmless.
+ */
+export class TurnGate {
+  private holder: object | undefined;
+  private readonly waiting: { key: object; granted: () => void }[] = [];
+
+  take(granted: () => void): () => void {
+    const key = {};
+    this.waiting.push({ key, granted });
+    this.next();
+    return () => {
+      const at = this.waiting.findIndex((w) => w.key === key);
+      if (at !== -1) this.waiting.splice(at, 1);
+      if (this.holder === key) {
+        this.holder = undefined;
+        this.next();
+      }
+    };
+  }
+
+  private next(): void {
+    if (this.holder !== undefined) return;
+    const first = this.waiting.shift();
+    if (first === undefined) return;
+    this.holder = first.key;
+    first.granted();
+  }
+}
+
 export function createOrderActors(deps: OrderActorDeps) {
   const lang = deps.config.language;
+  /** Orders found in flight at a crash are worked on one at a time (see the order machine's `holdTurn`). */
+  const suspects = new TurnGate();
   return {
+    holdTurn: fromCallback<EventObject, { fileName: string }>(({ sendBack }) => suspects.take(() => sendBack({ type: 'TURN' }))),
     // A claim may bring the state of an order another machine gave back (store.claim adopts it): load it with the claim.
     claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async ({ input }) => {
       if (!(await deps.store.claim(input.fileName))) return false;
@@ -72,10 +151,18 @@ export function createOrderActors(deps: OrderActorDeps) {
     loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(({ input }) =>
       deps.store.loadState(input.fileName),
     ),
-    loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(({ input }) => loadOrder(deps, input.fileName)),
+    loadOrder: fromPromise<LoadOrderOutput, { fileName: string; quiet?: boolean }>(({ input }) => loadOrder(deps, input.fileName, { quiet: input.quiet === true })),
+    routeOrder: fromPromise<FailureRouting, RouteInput>(({ input }) => routeSetAside(deps, input)),
     sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async ({ input }) => {
       // Every attachment is checked before the SMTP conversation starts: never a partial e-mail.
       const attachments = await deps.resolveAttachments(input.resolved);
+      // Still ours? A machine that was stopped past the stale-claim time (frozen,
+      // asleep, cut off) finds here that another one took the order over, and
+      // sends nothing (CLAIM_LOST). Checked last: from here to the message being
+      // posted to the SMTP worker nothing waits (composing is synchronous), so
+      // only a message already handed over when the takeover happened can be
+      // sent by both machines (the spec's in-flight bound).
+      await deps.store.confirmClaim(input.resolved.order.fileName);
       return deps.sender.send(input.resolved, attachments);
     }),
     saveState: fromPromise<void, { fileName: string; state: PersistedOrderState }>(({ input }) =>

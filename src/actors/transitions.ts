@@ -176,6 +176,15 @@ function logOutcome(
       { event: 'order.skipped', ...base, ...cause },
       `${context.orderId}: the order file could not be taken; it stays in the order folder and is tried again on the next pass${reasonText(cause)}`,
     );
+  } else if (state === 'lost' && cause.errorCode === ErrorCodes.CLAIM_LOST) {
+    // Its file left this machine's claims folder after it was claimed: another machine took it over.
+    const sent = from === 'archiving';
+    logger.warn(
+      { event: 'order.claim_lost', ...base, from, attempts: context.attempts, ...cause },
+      sent
+        ? `${context.orderId}: sent, but meanwhile its file left this machine's claims folder (another machine took it over after this one stopped beating for staleClaimSeconds, or it was removed); it is not archived from here, and another machine may send it too (same Message-ID)`
+        : `${context.orderId}: claim lost: its file left this machine's claims folder (another machine took it over after this one stopped beating for staleClaimSeconds, or it was removed); nothing was sent from here`,
+    );
   } else if (state === 'lost') {
     logger.info({ event: 'order.claim_lost', ...base }, `${context.orderId}: claimed by another mailer`);
   } else if (state === 'loadBlocked') {

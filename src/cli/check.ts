@@ -16,6 +16,7 @@ import { isMailerError, type MailerError } from '../errors.js';
 import { describeError } from '../i18n.js';
 import { resolveAttachments } from '../io/attachments.js';
 import { readFileBytes } from '../io/inspect-files.js';
+import { incompleteError } from '../io/readiness.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder } from '../order/resolve.js';
 import type { Address, Order, Security } from '../order/types.js';
@@ -104,7 +105,10 @@ export async function checkOrder(config: Config, file: string): Promise<CheckRep
   }
   const parsed = parseOrder(bytes, fileName);
   if (!parsed.ok) {
-    return { file, orderId: parsed.partial.id, ok: false, problems: parsed.errors.map((e) => problemOf(e, lang)), warnings: [] };
+    // As the mailer says it (actors/order-actors.ts): a document cut short is incomplete, not malformed.
+    const incomplete = incompleteError(bytes, parsed.errors);
+    const errors = incomplete ? [incomplete] : parsed.errors;
+    return { file, orderId: parsed.partial.id, ok: false, problems: errors.map((e) => problemOf(e, lang)), warnings: [] };
   }
   const order = parsed.order;
   const resolved = resolveOrder(order, config);

@@ -9,10 +9,11 @@ import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
 import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
-import { acquireInstanceLock } from '../io/lock.js';
+import { exists } from '../io/fsutil.js';
+import { acquireInstanceLock, untilFolderExists, type InstanceLock } from '../io/lock.js';
 import { createLogger, registerSecret } from '../io/log.js';
-import { createMailer } from '../main.js';
-import type { SupervisorMode } from '../machines/supervisor.js';
+import { createMailer, type LockLoss } from '../main.js';
+import type { Counts, SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
 import { addCommonOptions, flagsOf, type CommonOptions } from './options.js';
 import { registerSendTestCommand } from './send-test.js';
@@ -58,25 +59,67 @@ export function stopSignals(platform: NodeJS.Platform = process.platform): NodeJ
   return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK'] : ['SIGINT', 'SIGTERM'];
 }
 
-/** `run` and `once`: lock, log, start the supervisor, wait for it, map its result to an exit status. */
+/** The closing line of `run` and `once`: what was sent, failed and left, and, when there were any, the entries ignored as not files. */
+export function summaryOf(counts: Counts, lang: Language): string {
+  const summary = t('once.summary', lang, { ...counts });
+  return counts.ignored > 0 ? `${summary} ${t('once.ignored', lang, { ...counts })}` : summary;
+}
+
+/**
+ * `run` and `once`: lock, log, start the supervisor, wait for it, map its
+ * result to an exit status.
+ *
+ * When the lock is lost while the mailer runs (the order folder removed or
+ * restored, a share remounted: src/io/lock.ts notices within about a second),
+ * the mailer stops taking orders and lets the sends in progress finish. `once`
+ * then ends (status 4, or 1 when an order failed). `run` waits for the folder
+ * to exist again and takes the lock again, with a new log file and a new
+ * watch, or exits with status 3 when another mailer took the folder
+ * meanwhile: never two mailers on one folder.
+ */
 export async function runMailerCommand(mode: SupervisorMode, options: CommonOptions): Promise<number> {
   const config = await configOrExit(options);
   if (typeof config === 'number') return config;
   const lang = config.language;
-  const lock = await acquireInstanceLock({ workDir: config.workDir, ...(config.hostId !== null && { hostId: config.hostId }) });
-  if ('running' in lock) {
-    process.stderr.write(`${t('instance.running', lang, { ...lock.running, dir: config.dir })}\n`);
-    return ExitCode.RUNNING;
+  let lost: LockLoss | undefined;
+  for (;;) {
+    const lock = await acquireInstanceLock({ workDir: config.workDir, ...(config.hostId !== null && { hostId: config.hostId }) });
+    if ('running' in lock) {
+      process.stderr.write(`${t(lost === undefined ? 'instance.running' : 'instance.lock_taken', lang, { ...lock.running, dir: config.dir })}\n`);
+      return ExitCode.RUNNING;
+    }
+    const result = await runHoldingLock(mode, config, lock, lost);
+    if (result.lockLost === undefined || mode === 'once') return result.code;
+    lost = result.lockLost;
+    if (!(await folderBack(config.dir, lang))) return ExitCode.OK;
   }
+}
+
+/** One round of `run` or `once` holding the lock: its exit status, and the lost lock when that ended it. */
+async function runHoldingLock(
+  mode: SupervisorMode,
+  config: Config,
+  lock: InstanceLock,
+  lost: LockLoss | undefined,
+): Promise<{ code: number; lockLost?: LockLoss }> {
+  const lang = config.language;
   for (const secret of secretsOf(config)) registerSecret(secret);
+  const file = path.join(config.logDir ?? path.join(config.workDir, 'logs'), 'mailer.log');
+  // The line written when the lock was lost went to the old file; when that file went with the folder, this one says it again.
+  const lostLineGone = lost !== undefined && !(await exists(file).catch(() => false));
   const log = createLogger({
-    file: path.join(config.logDir ?? path.join(config.workDir, 'logs'), 'mailer.log'),
+    file,
     level: 'debug',
     maxBytes: config.logMaxBytes,
     keepDays: config.logKeepDays,
     pretty: true,
     verbose: config.verbose,
   });
+  if (lost !== undefined) {
+    const fields = { errorCode: lost.error.code, error: lost.error.message, dir: config.dir, lostAt: lost.at.toISOString() };
+    if (lostLineGone) log.logger.error({ event: 'instance.lock_lost', ...fields }, t('instance.lock_lost', lang, { dir: config.dir, reason: lost.error.message }));
+    log.logger.warn({ event: 'instance.lock_regained', ...fields }, t('instance.lock_regained', lang, { dir: config.dir, lostAt: lost.at.toISOString(), reason: lost.error.message }));
+  }
   log.logger.info({ event: 'supervisor.started', mode, dir: config.dir }, t('run.started', lang, { dir: config.dir, poll: config.poll }));
   const mailer = createMailer({
     config,
@@ -93,12 +136,30 @@ export async function runMailerCommand(mode: SupervisorMode, options: CommonOpti
   for (const signal of signals) process.on(signal, onSignal);
   try {
     const output = await mailer.done;
-    log.logger.info({ event: 'supervisor.stopped', counts: output.counts }, t('once.summary', lang, { ...output.counts }));
-    if (output.lockError) return ExitCode.RUNNING;
-    return mode === 'once' ? onceExitCode(output.counts) : ExitCode.OK;
+    log.logger.info({ event: 'supervisor.stopped', counts: output.counts }, summaryOf(output.counts, lang));
+    if (output.lockError) return { code: ExitCode.RUNNING };
+    if (output.lockLost !== undefined) {
+      // `once` could not finish its pass: orders may be left, never "all sent".
+      const code = onceExitCode(output.counts);
+      return { code: code === ExitCode.OK ? ExitCode.QUEUED : code, lockLost: output.lockLost };
+    }
+    return { code: mode === 'once' ? onceExitCode(output.counts) : ExitCode.OK };
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
     await log.close();
+  }
+}
+
+/** Waits for the order folder to exist again (saying so once); false when a stop signal comes first. */
+async function folderBack(dir: string, lang: Language): Promise<boolean> {
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const signals = stopSignals();
+  for (const signal of signals) process.on(signal, stop);
+  try {
+    return await untilFolderExists(dir, { stopped, onWait: () => process.stderr.write(`${t('instance.lock_waiting', lang, { dir })}\n`) });
+  } finally {
+    for (const signal of signals) process.off(signal, stop);
   }
 }
 

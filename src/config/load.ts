@@ -73,6 +73,7 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   staleClaimSeconds: 600,
   hostId: null,
   notifyEverySeconds: 60,
+  incompleteSettleSeconds: 60,
   fsMode: 'auto',
   verbose: false,
 };

@@ -189,6 +189,7 @@ export const topRules = {
   staleClaimSeconds: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
   hostId: nullable(str),
   notifyEverySeconds: int(0, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  incompleteSettleSeconds: int(1, 3600, ' of seconds'),
   fsMode: oneOf(FS_MODES),
 } as const;
 

@@ -79,6 +79,13 @@ export interface Config {
    * host name. Set it when cloned machines share a host name.
    */
   hostId: string | null;
+  /**
+   * Seconds an order whose document is not complete yet (no closing
+   * `</OrdenEnvio>`) must stay unchanged before it is failed as
+   * ORDER_INCOMPLETE (default 60): writers on network shares pause for
+   * seconds in the middle of a file. Complete documents never wait for it.
+   */
+  incompleteSettleSeconds: number;
   /** Seconds between failure-notification batches per recipient. */
   notifyEverySeconds: number;
   /**

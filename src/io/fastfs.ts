@@ -135,6 +135,14 @@ export const fastFs = {
   rename: (from: string, to: string): Promise<void> => call('rename', from, () => fsSync.renameSync(from, to), () => fsp.rename(from, to)),
   unlink: (p: string): Promise<void> => call('unlink', p, () => fsSync.unlinkSync(p), () => fsp.unlink(p)),
   readFile: (p: string): Promise<Buffer> => call('read', p, () => fsSync.readFileSync(p), () => fsp.readFile(p)),
+  /**
+   * The file's bytes when its size (fstat of the open file, before anything
+   * is read) is at most `limit`; otherwise `{ size }` and nothing read, so a
+   * file of gigabytes costs one open and one fstat. Reads at most the size
+   * fstat gave, as `readFile` does.
+   */
+  readAtMost: (p: string, limit: number): Promise<Buffer | { size: number }> =>
+    call('read', p, () => readAtMostSync(p, limit), () => readAtMostAsync(p, limit)),
   readText: (p: string): Promise<string> => call('read', p, () => fsSync.readFileSync(p, 'utf8'), () => fsp.readFile(p, 'utf8')),
   /** The libuv realpath in both modes (fs/promises' one), not Node's JavaScript emulation. */
   realpath: (p: string): Promise<string> => call('realpath', p, () => fsSync.realpathSync.native(p), () => fsp.realpath(p)),
@@ -142,3 +150,56 @@ export const fastFs = {
   mkdirp: (p: string): Promise<void> =>
     call('mkdir', p, () => void fsSync.mkdirSync(p, { recursive: true }), async () => void (await fsp.mkdir(p, { recursive: true }))),
 };
+
+/**
+ * Refuses a folder the way `readFile` does on Linux (EISDIR): on Windows a
+ * folder opens and fstats as size 0, which would read as an empty order.
+ */
+function notAFile(p: string, stats: fsSync.Stats): void {
+  if (stats.isFile()) return;
+  const err = new Error(`EISDIR: illegal operation on a directory, read '${p}'`) as NodeJS.ErrnoException;
+  err.code = 'EISDIR';
+  err.syscall = 'read';
+  err.path = p;
+  throw err;
+}
+
+function readAtMostSync(p: string, limit: number): Buffer | { size: number } {
+  const fd = fsSync.openSync(p, 'r');
+  try {
+    const stats = fsSync.fstatSync(fd);
+    notAFile(p, stats);
+    const { size } = stats;
+    if (size > limit) return { size };
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const got = fsSync.readSync(fd, buffer, filled, size - filled, filled);
+      if (got === 0) break;
+      filled += got;
+    }
+    return filled === size ? buffer : buffer.subarray(0, filled);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+async function readAtMostAsync(p: string, limit: number): Promise<Buffer | { size: number }> {
+  const handle = await fsp.open(p, 'r');
+  try {
+    const stats = await handle.stat();
+    notAFile(p, stats);
+    const { size } = stats;
+    if (size > limit) return { size };
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? buffer : buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}

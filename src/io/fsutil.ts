@@ -73,7 +73,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * `fs.rename`, retried briefly on Windows when the file is held (antivirus
- * scanners open new files for a few tens of milliseconds). Elsewhere those
+ * scanners open new files for a few tens of milliseconds); not when the
+ * target is a folder, which no wait makes replaceable. Elsewhere those
  * errors are permanent, so it fails at once. Throws the raw fs error.
  */
 export async function renameRetrying(from: string, to: string): Promise<void> {
@@ -83,9 +84,18 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
       await fastFs.rename(from, to);
       return;
     } catch (err) {
-      if (i >= delays.length || !isHeld(err)) throw err;
+      if (i >= delays.length || !isHeld(err) || (await isFolder(to))) throw err;
       await sleep(delays[i]);
     }
+  }
+}
+
+/** Whether `p` is a folder: Windows refuses to replace one with EPERM, which no wait changes. */
+async function isFolder(p: string): Promise<boolean> {
+  try {
+    return (await fs.lstat(p)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -167,7 +177,8 @@ export async function moveFile(from: string, to: string): Promise<void> {
  * half of it: write a temporary file beside it, fsync, rename over. Throws raw fs errors.
  */
 export async function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
-  const tmp = `${target}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  // Unique per call: two writes of one target in the same millisecond must not share a temporary file.
+  const tmp = `${target}.${process.pid}.${Date.now().toString(36)}.${(tmpSerial++).toString(36)}.tmp`;
   try {
     const handle = await fs.open(tmp, 'w');
     try {
@@ -183,34 +194,63 @@ export async function writeFileAtomic(target: string, data: string | Buffer): Pr
   }
 }
 
+let tmpSerial = 0;
+
+/** What an entry named like an order is when it is not a regular file: never taken, never followed. */
+export type NotAFileKind = 'link' | 'folder' | 'other';
+
+/** An entry named like an order that is not a regular file (a symbolic link, a folder, a FIFO…). */
+export interface NotAFile {
+  fileName: string;
+  kind: NotAFileKind;
+}
+
+/** The kind of one file-system entry (`lstat` or a directory entry): links are not followed. */
+export function entryKind(entry: Pick<Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): 'file' | NotAFileKind {
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) return 'link';
+  return entry.isDirectory() ? 'folder' : 'other';
+}
+
 /**
- * True when a directory entry is a regular file. Network file systems may not
- * report entry types (all `isX()` false); only then is the entry stat'ed.
+ * The kind of a directory entry; undefined when it vanished meanwhile.
+ * Network file systems may not report entry types (all `isX()` false); only
+ * then is the entry stat'ed.
  */
-async function isRegularFile(dir: string, entry: Dirent): Promise<boolean> {
-  if (entry.isFile()) return true;
+async function kindOfEntry(dir: string, entry: Dirent): Promise<'file' | NotAFileKind | undefined> {
   const known =
-    entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
-  if (known) return false;
+    entry.isFile() || entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
+  if (known) return entryKind(entry);
   try {
-    return (await fs.lstat(path.join(dir, entry.name))).isFile();
+    return entryKind(await fs.lstat(path.join(dir, entry.name)));
   } catch {
-    return false; // gone meanwhile: not ours to list
+    return undefined; // gone meanwhile: not ours to list
   }
 }
 
 /**
- * Names of the order files in `dir` (regular files matching ORDER_FILE_PATTERN),
- * sorted. One readdir; a stat only for entries of unknown type. Throws the raw
- * fs error (callers wrap it), so that ENOENT can be told apart.
+ * The entries of `dir` named like orders (ORDER_FILE_PATTERN), sorted:
+ * `files`, the regular files, which are the orders; `notFiles`, those that
+ * are something else (a symbolic link, a folder…), which are never taken.
+ * One readdir; a stat only for entries of unknown type. Throws the raw fs
+ * error (callers wrap it), so that ENOENT can be told apart.
  */
-export async function listOrderFiles(dir: string, pattern: RegExp = ORDER_FILE_PATTERN): Promise<string[]> {
+export async function listOrderEntries(dir: string, pattern: RegExp = ORDER_FILE_PATTERN): Promise<{ files: string[]; notFiles: NotAFile[] }> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  const names: string[] = [];
+  const files: string[] = [];
+  const notFiles: NotAFile[] = [];
   for (const entry of entries) {
-    if (pattern.test(entry.name) && (await isRegularFile(dir, entry))) names.push(entry.name);
+    if (!pattern.test(entry.name)) continue;
+    const kind = await kindOfEntry(dir, entry);
+    if (kind === 'file') files.push(entry.name);
+    else if (kind !== undefined) notFiles.push({ fileName: entry.name, kind });
   }
-  return names.sort(compareNames);
+  return { files: files.sort(compareNames), notFiles: notFiles.sort((a, b) => compareNames(a.fileName, b.fileName)) };
+}
+
+/** Names of the order files in `dir` (`listOrderEntries`' `files`). Throws the raw fs error. */
+export async function listOrderFiles(dir: string, pattern: RegExp = ORDER_FILE_PATTERN): Promise<string[]> {
+  return (await listOrderEntries(dir, pattern)).files;
 }
 
 /** `listOrderFiles` for a folder that may not exist yet (none listed then); other failures as FS_ACCESS_FAILED. */

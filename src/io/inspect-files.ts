@@ -10,7 +10,9 @@
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { MailerError } from '../errors.js';
 import { accessError, errnoOf, sanitizeHostId } from './fsutil.js';
+import { readOrderBytes } from './readiness.js';
 import { isProcessAlive, type InstanceOwner } from './lock.js';
 
 /** `{ hostId }` when the configuration names this machine (Config.hostId), else nothing: the host name is used. */
@@ -51,18 +53,19 @@ export async function readMailerProcess(workDir: string, hostId: string | undefi
   return { running: owner.pid > 0 && isProcessAlive(owner.pid), owner };
 }
 
-/** The bytes of a file; throws a FS_ACCESS_FAILED MailerError naming the path. */
+/** The bytes of an order file; throws ORDER_TOO_LARGE (unread) above the size limit, else a FS_ACCESS_FAILED MailerError naming the path. */
 export async function readFileBytes(file: string): Promise<Buffer> {
   try {
-    return await fs.readFile(file);
+    return await readOrderBytes(file);
   } catch (err) {
+    if (err instanceof MailerError) throw err;
     throw accessError('read', file, err);
   }
 }
 
-/** The bytes of a file, or undefined when it cannot be read (gone, held, not a file). */
+/** The bytes of an order file, or undefined when it cannot be read (gone, held, not a file, above the size limit: never read). */
 export async function readFileIfPossible(file: string): Promise<Buffer | undefined> {
-  return fs.readFile(file).catch(() => undefined);
+  return readOrderBytes(file).catch(() => undefined);
 }
 
 /** A file of `errores/` and when it failed. */

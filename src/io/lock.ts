@@ -13,7 +13,19 @@
  * interleave between two starting mailers (the second would remove the lock the
  * first just took, before the first wrote its owner file). Both steps therefore
  * run under a short-lived guard lock `<target>.guard`, held for milliseconds.
+ *
+ * A held lock is checked every second (proper-lockfile's refresh: a stat, a
+ * read of the owner file, then a touch). When its folder is gone (the order
+ * folder or the work area was removed, a share remounted empty) or it is no
+ * longer ours (its time is not the one we set, or its owner file names
+ * another holder: another mailer took it, a backup restored an old one), the
+ * holder is told once, within about a second, through `onLost` and
+ * `onCompromised` (INSTANCE_LOCK_LOST): another mailer may start from then on,
+ * so the holder must stop taking orders. A lost lock is never removed by its
+ * former holder (not by `release`, not at exit): the folder at its path may
+ * be the new holder's.
  */
+import fsCallbacks, { readFileSync } from 'node:fs';
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -33,19 +45,30 @@ export interface InstanceLockOptions {
   /** Default `os.hostname()`, sanitised. */
   hostId?: string;
   /**
-   * Called (never thrown) when the lock was lost while held: its mtime could
-   * not be refreshed in time (share gone, machine asleep) or its folder vanished.
-   * Another instance may start; the caller should stop.
+   * Called (never thrown) when the lock was lost while held: its folder
+   * vanished, it was replaced, or it could not be refreshed for `staleMs`
+   * (share gone). Another instance may start; the caller should stop.
    */
   onCompromised?: (err: MailerError) => void;
-  /** proper-lockfile timings; defaults 30 s and 10 s (tests shorten them). */
+  /**
+   * proper-lockfile timings: a lock not refreshed for `staleMs` (default 30 s)
+   * may be taken by another mailer; the holder refreshes and checks it every
+   * `updateMs` (default 1 s, the least proper-lockfile allows), which is how
+   * soon a lost lock is noticed.
+   */
   staleMs?: number;
   updateMs?: number;
 }
 
 export interface InstanceLock {
-  /** Idempotent. Rejects with a MailerError only when the lock could not be removed. */
+  /**
+   * Idempotent. Rejects with a MailerError only when the lock could not be
+   * removed. After the lock was lost it removes nothing (the folder at its
+   * path may be another mailer's).
+   */
   release(): Promise<void>;
+  /** Calls `listener` once when the lock is lost (INSTANCE_LOCK_LOST); at once if it already is. Never called after `release`. */
+  onLost(listener: (err: MailerError) => void): void;
 }
 
 export type AcquireResult = InstanceLock | { running: InstanceOwner };
@@ -62,13 +85,18 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 async function readOwner(file: string): Promise<InstanceOwner | undefined> {
+  return parseOwner(await fs.readFile(file, 'utf8').catch(() => ''));
+}
+
+/** The owner file's content; undefined when it is missing or half-written (unknown owner). */
+function parseOwner(text: string): InstanceOwner | undefined {
   try {
-    const data = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<InstanceOwner>;
+    const data = JSON.parse(text) as Partial<InstanceOwner>;
     if (typeof data.pid === 'number' && typeof data.host === 'string' && typeof data.since === 'string') {
       return { pid: data.pid, host: data.host, since: data.since };
     }
   } catch {
-    /* missing or half-written: unknown owner */
+    /* unknown owner */
   }
   return undefined;
 }
@@ -103,18 +131,16 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
   const workDir = path.resolve(opts.workDir);
   const target = path.join(workDir, `instance-${hostId}`);
   const ownerFile = `${target}.owner.json`;
+  const staleMs = opts.staleMs ?? 30_000;
+  const loss = lossReporter(opts.onCompromised);
+  const guard = ownerGuard(ownerFile);
   const lockOptions: lockfile.LockOptions = {
     realpath: false,
-    stale: opts.staleMs ?? 30_000,
-    update: opts.updateMs ?? 10_000,
+    fs: guard.fs,
+    stale: staleMs,
+    update: opts.updateMs ?? 1_000,
     retries: 0,
-    onCompromised: (err) => {
-      try {
-        opts.onCompromised?.(new MailerError(ErrorCodes.FS_ACCESS_FAILED, `instance lock lost: ${target}.lock: ${err.message}`, { value: target, cause: err }));
-      } catch {
-        /* a throwing callback must not crash the process from a timer */
-      }
-    },
+    onCompromised: (err) => loss.report(lostError(`${target}.lock`, err, staleMs)),
   };
 
   try {
@@ -133,7 +159,7 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
     }
   };
 
-  const taken = await withGuard(target, async () => {
+  const taken = await withGuard<{ running: InstanceOwner } | { release: () => Promise<void>; owner: InstanceOwner }>(target, async () => {
     let release = await tryLock();
     if (!release) {
       const owner = await readOwner(ownerFile);
@@ -154,11 +180,143 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
       await release().catch(() => undefined);
       throw accessError('write lock owner', ownerFile, err);
     }
+    guard.own(owner);
     return { release, owner };
   });
 
   if ('running' in taken) return taken;
-  return handle(taken.release, ownerFile, taken.owner);
+  return handle(taken.release, ownerFile, taken.owner, loss, guard);
+}
+
+function isSelf(owner: InstanceOwner | undefined, self: InstanceOwner): boolean {
+  return owner?.pid === self.pid && owner.host === self.host && owner.since === self.since;
+}
+
+interface OwnerGuard {
+  /** The file system for proper-lockfile. */
+  fs: typeof fsCallbacks;
+  /** The owner file now names this holder. */
+  own(self: InstanceOwner): void;
+  /** Whether `release` may remove the lock's folder (it read the owner file just before). */
+  decide(remove: boolean): void;
+}
+
+/**
+ * The file system proper-lockfile works through: node's, except where the
+ * lock's folder may already be another holder's. proper-lockfile tells its
+ * own lock by the folder's time alone, and the time it gives a new lock is
+ * the next whole second plus 5 ms: two locks taken within one second (a
+ * folder removed and a second mailer started right after the first one's
+ * start) look alike, and the first would go on refreshing the second's lock,
+ * which then looks lost to its rightful holder. So once this holder wrote its
+ * owner file:
+ * - each refresh first reads the owner file; if it is gone or names another
+ *   holder, the refresh fails and proper-lockfile reports the lock lost
+ *   (a read that fails otherwise, a share's hiccup, decides nothing);
+ * - the folder is removed (by `release`, or by proper-lockfile's handler at
+ *   process exit) only while the owner file still names this holder: a lock
+ *   lost a moment ago, not yet noticed, may be the next holder's, and removing
+ *   it would let a third mailer start beside that one.
+ */
+function ownerGuard(ownerFile: string): OwnerGuard {
+  let self: InstanceOwner | undefined;
+  let decided: boolean | undefined;
+  const mayRemove = (): boolean => {
+    if (self === undefined) return true;
+    if (decided !== undefined) return decided;
+    // Only proper-lockfile's exit handler gets here (release decides first): it must be synchronous.
+    try {
+      return isSelf(parseOwner(readFileSync(ownerFile, 'utf8')), self);
+    } catch {
+      return false;
+    }
+  };
+  return {
+    fs: {
+      ...fsCallbacks,
+      utimes: ((p: string, atime: Date, mtime: Date, callback: (err: NodeJS.ErrnoException | null) => void) => {
+        if (self === undefined) return fsCallbacks.utimes(p, atime, mtime, callback);
+        const holder = self;
+        fsCallbacks.readFile(ownerFile, 'utf8', (err, text) => {
+          const owner = err === null ? parseOwner(text) : undefined;
+          if ((err === null && isSelf(owner, holder)) || (err !== null && errnoOf(err) !== 'ENOENT')) {
+            fsCallbacks.utimes(p, atime, mtime, callback);
+            return;
+          }
+          const who = owner === undefined ? 'no holder' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+          callback(Object.assign(new Error(`it was replaced (its owner file names ${who})`), { code: 'ENOENT' }));
+        });
+      }) as typeof fsCallbacks.utimes,
+      rmdir: ((p: string, callback: (err: NodeJS.ErrnoException | null) => void) => {
+        if (mayRemove()) fsCallbacks.rmdir(p, callback);
+        else process.nextTick(callback, null);
+      }) as typeof fsCallbacks.rmdir,
+      rmdirSync: (p: fsCallbacks.PathLike) => {
+        if (mayRemove()) fsCallbacks.rmdirSync(p);
+      },
+    },
+    own: (owner) => (self = owner),
+    decide: (remove) => (decided = remove),
+  };
+}
+
+/**
+ * Why a held lock was lost, in words. proper-lockfile sets `code` to
+ * ECOMPROMISED on whatever it met: the file system's error (ENOENT: the
+ * folder is gone), or its own "Unable to update lock within the stale
+ * threshold" when the lock's time is not the one it set.
+ */
+function lostError(lockDir: string, err: Error, staleMs: number): MailerError {
+  const why =
+    /\bENOENT\b/.test(err.message)
+      ? 'its folder is gone (the order folder or the work area was removed, or the share was remounted)'
+      : /stale threshold/i.test(err.message)
+        ? 'it was replaced (another mailer took it, or the folder was restored from a copy)'
+        : /^it was replaced/.test(err.message)
+          ? `${err.message}: another mailer took it, or the folder was restored from a copy`
+          : `it could not be refreshed for ${Math.round(staleMs / 1000)} s (${err.message})`;
+  return new MailerError(ErrorCodes.INSTANCE_LOCK_LOST, `instance lock lost: ${lockDir}: ${why}`, { value: lockDir, cause: err });
+}
+
+interface LossReporter {
+  readonly error: MailerError | undefined;
+  report(err: MailerError): void;
+  onLost(listener: (err: MailerError) => void): void;
+  /** No listener is called from now on (the holder released the lock). */
+  close(): void;
+}
+
+/** Tells `onCompromised` and every `onLost` listener of one loss, once; a throwing listener stops nothing. */
+function lossReporter(onCompromised: ((err: MailerError) => void) | undefined): LossReporter {
+  let error: MailerError | undefined;
+  let closed = false;
+  const listeners: ((err: MailerError) => void)[] = onCompromised ? [onCompromised] : [];
+  const call = (listener: (err: MailerError) => void, err: MailerError) => {
+    try {
+      listener(err);
+    } catch {
+      /* a throwing callback must not crash the process from a timer */
+    }
+  };
+  return {
+    get error() {
+      return error;
+    },
+    report(err) {
+      if (error !== undefined || closed) return;
+      error = err;
+      for (const listener of listeners.splice(0)) call(listener, err);
+    },
+    onLost(listener) {
+      if (closed) return;
+      if (error !== undefined) call(listener, error);
+      else listeners.push(listener);
+    },
+    close() {
+      closed = true;
+      listeners.length = 0;
+    },
+  };
 }
 
 /** The holder of a lock without an owner file (it crashed between the two steps, or is an older version). */
@@ -170,14 +328,20 @@ async function unknownOwner(target: string, host: string): Promise<InstanceOwner
   return { pid: 0, host, since };
 }
 
-function handle(releaseLock: () => Promise<void>, ownerFile: string, self: InstanceOwner): InstanceLock {
+function handle(releaseLock: () => Promise<void>, ownerFile: string, self: InstanceOwner, loss: LossReporter, guard: OwnerGuard): InstanceLock {
   let released: Promise<void> | undefined;
   return {
+    onLost: (listener) => loss.onLost(listener),
     release() {
       released ??= (async () => {
-        // Only our own owner file: after a compromised lock it may already be the next holder's.
-        const owner = await readOwner(ownerFile);
-        if (owner?.pid === self.pid && owner.since === self.since) await fs.unlink(ownerFile).catch(() => undefined);
+        const lost = loss.error !== undefined;
+        loss.close();
+        // proper-lockfile forgot a lock it reported lost (its release answers ERELEASED, its exit handler skips it).
+        if (lost) return;
+        // Only our own lock: lost a moment ago, unnoticed, it may already be the next holder's (see ownerGuard).
+        const mine = isSelf(await readOwner(ownerFile), self);
+        guard.decide(mine);
+        if (mine) await fs.unlink(ownerFile).catch(() => undefined);
         try {
           await releaseLock();
         } catch (err) {
@@ -189,4 +353,28 @@ function handle(releaseLock: () => Promise<void>, ownerFile: string, self: Insta
       return released;
     },
   };
+}
+
+/**
+ * Resolves true once `dir` is a folder (at once if it is), checking every
+ * `everyMs` (default 1 s); false if `stopped` settles first. `onWait` is
+ * called once, when the first check finds no folder. For a mailer that lost
+ * its lock with the order folder: it takes the lock again once the folder is
+ * back, never creating the folder itself.
+ */
+export async function untilFolderExists(dir: string, opts: { stopped: Promise<void>; everyMs?: number; onWait?: () => void }): Promise<boolean> {
+  const isFolder = () => fs.stat(dir).then((s) => s.isDirectory(), () => false);
+  if (await isFolder()) return true;
+  opts.onWait?.();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = opts.stopped.then(() => false);
+  try {
+    for (;;) {
+      const tick = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), opts.everyMs ?? 1000)));
+      if (!(await Promise.race([tick, stopped]))) return false;
+      if (await isFolder()) return true;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -9,8 +9,6 @@
  * requests), or with SMTP_TIMEOUT when no reply came within its bound plus
  * the grace; an idle worker never keeps the process alive.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import type { SendMailOptions } from 'nodemailer';
@@ -18,6 +16,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { ErrorCodes, MailerError, type SerializedError } from '../errors.js';
 import type { ResolvedSmtp } from '../ports.js';
 import type { TransportPoolOptions } from './transport-pool.js';
+import { workerEntry, type WorkerEntry } from './worker-entry.js';
 
 /**
  * How long after a send's own bound (TiempoEspera) the main thread stops
@@ -51,16 +50,39 @@ interface Pending {
 }
 
 /**
- * Where the worker's code is: beside this module once built (dist/io/smtp-worker.js).
- * When running from the TypeScript sources (tests), a bootstrap registers tsx's
- * loader in the worker first, then imports the .ts module.
+ * Bodies at least this long (characters) cross to the worker as UTF-8 bytes
+ * whose memory is handed over (transferred), not as strings: a string is
+ * copied into the worker's heap (a 10 MB order's HTML and text alternative:
+ * 25 MB there before composing starts, which the worker's heap cap did not
+ * hold), bytes live outside any heap and nodemailer encodes them as it does
+ * the string. Measured with the largest legal message (a 9.9 MB order of
+ * two-byte text, HTML plus its alternative, 24 MB on the wire): the worker
+ * needed a 32 MB old generation with strings, 12 MB with bytes.
  */
-function workerEntry(): { url: URL | string; eval?: boolean } {
-  const js = new URL('./smtp-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js };
-  const ts = new URL('./smtp-worker.ts', import.meta.url);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ts.href)}); });`;
-  return { url: bootstrap, eval: true };
+export const PACK_CHARS = 64 * 1024;
+
+/** `message` with its long `text`/`html` as UTF-8 bytes, and the memory to transfer with it. */
+export function packMessage(message: SendMailOptions): { message: SendMailOptions; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const packed: SendMailOptions = { ...message };
+  for (const key of ['text', 'html'] as const) {
+    const value = message[key];
+    if (typeof value !== 'string' || value.length < PACK_CHARS) continue;
+    // Its own memory (Buffer.from of a long string is never a slice of the shared pool), so handing it over moves nothing else.
+    const bytes = Buffer.from(value, 'utf8');
+    packed[key] = bytes;
+    if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) transfer.push(bytes.buffer as ArrayBuffer);
+  }
+  return { message: packed, transfer };
+}
+
+/** In the worker: the bytes `packMessage` sent arrive as plain Uint8Arrays; nodemailer recognises Buffers. */
+export function unpackMessage(message: SendMailOptions): SendMailOptions {
+  for (const key of ['text', 'html'] as const) {
+    const value = message[key] as unknown;
+    if (value instanceof Uint8Array && !Buffer.isBuffer(value)) message[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  return message;
 }
 
 export type RequestBody =
@@ -122,7 +144,7 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
   let nextId = 1;
 
   function start(): Worker {
-    const where: { url: URL | string; eval?: boolean } = entry ?? workerEntry();
+    const where: WorkerEntry = entry ?? workerEntry('smtp-worker', import.meta.url);
     const w = new Worker(where.url, { workerData: options, eval: where.eval ?? false, resourceLimits: WORKER_LIMITS });
     w.on('message', (reply: WorkerReply) => {
       const waiting = pending.get(w)?.get(reply.id);
@@ -179,7 +201,12 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
       if (mine === undefined) pending.set(w, (mine = new Map()));
       mine.set(id, waiting);
       w.ref();
-      w.postMessage({ id, ...body } as WorkerRequest);
+      if (body.type === 'send') {
+        const { message, transfer } = packMessage(body.message);
+        w.postMessage({ id, ...body, message } as WorkerRequest, transfer);
+      } else {
+        w.postMessage({ id, ...body } as WorkerRequest);
+      }
     });
     waiting.settled = replied;
     return replied;

@@ -9,13 +9,14 @@
  * `{ id, type: 'send', smtp, lane, maxConnections, message }` and
  * `{ id, type: 'close' }`; every request gets exactly one reply
  * `{ id, ok: true, info? }` or `{ id, ok: false, error }` with `error` a
- * serialized MailerError (never the password: toSendError redacts it).
+ * serialized MailerError (never the password: toSendError redacts it). A
+ * long body arrives as UTF-8 bytes (see `packMessage`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { toSendError } from '../machines/classify.js';
 import { createTransportPool, type SmtpSendInfo, type TransportPoolOptions } from './smtp.js';
-import type { PlainSendInfo, WorkerReply, WorkerRequest } from './smtp-worker-slot.js';
+import { unpackMessage, type PlainSendInfo, type WorkerReply, type WorkerRequest } from './smtp-worker-slot.js';
 
 const port = parentPort;
 if (port === null) throw new Error('io/smtp-worker runs as a worker thread only');
@@ -42,7 +43,7 @@ function reply(message: WorkerReply): void {
 
 port.on('message', (request: WorkerRequest) => {
   if (request.type === 'send') {
-    pool.send(request.smtp, request.lane, request.maxConnections, request.message).then(
+    pool.send(request.smtp, request.lane, request.maxConnections, unpackMessage(request.message)).then(
       (info) => reply({ id: request.id, ok: true, info: plain(info) }),
       (err: unknown) => reply({ id: request.id, ok: false, error: toSendError(err, { secrets: [request.smtp.password] }).toJSON() }),
     );

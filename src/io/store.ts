@@ -22,9 +22,10 @@ import { ErrorCodes, MailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../ports.js';
 import { FAILED_PATTERN, claimLost, createArchive } from './archive.js';
-import { accessError, errnoOf, exists, heldError, isHeld, listOrderFiles, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic } from './fsutil.js';
+import { accessError, errnoOf, exists, heldError, isHeld, listOrderEntries, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic, type NotAFile } from './fsutil.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
 import { fastFs } from './fastfs.js';
+import { readOrderBytes } from './readiness.js';
 
 export { encodeNote } from './archive.js';
 
@@ -45,6 +46,8 @@ export interface OrderStoreOptions {
 
 export interface FsOrderStore extends OrderStore {
   readonly hostId: string;
+  /** The order folder's orders (`files`, as `listInbox`) and the entries named like orders that are not files (links, folders), never taken. */
+  scanInbox(): Promise<{ files: string[]; notFiles: NotAFile[] }>;
   /** Where a claimed order of this machine lives. */
   claimPath(fileName: string): string;
   /**
@@ -119,28 +122,55 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     stateless.add(fileName);
   }
 
-  const heartbeat = () => writeHeartbeat(claimsDir, hostId);
+  /**
+   * Whether this process has had its claims folder (made it, or claimed or
+   * beat into it). One that vanishes afterwards went with the work area: the
+   * order folder was removed or restored, and the instance lock with it
+   * (lock.ts tells the mailer within a second). It is not made again: in a
+   * folder made anew, another mailer may be starting, and an order claimed
+   * here before its start-up scan would be sent by both.
+   */
+  let claimsDirKnown = false;
+  async function makeClaimsDir(): Promise<void> {
+    if (claimsDirKnown) {
+      throw moveError('claim', claimsDir, Object.assign(new Error('the claims folder vanished (the work area was removed); it is not made again by this mailer'), { code: 'ENOENT' }));
+    }
+    // Never the order folder itself: a mailer must not make a removed order folder again.
+    if (!(await exists(dir))) throw moveError('claim', claimsDir, Object.assign(new Error(`the order folder ${dir} does not exist`), { code: 'ENOENT' }));
+    await fastFs.mkdirp(claimsDir);
+    claimsDirKnown = true;
+  }
+
+  const heartbeat = async () => {
+    await writeHeartbeat(claimsDir, hostId, makeClaimsDir);
+    claimsDirKnown = true;
+  };
+
+  async function scanInbox(): Promise<{ files: string[]; notFiles: NotAFile[] }> {
+    try {
+      return await listOrderEntries(dir);
+    } catch (err) {
+      throw accessError('list', dir, err);
+    }
+  }
 
   return {
     hostId,
     claimPath,
 
-    listInbox: async () => {
-      try {
-        return await listOrderFiles(dir);
-      } catch (err) {
-        throw accessError('list', dir, err);
-      }
-    },
+    scanInbox,
+    listInbox: async () => (await scanInbox()).files,
 
     listClaimed: () => listOrderFilesOrNone(claimsDir),
 
+    /** The order's bytes; ORDER_TOO_LARGE, without reading a byte, when its fstat says it is above MAX_ORDER_BYTES. */
     async read(fileName: string, where: OrderLocation): Promise<Buffer> {
       assertName(fileName);
       const file = where === 'claimed' ? claimPath(fileName) : path.join(dir, fileName);
       try {
-        return await fastFs.readFile(file);
+        return await readOrderBytes(file);
       } catch (err) {
+        if (err instanceof MailerError) throw err; // ORDER_TOO_LARGE: its size was stat'ed, nothing read
         if (errnoOf(err) === 'ENOENT') throw claimLost(fileName, path.dirname(file));
         throw accessError('read', file, err);
       }
@@ -157,9 +187,10 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
           await renameRetrying(from, to);
         } catch (err) {
           if (errnoOf(err) !== 'ENOENT' || !(await exists(from))) throw err;
-          await fastFs.mkdirp(claimsDir); // first claim: create the folder, try again
+          await makeClaimsDir(); // first claim: create the folder, try again
           await renameRetrying(from, to);
         }
+        claimsDirKnown = true;
       } catch (err) {
         if (err instanceof MailerError) throw err;
         if (errnoOf(err) === 'ENOENT') return false; // another mailer took it
@@ -170,6 +201,17 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       }
       await adoptState(fileName);
       return true;
+    },
+
+    async confirmClaim(fileName: string): Promise<void> {
+      assertName(fileName);
+      let claimed: boolean;
+      try {
+        claimed = await fastFs.exists(claimPath(fileName));
+      } catch (err) {
+        throw accessError('check claim', claimPath(fileName), err);
+      }
+      if (!claimed) throw claimLost(fileName, claimsDir);
     },
 
     async loadState(fileName: string): Promise<PersistedOrderState | undefined> {

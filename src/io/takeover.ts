@@ -35,15 +35,23 @@ export interface TakeoverInput {
   warn: (err: MailerError) => void;
 }
 
-/** Touches `<claimsDir>/.heartbeat` (its content says who and when, for people looking at the folder). */
-export async function writeHeartbeat(claimsDir: string, hostId: string): Promise<void> {
+/**
+ * Touches `<claimsDir>/.heartbeat` (its content says who and when, for people
+ * looking at the folder). A missing claims folder is made by `makeClaimsDir`
+ * (the store's: it never makes the order folder, nor a claims folder that
+ * vanished under a running mailer).
+ */
+export async function writeHeartbeat(claimsDir: string, hostId: string, makeClaimsDir: () => Promise<void>): Promise<void> {
   const file = path.join(claimsDir, HEARTBEAT);
   const body = JSON.stringify({ host: hostId, pid: process.pid, at: new Date().toISOString() });
   try {
-    await fs.mkdir(claimsDir, { recursive: true });
     await fs.writeFile(file, body);
   } catch (err) {
-    throw moveError('write heartbeat', file, err);
+    if (errnoOf(err) !== 'ENOENT') throw moveError('write heartbeat', file, err);
+    await makeClaimsDir();
+    await fs.writeFile(file, body).catch((again: unknown) => {
+      throw moveError('write heartbeat', file, again);
+    });
   }
 }
 

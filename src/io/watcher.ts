@@ -21,7 +21,9 @@
  * with `C:\envio` would ignore the folder itself, leaving no events at all.
  *
  * Only order names that are regular files are reported, so `enviados/`,
- * `errores/`, the work area and the ERP's temporary files never cost an event.
+ * `errores/`, the work area and the ERP's temporary files never cost an event;
+ * an entry named like an order that is something else (a symbolic link, a
+ * folder) goes to `onNotAFile` instead, so that it is not ignored silently.
  * A notification names the entry relative to the folder (`fs.watch` gives the
  * bare name on Linux and Windows); one without a name (some platforms), or
  * with a Windows short name (`_CFD_M~1.XML`: Windows may report either the
@@ -35,7 +37,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, type MailerError, toMailerError } from '../errors.js';
 import { ORDER_FILE_PATTERN } from '../order/types.js';
-import { accessError, errnoOf, listOrderFiles } from './fsutil.js';
+import { accessError, entryKind, errnoOf, listOrderEntries, type NotAFile } from './fsutil.js';
 
 export { looksComplete, waitUntilComplete, type WaitOptions } from './readiness.js';
 
@@ -46,6 +48,12 @@ export interface WatchOrdersOptions {
   pollSeconds: number;
   /** Called with the file name (not the path) of each order seen. */
   onOrder: (fileName: string) => void;
+  /**
+   * Called for each entry named like an order that is not a regular file (a
+   * symbolic link, a folder…), at every scan and notification that sees it;
+   * such entries are never reported as orders.
+   */
+  onNotAFile?: (entry: NotAFile) => void;
   /** Called for watch and listing failures; watching goes on. */
   onError: (err: MailerError) => void;
   /** No native notifications: list the folder every `pollingMs` instead (for shares where events never arrive). */
@@ -75,14 +83,17 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
     }
   };
 
-  const report = (fileName: string) => {
-    if (closed) return;
+  /** Calls one of the caller's callbacks until closed; one that throws must not stop the watcher. */
+  const tell = <T>(callback: ((value: T) => void) | undefined, value: T) => {
+    if (closed || callback === undefined) return;
     try {
-      opts.onOrder(fileName);
+      callback(value);
     } catch (err) {
       fail(toMailerError(err, ErrorCodes.INTERNAL));
     }
   };
+  const report = (fileName: string) => tell(opts.onOrder, fileName);
+  const notAFile = (entry: NotAFile) => tell(opts.onNotAFile, entry);
 
   // After a failed listing (share gone, folder removed) the native watch is
   // dead even once the folder is back; the first listing that works again
@@ -90,12 +101,13 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
   let folderLost = false;
   const scanOnce = async () => {
     try {
-      const names = await listOrderFiles(root);
+      const { files, notFiles } = await listOrderEntries(root);
       if (folderLost && !closed) {
         folderLost = false;
         restartNative();
       }
-      for (const name of names) report(name);
+      for (const name of files) report(name);
+      for (const entry of notFiles) notAFile(entry);
     } catch (err) {
       folderLost = true;
       fail(accessError('list', root, err));
@@ -131,7 +143,9 @@ export function watchOrders(opts: WatchOrdersOptions): OrderWatcher {
       .lstat(path.join(root, name))
       .then(
         (stats) => {
-          if (stats.isFile()) report(name);
+          const kind = entryKind(stats);
+          if (kind === 'file') report(name);
+          else notAFile({ fileName: name, kind });
         },
         (err: unknown) => {
           // Gone again (claimed, renamed away): nothing to report. Anything else: the scan decides.

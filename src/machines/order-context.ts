@@ -46,6 +46,10 @@ export type LoadOrderOutput =
 
 export interface OrderContext extends OrderInput {
   attempts: number;
+  /** Consecutive starts that found this order in flight (the process ended while reading or sending it). */
+  crashes: number;
+  /** A state file exists beside the claimed order (so starting work on it must mark it in flight there). */
+  persisted: boolean;
   firstSeenAt: number;
   nextTryAt?: number;
   sentAt?: number;
@@ -58,7 +62,8 @@ export interface OrderContext extends OrderInput {
   outcome?: OrderOutcome;
 }
 
-export type OrderEvent = { type: 'GO' };
+/** `GO`: the parent grants a slot for a due retry. `TURN`: the order found in flight at a crash may be worked on now (see `holdTurn`). */
+export type OrderEvent = { type: 'GO' } | { type: 'TURN' };
 
 export interface OrderOutput {
   fileName: string;
@@ -76,6 +81,12 @@ export interface ArchiveFailedInput {
   attempts: number;
 }
 
+export interface RouteInput {
+  fileName: string;
+  orderId: string;
+  company: string;
+}
+
 export interface NotifyInput {
   fileName: string;
   orderId: string;
@@ -85,7 +96,12 @@ export interface NotifyInput {
   rejectedRecipients?: SendResult['rejected'];
 }
 
-/** The state persisted beside a claimed order; a pure projection of the context. */
+/**
+ * The state persisted beside a claimed order while it waits (deferred,
+ * blocked, sent but not yet archived); a pure projection of the context.
+ * It carries no in-flight mark and no crash count: reaching a normal
+ * outcome ends a run of crashes.
+ */
 export function persistedStateOf(context: OrderContext): PersistedOrderState {
   return {
     attempts: context.attempts,
@@ -102,6 +118,49 @@ export function errorOf(event: { error?: unknown }): SerializedError {
   const error = event.error as { toJSON?: () => SerializedError; code?: string; message?: string } | undefined;
   if (error && typeof error.toJSON === 'function') return error.toJSON();
   return { code: (error?.code as SerializedError['code']) ?? 'INTERNAL', message: error?.message ?? String(error) };
+}
+
+/** Starts in a row that found an order in flight before it is set aside (ORDER_CRASHED_MAILER) rather than tried again. */
+export const CRASH_LIMIT = 2;
+
+/**
+ * The context of an order resumed from this machine's claims folder at a
+ * start, from its saved state: claimed with no state, or with its in-flight
+ * mark, it was in flight when the process ended, one more crash.
+ */
+export function restoredAtStart(state: PersistedOrderState | undefined): Partial<OrderContext> {
+  if (state === undefined) return { crashes: 1, persisted: false };
+  return { ...restored(state), crashes: crashesIn(state), persisted: true };
+}
+
+/** The crashes a saved state records, its in-flight mark counted as one more (a state file edited by hand counts what it can). */
+function crashesIn(state: PersistedOrderState): number {
+  const counted = typeof state.crashes === 'number' && state.crashes > 0 ? Math.floor(state.crashes) : 0;
+  return counted + (typeof state.inFlightSince === 'number' ? 1 : 0);
+}
+
+/**
+ * The context of an order just claimed from the order folder, with the state
+ * handed over by a machine that gave it back (or none): only an in-flight
+ * mark in that state counts as a crash.
+ */
+export function restoredAtClaim(state: PersistedOrderState | undefined): Partial<OrderContext> {
+  if (state === undefined) return {};
+  return { ...restored(state), crashes: crashesIn(state), persisted: true };
+}
+
+/** The state that marks an order in flight from now (see PersistedOrderState.inFlightSince). */
+export function inFlightStateOf(context: OrderContext, now: number): PersistedOrderState {
+  return { ...persistedStateOf(context), inFlightSince: now, ...(context.crashes > 0 && { crashes: context.crashes }) };
+}
+
+/** Why an order was set aside after CRASH_LIMIT starts found it in flight. */
+export function crashError(crashes: number): SerializedError {
+  return {
+    code: 'ORDER_CRASHED_MAILER',
+    message: `the mailer stopped unexpectedly while this order was being read or sent, ${crashes} times in a row; it is set aside so that the other orders are sent`,
+    value: String(crashes),
+  };
 }
 
 export function restored(state: PersistedOrderState): Partial<OrderContext> {

@@ -25,10 +25,16 @@ export interface SupervisorInput {
 export interface Counts {
   sent: number;
   failed: number;
-  /** Left queued for a later retry (once mode, or at stop). */
+  /**
+   * Not done, left for a later pass (once mode, or at stop): deferred for a
+   * retry, or left in the order folder because it could not be read or
+   * taken now (held open, access denied, still being written).
+   */
   queued: number;
+  /** Taken by another mailer. */
   lost: number;
-  skipped: number;
+  /** Entries named like an order that are not regular files (links, folders): never taken (once mode). */
+  ignored: number;
 }
 
 export interface SupervisorContext extends SupervisorInput {
@@ -43,6 +49,13 @@ export interface SupervisorContext extends SupervisorInput {
   lock?: { release(): Promise<void> };
   refused?: LockInfo;
   lockError?: string;
+}
+
+/** What the startup scan found: claimed orders to resume, orders waiting, and entries named like orders that are not files. */
+export interface ScanResult {
+  claimed: string[];
+  inbox: string[];
+  notFiles?: string[];
 }
 
 export type SupervisorEvent =

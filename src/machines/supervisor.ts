@@ -27,7 +27,7 @@ import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup
 import { ChildIds, crashedOrderId } from './child-ids.js';
 import { LaneScheduler } from './lanes.js';
 import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
-import type { Counts, IntakeEvent, LockResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
+import type { Counts, IntakeEvent, LockResult, ScanResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
 
 export * from './supervisor-types.js';
 
@@ -48,7 +48,7 @@ export const supervisorMachine = setup({
   actors: {
     acquireLock: fromPromise<LockResult, void>(async () => notProvided('acquireLock')),
     releaseLock: fromPromise<void, { handle?: { release(): Promise<void> } }>(async () => notProvided('releaseLock')),
-    scan: fromPromise<{ claimed: string[]; inbox: string[] }, void>(async () => notProvided('scan')),
+    scan: fromPromise<ScanResult, void>(async () => notProvided('scan')),
     intake: fromCallback<IntakeEvent>(() => notProvided('intake')),
     watcher: fromCallback(() => notProvided('watcher')),
     order: orderMachine,
@@ -67,9 +67,11 @@ export const supervisorMachine = setup({
       if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
     }),
     admitScan: enqueueActions(({ context, event, enqueue }) => {
-      const { claimed, inbox } = (event as unknown as { output: { claimed: string[]; inbox: string[] } }).output;
+      const { claimed, inbox, notFiles = [] } = (event as unknown as { output: ScanResult }).output;
       const files = [...newFiles(context.known, claimed, 'claimed'), ...newFiles(context.known, inbox, 'inbox')];
       if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
+      // Never taken, so `once` cannot end with "all sent" while they are there.
+      if (context.mode === 'once') context.counts.ignored += notFiles.length;
     }),
     enqueueOrder: ({ context, event }) => {
       context.lanes.enqueue((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order);
@@ -182,7 +184,7 @@ export const supervisorMachine = setup({
     known: new Set<string>(),
     running: new Map(),
     childIds: new ChildIds(),
-    counts: { sent: 0, failed: 0, queued: 0, lost: 0, skipped: 0 },
+    counts: { sent: 0, failed: 0, queued: 0, lost: 0, ignored: 0 },
   }),
   initial: 'locking',
   output: ({ context }) => ({
@@ -307,7 +309,8 @@ function stopOrder(context: SupervisorContext, childId: string, enqueue: { stopC
   context.childIds.give(childId);
 }
 
+/** Deferred orders and orders whose claim was refused (left in the order folder for the next pass) are both not done yet: queued. */
 function bump(counts: Counts, outcome: OrderOutcome): void {
-  if (outcome === 'deferred') counts.queued += 1;
+  if (outcome === 'deferred' || outcome === 'skipped') counts.queued += 1;
   else counts[outcome] += 1;
 }

@@ -2,7 +2,7 @@
  * Bytes of an order file → text. The ERP writes orders in whatever its platform
  * favours (windows-1252 with or without a declaration, UTF-8 with or without a
  * BOM, UTF-16 from .NET), so the encoding is decided here, before any XML
- * parsing: fast-xml-parser itself assumes UTF-8.
+ * parsing: the XML scanner (xml.ts) reads text, not bytes.
  *
  * Encoding rules (docs/order-format.md, *Encoding*):
  * - a byte-order mark decides (UTF-8, UTF-16 LE/BE; UTF-32 is refused);

@@ -26,7 +26,7 @@ export function clip(text: string, max = 100): string {
 }
 
 function invalid(field: string, value: string, why: string): MailerError {
-  return new MailerError(ErrorCodes.ORDER_FIELD_INVALID, `${field}: "${value}" ${why}`, { field, value });
+  return new MailerError(ErrorCodes.ORDER_FIELD_INVALID, `${field}: "${clip(value)}" ${why}`, { field, value });
 }
 
 /** A whole number written with digits only, within [min, max]. */
@@ -64,6 +64,8 @@ export function readHeaderText(text: string | undefined, field: string): FieldRe
 export function readSubject(text: string | undefined): FieldResult<string> {
   const subject = readHeaderText(text, 'Asunto');
   if (typeof subject !== 'string') return subject;
+  // A code point is one or two UTF-16 units: past twice the limit it is too long whatever it holds (and is not counted one by one).
+  if (subject.length > 2 * MAX_SUBJECT_CHARS) return invalid('Asunto', subject, `is ${subject.length} characters long, more than ${MAX_SUBJECT_CHARS}`);
   const length = [...subject].length;
   return length > MAX_SUBJECT_CHARS ? invalid('Asunto', subject, `is ${length} characters long, more than ${MAX_SUBJECT_CHARS}`) : subject;
 }

@@ -33,18 +33,41 @@ export function safeFileName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   let safe = name.replace(CONTROL, '').replace(BIDI, '');
   safe = safe.slice(Math.max(safe.lastIndexOf('/'), safe.lastIndexOf('\\')) + 1);
-  safe = safe.replace(WINDOWS_FORBIDDEN, '_').trim().replace(/^\.+/, '').replace(/[. ]+$/, '').trim();
+  safe = trimDotsAndSpacesEnd(safe.replace(WINDOWS_FORBIDDEN, '_').trim().replace(/^\.+/, '')).trim();
   if (safe === '') return undefined;
   if (DEVICE.test(safe)) safe = `_${safe}`;
   return truncate(safe);
 }
 
-/** Cuts the stem, never the extension (when it is a short one), to MAX_FILE_NAME_CHARS code points. */
+/**
+ * Cuts the stem, never the extension (when it is a short one), to
+ * MAX_FILE_NAME_CHARS code points. Only the code points kept are visited,
+ * however long the name (a `nombre` may be megabytes long).
+ */
 function truncate(name: string): string {
-  const chars = [...name];
-  if (chars.length <= MAX_FILE_NAME_CHARS) return name;
+  if (name.length <= MAX_FILE_NAME_CHARS) return name; // a code point is at least one UTF-16 unit
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 && name.length - dot <= 16 ? [...name.slice(dot)] : [];
-  const stem = chars.slice(0, MAX_FILE_NAME_CHARS - extension.length).join('').replace(/[. ]+$/, '');
+  const keep = MAX_FILE_NAME_CHARS - extension.length;
+  const all = firstCodePoints(name, MAX_FILE_NAME_CHARS + 1);
+  if (all.length <= MAX_FILE_NAME_CHARS) return name;
+  const stem = trimDotsAndSpacesEnd(all.slice(0, keep).join(''));
   return stem + extension.join('');
+}
+
+/** The first `count` code points of `text`. */
+function firstCodePoints(text: string, count: number): string[] {
+  const out: string[] = [];
+  for (const ch of text) {
+    if (out.length >= count) break;
+    out.push(ch);
+  }
+  return out;
+}
+
+/** `text` without the dots and spaces that end it (Windows drops them); a loop, not `/[. ]+$/`, which is quadratic on long runs. */
+function trimDotsAndSpacesEnd(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text[end - 1] === '.' || text[end - 1] === ' ')) end--;
+  return text.slice(0, end);
 }

@@ -17,9 +17,8 @@ import { ErrorCodes, MailerError } from '../errors.js';
 import { orderIdOf } from './types.js';
 import type { Address, Order, OrderAttachment, OrderSmtp, ParseResult, PartialOrder } from './types.js';
 import { decodeOrderBytes } from './decode.js';
-import { readXml } from './xml.js';
-import { attributeOf, collectTree, nameKey } from './tree.js';
-import type { OrderTree } from './tree.js';
+import { MAX_ATTACHMENTS, attributeOf, collectTree, nameKey } from './tree.js';
+import type { NameTally, OrderTree } from './tree.js';
 import { parseAddress, parseAddressList } from './addresses.js';
 import { parseBody } from './body.js';
 import * as F from './fields.js';
@@ -30,7 +29,7 @@ export const ROOT_ELEMENT = 'OrdenEnvio';
 
 /** Parses one order; see the module comment. `fileName` is the order file's base name. */
 export function parseOrder(bytes: Buffer, fileName: string): ParseResult {
-  const partial: PartialOrder = { id: idOf(fileName), fileName };
+  const partial = partialOf(fileName);
   try {
     return parseChecked(bytes, partial);
   } catch (error) {
@@ -39,9 +38,9 @@ export function parseOrder(bytes: Buffer, fileName: string): ParseResult {
   }
 }
 
-/** The `<id>` of an order file name; for any other name, the name without its extension. */
-function idOf(fileName: string): string {
-  return orderIdOf(fileName) ?? fileName.replace(/\.[^.]*$/, '');
+/** What is known of an order before reading it: its id (the `<id>` of an order file name; for any other name, the name without its extension) and file name. */
+export function partialOf(fileName: string): PartialOrder {
+  return { id: orderIdOf(fileName) ?? fileName.replace(/\.[^.]*$/, ''), fileName };
 }
 
 function refuse(errors: MailerError[], partial: PartialOrder): ParseResult {
@@ -51,20 +50,20 @@ function refuse(errors: MailerError[], partial: PartialOrder): ParseResult {
 function parseChecked(bytes: Buffer, partial: PartialOrder): ParseResult {
   const decoded = decodeOrderBytes(bytes);
   if (decoded instanceof MailerError) return refuse([decoded], partial);
-  const xml = readXml(decoded.text);
-  if (!xml.ok) return refuse([xml.error], partial);
-  if (nameKey(xml.root.name) !== nameKey(ROOT_ELEMENT)) {
-    const error = new MailerError(ErrorCodes.ORDER_ROOT, `The root element is <${xml.root.name}>, not <${ROOT_ELEMENT}>`, { value: xml.root.name });
+  const read = collectTree(decoded.text);
+  if (!read.ok) return refuse([read.error], partial);
+  const { tree } = read;
+  if (nameKey(tree.rootName) !== nameKey(ROOT_ELEMENT)) {
+    const error = new MailerError(ErrorCodes.ORDER_ROOT, `The root element is <${clip(tree.rootName)}>, not <${ROOT_ELEMENT}>`, { value: tree.rootName });
     return refuse([error], partial);
   }
-  const tree = collectTree(xml.root);
   const fields = readFields(tree);
   Object.assign(partial, fields.partial);
   if (fields.errors.length > 0) return refuse(fields.errors, partial);
   const warnings = [...(decoded.warning ? [decoded.warning] : []), ...tree.warnings, ...firstWarnings(fields.warnings)];
-  if (tree.unknownAttributes.length > 0) warnings.push(`unknown attributes ignored: ${summarizeNames(tree.unknownAttributes)}`);
-  if (tree.unknown.length > 0) warnings.push(`unknown elements ignored: ${summarizeNames(tree.unknown)}`);
-  const order: Order = { id: partial.id, fileName: partial.fileName, ...fields.partial, ...fields.order, unknownElements: tree.unknown, encoding: decoded.encoding };
+  if (tree.unknownAttributes.count > 0) warnings.push(`unknown attributes ignored: ${summarizeNames(tree.unknownAttributes)}`);
+  if (tree.unknown.count > 0) warnings.push(`unknown elements ignored: ${summarizeNames(tree.unknown)}`);
+  const order: Order = { id: partial.id, fileName: partial.fileName, ...fields.partial, ...fields.order, unknownElements: tree.unknown.first, encoding: decoded.encoding };
   return { ok: true, order, warnings };
 }
 
@@ -72,31 +71,23 @@ function parseChecked(bytes: Buffer, partial: PartialOrder): ParseResult {
 export const MAX_LISTED_NAMES = 20;
 
 /**
- * `names` for a warning: all of them when there are at most
+ * The names of a tally for a warning: all of them when there are at most
  * MAX_LISTED_NAMES, else the first MAX_LISTED_NAMES distinct ones (each cut
  * to 100 characters) and the counts, so the line stays short however many
  * or however long the names are.
  */
-export function summarizeNames(names: readonly string[]): string {
-  if (names.length <= MAX_LISTED_NAMES) return names.map((n) => clip(n)).join(', ');
-  const distinct = new Set(names);
-  const listed = [...take(distinct, MAX_LISTED_NAMES)].map((n) => clip(n));
-  const more = distinct.size > listed.length ? ', …' : '';
-  return `${listed.join(', ')}${more} (${names.length} in all, ${distinct.size} distinct)`;
+export function summarizeNames(names: NameTally): string {
+  if (names.count <= MAX_LISTED_NAMES) return names.first.map((n) => clip(n)).join(', ');
+  const listed = names.firstDistinct(MAX_LISTED_NAMES).map((n) => clip(n));
+  const more = names.distinct > listed.length || names.distinctOverflow ? ', …' : '';
+  const distinct = names.distinctOverflow ? `more than ${names.distinct}` : String(names.distinct);
+  return `${listed.join(', ')}${more} (${names.count} in all, ${distinct} distinct)`;
 }
 
 /** The first MAX_LISTED_NAMES warnings and, beyond them, one line counting the rest. */
 function firstWarnings(warnings: string[]): string[] {
   if (warnings.length <= MAX_LISTED_NAMES) return warnings;
   return [...warnings.slice(0, MAX_LISTED_NAMES), `… and ${warnings.length - MAX_LISTED_NAMES} more warnings like these`];
-}
-
-function* take<T>(items: Iterable<T>, count: number): Iterable<T> {
-  if (count <= 0) return;
-  for (const item of items) {
-    yield item;
-    if (--count === 0) return;
-  }
 }
 
 type OrderFields = Omit<Order, 'id' | 'fileName' | 'company' | 'smtp' | 'from' | 'errorMail' | 'unknownElements' | 'encoding'>;
@@ -167,6 +158,15 @@ function readSmtp(text: (path: string) => string | undefined, take: <T>(r: F.Fie
 
 function readAttachments(tree: OrderTree, errors: MailerError[], warnings: string[]): OrderAttachment[] {
   const attachments: OrderAttachment[] = [];
+  if (tree.attachments.length > MAX_ATTACHMENTS) {
+    errors.push(
+      new MailerError(ErrorCodes.ORDER_FIELD_INVALID, `Adjuntos: more than ${MAX_ATTACHMENTS} files`, {
+        field: 'Adjuntos/Archivo',
+        value: `> ${MAX_ATTACHMENTS}`,
+      }),
+    );
+    return attachments;
+  }
   for (const element of tree.attachments) {
     const read = F.readAttachment(element.text.trim(), attributeOf(element, 'nombre'));
     errors.push(...read.errors);

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 import { createIntakeLogic, YIELD_EVERY } from '../../src/actors/intake.js';
 import { buildConfig } from '../../src/config/load.js';
+import { MailerError } from '../../src/errors.js';
+import { tooLargeError } from '../../src/io/readiness.js';
 import type { SupervisorEvent } from '../../src/machines/supervisor.js';
 
 const config = buildConfig({ env: {}, flags: { dir: '/srv/envio_mails' } });
@@ -50,5 +52,47 @@ describe('createIntakeLogic', () => {
     expect(handedOnBeforeLoopRan).toBeDefined();
     // At most YIELD_EVERY files plus the readers already past the gate (concurrency 8).
     expect(handedOnBeforeLoopRan!).toBeLessThanOrEqual(YIELD_EVERY + 8);
+  });
+});
+
+describe('createIntakeLogic: files it cannot read whole', () => {
+  it('hands an order above the size limit on to its order actor (which fails it unread), in the lane of an order naming no company', async () => {
+    const big = name(1);
+    const { events, send, stop } = startIntake(async (f) => {
+      if (f === big) throw tooLargeError(`/srv/envio_mails/${f}`, 3 * 1024 ** 3);
+      return orderBytes('ACME');
+    });
+    send([big, name(2)]);
+    while (events.length < 2) await new Promise((r) => setTimeout(r, 5));
+    stop();
+    expect(events).toContainEqual({ type: 'INTAKE.READY', order: { fileName: big, orderId: 'T00001', company: '', location: 'inbox' } });
+    expect(events).toContainEqual({ type: 'INTAKE.READY', order: { fileName: name(2), orderId: 'T00002', company: 'ACME', location: 'inbox' } });
+  });
+
+  it('leaves a file it cannot read now in the order folder (DROPPED, held or unreadable), with a warning naming it', async () => {
+    const warnings: object[] = [];
+    const events: SupervisorEvent[] = [];
+    const parent = setup({
+      actors: {
+        intake: createIntakeLogic({
+          config,
+          readInbox: async (f) => {
+            throw f === name(1)
+              ? new MailerError('FS_HELD', `held open by another program (EBUSY): ${f}: read failed`)
+              : new MailerError('FS_ACCESS_FAILED', `wait for order failed (ETIMEDOUT): ${f}: still being written after 60000 ms`);
+          },
+          readClaimed: async () => undefined,
+          logger: { warn: (obj: object) => warnings.push(obj) },
+        }),
+      },
+    }).createMachine({ invoke: { id: 'intake', src: 'intake' }, on: { '*': { actions: ({ event }) => events.push(event as SupervisorEvent) } } });
+    const actor = createActor(parent).start();
+    actor.getSnapshot().children.intake!.send({ type: 'INTAKE.FILES', files: [name(1), name(2)].map((fileName) => ({ fileName, location: 'inbox' as const })) });
+    while (events.length < 2) await new Promise((r) => setTimeout(r, 5));
+    actor.stop();
+    expect(events).toContainEqual({ type: 'INTAKE.DROPPED', fileName: name(1), reason: 'held' });
+    expect(events).toContainEqual({ type: 'INTAKE.DROPPED', fileName: name(2), reason: 'unreadable' });
+    expect(warnings).toContainEqual(expect.objectContaining({ event: 'order.held', fileName: name(1), errorCode: 'FS_HELD' }));
+    expect(warnings).toContainEqual(expect.objectContaining({ event: 'order.unreadable', fileName: name(2), errorCode: 'FS_ACCESS_FAILED' }));
   });
 });

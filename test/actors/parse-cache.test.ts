@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecentParses } from '../../src/actors/parse-cache.js';
+import { MAX_ENTRY_BYTES, RecentParses } from '../../src/actors/parse-cache.js';
 import { parseOrder } from '../../src/order/parse.js';
 
 const xml = (to: string) => Buffer.from(`<OrdenEnvio><Para>${to}</Para></OrdenEnvio>`);
@@ -27,5 +27,29 @@ describe('RecentParses', () => {
     expect(cache.take('f0', bytes)).toBeUndefined();
     expect(cache.take('f1', bytes)).toBeUndefined();
     expect(cache.take('f4', bytes)).toBe(parsed);
+  });
+});
+
+describe('RecentParses: memory', () => {
+  const parsedOf = (bytes: Buffer) => parseOrder(bytes, 'x');
+
+  it('never keeps an order of MAX_ENTRY_BYTES or more: parsing it again costs less than holding it', () => {
+    const cache = new RecentParses();
+    const big = Buffer.concat([xml('a@b.mx'), Buffer.alloc(MAX_ENTRY_BYTES, 0x20)]);
+    cache.remember('big', big, parsedOf(xml('a@b.mx')));
+    expect(cache.size).toBe(0);
+    expect(cache.take('big', big)).toBeUndefined();
+  });
+
+  it('holds at most maxBytes of orders together, dropping the oldest', () => {
+    const cache = new RecentParses(1024, 1000);
+    const bytes = Buffer.concat([xml('a@b.mx'), Buffer.alloc(400 - xml('a@b.mx').length, 0x20)]);
+    const parsed = parsedOf(bytes);
+    for (let i = 0; i < 4; i++) cache.remember(`f${i}`, bytes, parsed);
+    expect(cache.size).toBe(2);
+    expect(cache.bytes).toBe(800);
+    expect(cache.take('f1', bytes)).toBeUndefined();
+    expect(cache.take('f3', bytes)).toBe(parsed);
+    expect(cache.bytes).toBe(400);
   });
 });

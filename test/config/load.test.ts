@@ -52,6 +52,7 @@ describe('buildConfig: defaults', () => {
       language: 'es',
       staleClaimSeconds: 600,
       notifyEverySeconds: 60,
+      incompleteSettleSeconds: 60,
       fsMode: 'auto',
       verbose: false,
     });

@@ -55,11 +55,16 @@ describe('validateFile', () => {
       workDir: '/w',
       staleClaimSeconds: 60,
       notifyEverySeconds: 0,
+      incompleteSettleSeconds: 300,
       logKeepDays: 90,
       logMaxBytes: 10_485_760,
       fsMode: 'ASYNC',
     };
     expect(validateFile(extra)).toEqual({ ...extra, language: 'en', fsMode: 'async' });
+  });
+  it('refuses an incompleteSettleSeconds below one second or above an hour, naming the key', () => {
+    for (const bad of [0, -5, 1.5, 3601, '60']) expect(() => validateFile({ incompleteSettleSeconds: bad }), String(bad)).toThrow(/^incompleteSettleSeconds: must be a whole number of seconds from 1 to 3600/);
+    expect(validateFile({ incompleteSettleSeconds: 1 })).toEqual({ incompleteSettleSeconds: 1 });
   });
   it('refuses an fsMode that is not auto, sync or async, naming the key', () => {
     expect(() => validateFile({ fsMode: 'fast' })).toThrow(/fsMode/);

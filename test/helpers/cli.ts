@@ -42,9 +42,10 @@ export interface Account {
   gid: number;
 }
 
-export function startCli(args: string[], env: Record<string, string | undefined> = {}, account?: Account): RunningCli {
+/** `nodeArgs` go to node before the script (e.g. the service's SERVICE_NODE_FLAGS, which NODE_OPTIONS cannot all carry). */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, account?: Account, nodeArgs: readonly string[] = []): RunningCli {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...account });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...account });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -123,8 +124,9 @@ export async function runCli(
   env: Record<string, string | undefined> = {},
   timeoutMs = 60_000,
   account?: Account,
+  nodeArgs: readonly string[] = [],
 ): Promise<CliResult> {
-  const running = startCli(args, env, account);
+  const running = startCli(args, env, account, nodeArgs);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
   try {
     return await running.exited;

@@ -38,8 +38,8 @@ export async function scopedScriptedSmtp(options: ScriptedSmtpOptions = {}): Pro
 }
 
 /** Starts `proscai-mailer <args>` as a child process; killed with SIGKILL after the test if still alive. */
-export function scopedCli(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
-  const cli = startCli(args, env);
+export function scopedCli(args: string[], env: Record<string, string | undefined> = {}, nodeArgs: readonly string[] = []): RunningCli {
+  const cli = startCli(args, env, undefined, nodeArgs);
   afterThisTest(async () => {
     if (cli.child.exitCode === null && cli.child.signalCode === null) {
       cli.child.kill('SIGKILL');

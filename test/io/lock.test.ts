@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../src/errors.js';
-import { acquireInstanceLock, isProcessAlive, type AcquireResult, type InstanceLock } from '../../src/io/lock.js';
+import { acquireInstanceLock, isProcessAlive, untilFolderExists, type AcquireResult, type InstanceLock } from '../../src/io/lock.js';
 import { expectStopped, stopsCleanly } from '../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
@@ -25,8 +25,8 @@ interface ChildLine {
 }
 
 /** Starts a mailer-like process that takes the lock; resolves with its first output line. */
-function startChild(workDir: string, hostId: string): { child: ChildProcess; line: Promise<ChildLine> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, workDir, hostId], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(workDir: string, hostId: string, ...more: string[]): { child: ChildProcess; line: Promise<ChildLine> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, workDir, hostId, ...more], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -170,8 +170,98 @@ describe('acquireInstanceLock', () => {
     while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(seen).toHaveLength(1);
     expect(seen[0]).toBeInstanceOf(MailerError);
-    expect(seen[0].code).toBe('FS_ACCESS_FAILED');
+    expect(seen[0].code).toBe('INSTANCE_LOCK_LOST');
     expect(seen[0].message).toContain('instance lock lost');
+  });
+
+  it('notices within about a second that its folder was removed (onLost, once), and then removes nothing: the next holder keeps its lock', async () => {
+    const root = await makeTmpDir();
+    const workDir = path.join(root, 'envio', '.proscai-mailer');
+    const first = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const lost: MailerError[] = [];
+    first.onLost((err) => lost.push(err));
+    const removedAt = Date.now();
+    await fs.rm(path.join(root, 'envio'), { recursive: true });
+    while (lost.length === 0 && Date.now() - removedAt < 5000) await new Promise((r) => setTimeout(r, 50));
+    const noticedMs = Date.now() - removedAt;
+    expect(lost).toHaveLength(1);
+    expect(noticedMs).toBeLessThan(2500);
+    expect(lost[0].code).toBe('INSTANCE_LOCK_LOST');
+    expect(lost[0].message).toContain('its folder is gone');
+    // A listener added after the loss hears of it at once; none hears twice.
+    const late: MailerError[] = [];
+    first.onLost((err) => late.push(err));
+    expect(late).toEqual(lost);
+
+    const next = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const nextOwner = await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8');
+    await first.release();
+    expect(await fs.readdir(workDir)).toEqual(expect.arrayContaining(['instance-pc1.lock', 'instance-pc1.owner.json']));
+    expect(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8')).toBe(nextOwner);
+    await next.release();
+    expect(await fs.readdir(workDir)).toEqual([]);
+  });
+
+  it('tells a lock replaced by another holder (a restored folder, another mailer) from a removed one', async () => {
+    const workDir = await makeTmpDir();
+    const lock = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const lost: MailerError[] = [];
+    lock.onLost((err) => lost.push(err));
+    const old = new Date(Date.now() - 3_600_000);
+    await fs.utimes(path.join(workDir, 'instance-pc1.lock'), old, old);
+    const deadline = Date.now() + 5000;
+    while (lost.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lost.map((e) => e.message)).toEqual([expect.stringContaining('it was replaced')]);
+  });
+
+  it('tells its lock from another holder\'s taken in the same second (same folder time): it reports the loss and never touches the other\'s lock', async () => {
+    const workDir = await makeTmpDir();
+    const lock = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const lost: MailerError[] = [];
+    lock.onLost((err) => lost.push(err));
+    const lockDir = path.join(workDir, 'instance-pc1.lock');
+    // Another mailer's lock, as proper-lockfile makes it within the same second: the same folder time as ours.
+    const mtime = (await fs.stat(lockDir)).mtime;
+    await fs.rm(lockDir, { recursive: true });
+    await fs.mkdir(lockDir);
+    await fs.utimes(lockDir, mtime, mtime);
+    const other = JSON.stringify({ pid: 999_999, host: 'pc1', since: new Date().toISOString() });
+    await fs.writeFile(path.join(workDir, 'instance-pc1.owner.json'), other);
+    const deadline = Date.now() + 5000;
+    while (lost.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lost.map((e) => e.message)).toEqual([expect.stringMatching(/it was replaced \(its owner file names pid 999999 on pc1/)]);
+    expect((await fs.stat(lockDir)).mtime.getTime()).toBe(mtime.getTime());
+    await lock.release();
+    expect(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8')).toBe(other);
+    expect(await fs.readdir(workDir)).toContain('instance-pc1.lock');
+  });
+
+  it('a holder whose lock was taken over before it noticed leaves the new holder\'s lock alone when it releases', async () => {
+    const workDir = await makeTmpDir();
+    // Refreshed every 10 s: the takeover below stays unnoticed while it releases.
+    const first = held(await acquireInstanceLock({ workDir, hostId: 'pc1', staleMs: 20_000, updateMs: 10_000 }));
+    await fs.rm(workDir, { recursive: true });
+    const next = startChild(workDir, 'pc1');
+    expect(await next.line).toEqual({ locked: next.child.pid });
+    await first.release();
+    expect(JSON.parse(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8'))).toMatchObject({ pid: next.child.pid });
+    expect(await fs.readdir(workDir)).toContain('instance-pc1.lock');
+    expect(await acquireInstanceLock({ workDir, hostId: 'pc1' })).toMatchObject({ running: { pid: next.child.pid } });
+  });
+
+  it('… nor when it exits without releasing (POSIX: a signal runs the lock library\'s exit handler; Windows terminates the process, which runs nothing)', async () => {
+    const workDir = await makeTmpDir();
+    const { child, line } = startChild(workDir, 'pc1', '10000');
+    expect(await line).toEqual({ locked: child.pid });
+    // The folder is removed and another mailer (this test) takes the lock before the child's next check.
+    await fs.rm(workDir, { recursive: true });
+    const next = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGINT'); // not handled by the child: on POSIX its lock library's exit handler runs
+    await exited;
+    expect(await fs.readdir(workDir)).toEqual(expect.arrayContaining(['instance-pc1.lock', 'instance-pc1.owner.json']));
+    expect(JSON.parse(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8'))).toMatchObject({ pid: process.pid });
+    await next.release();
   });
 
   it('fails with FS_ACCESS_FAILED when the work area cannot be created', async () => {
@@ -180,5 +270,27 @@ describe('acquireInstanceLock', () => {
     const err = await acquireInstanceLock({ workDir: path.join(dir, 'file', 'work'), hostId: 'pc1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailerError);
     expect((err as MailerError).code).toBe('FS_ACCESS_FAILED');
+  });
+});
+
+describe('untilFolderExists', () => {
+  it('resolves at once for a folder, when a missing one appears, and false when stopped first; it never creates the folder', async () => {
+    const root = await makeTmpDir();
+    const never = new Promise<void>(() => undefined);
+    expect(await untilFolderExists(root, { stopped: never })).toBe(true);
+    const dir = path.join(root, 'envio');
+    let waited = 0;
+    const back = untilFolderExists(dir, { stopped: never, everyMs: 50, onWait: () => (waited += 1) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await fs.readdir(root)).toEqual([]);
+    await fs.mkdir(dir);
+    expect(await back).toBe(true);
+    expect(waited).toBe(1);
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const gone = untilFolderExists(path.join(root, 'otra'), { stopped, everyMs: 50 });
+    stop();
+    expect(await gone).toBe(false);
+    expect(await fs.readdir(root)).toEqual(['envio']);
   });
 });

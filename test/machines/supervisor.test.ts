@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, toPromise, type AnyActorLogic, type InspectionEvent } from 'xstate';
-import { supervisorMachine, type IntakeEvent, type LockResult } from '../../src/machines/supervisor.js';
+import { supervisorMachine, type IntakeEvent, type LockResult, type ScanResult } from '../../src/machines/supervisor.js';
+import { onceExitCode } from '../../src/cli/exit-codes.js';
 import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput, type OrderOutput } from '../../src/machines/order.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
@@ -33,6 +34,10 @@ function build(opts: {
   inspect?: (event: InspectionEvent) => void;
   /** Replaces the order actor (to simulate one that crashes). */
   order?: AnyActorLogic;
+  /** Entries named like orders that the scan found not to be files. */
+  notFiles?: string[];
+  /** Claims fail for these files (held open, access denied): their actors end `skipped`. */
+  claimRefused?: (f: string) => boolean;
 }) {
   const sent: string[] = [];
   const archived: string[] = [];
@@ -41,7 +46,10 @@ function build(opts: {
   let maxConcurrent = 0;
   const order = orderMachine.provide({
     actors: {
-      claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async () => true),
+      claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async ({ input }) => {
+        if (opts.claimRefused?.(input.fileName)) throw new MailerError('FS_HELD', `held open by another program, or access denied (EACCES): ${input.fileName}: claim failed`);
+        return true;
+      }),
       loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(async () => undefined),
       loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async ({ input }) => ({
         ok: true,
@@ -73,7 +81,7 @@ function build(opts: {
     actors: {
       acquireLock: fromPromise<LockResult, void>(async () => ({ ok: true, handle: { release: async () => {} } })),
       releaseLock: fromPromise<void, { handle?: { release(): Promise<void> } }>(async () => undefined),
-      scan: fromPromise<{ claimed: string[]; inbox: string[] }, void>(async () => ({ claimed: [], inbox: opts.files })),
+      scan: fromPromise<ScanResult, void>(async () => ({ claimed: [], inbox: opts.files, ...(opts.notFiles && { notFiles: opts.notFiles }) })),
       intake: fromCallback<IntakeEvent>(({ receive, sendBack }) => {
         receive((e) => {
           for (const f of e.files) {
@@ -110,7 +118,7 @@ describe('supervisor (fake effects)', () => {
     const t = build({ files, companyOf: () => 'ACME', send: async (f) => ok(f) });
     t.actor.start();
     const out = await toPromise(t.actor);
-    expect(out.counts).toEqual({ sent: 50, failed: 0, queued: 0, lost: 0, skipped: 0 });
+    expect(out.counts).toEqual({ sent: 50, failed: 0, queued: 0, lost: 0, ignored: 0 });
     expect(new Set(t.archived)).toEqual(new Set(files));
     expect(Object.keys(t.actor.getSnapshot().children).filter((k) => k.startsWith('order:'))).toEqual([]);
   });
@@ -155,7 +163,7 @@ describe('supervisor (fake effects)', () => {
     const t = build({ files, companyOf: () => 'ACME', send: async (f) => ok(f), order });
     t.actor.start();
     const out = await toPromise(t.actor);
-    expect(out.counts).toEqual({ sent: 7, failed: 0, queued: 5, lost: 0, skipped: 0 });
+    expect(out.counts).toEqual({ sent: 7, failed: 0, queued: 5, lost: 0, ignored: 0 });
     expect(Object.keys(t.actor.getSnapshot().children).filter((k) => k.startsWith('order:'))).toEqual([]);
     expect(t.actor.getSnapshot().context.childIds.made).toBeLessThanOrEqual(4);
   });
@@ -190,7 +198,29 @@ describe('supervisor (fake effects)', () => {
     });
     t.actor.start();
     const out = await toPromise(t.actor);
-    expect(out.counts).toEqual({ sent: 1, failed: 1, queued: 1, lost: 0, skipped: 0 });
+    expect(out.counts).toEqual({ sent: 1, failed: 1, queued: 1, lost: 0, ignored: 0 });
     expect(t.failed).toEqual(['_CFD_MAIL_REQ_P.XML']);
+  });
+
+  it('once: an order whose claim is refused (held, access denied) stays in the order folder and is counted as queued, so the exit is 4', async () => {
+    const t = build({
+      files: ['_CFD_MAIL_REQ_RO.XML', '_CFD_MAIL_REQ_OK.XML'],
+      companyOf: () => 'ACME',
+      send: async (f) => ok(f),
+      claimRefused: (f) => f.includes('_RO.'),
+    });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 1, failed: 0, queued: 1, lost: 0, ignored: 0 });
+    expect(onceExitCode(out.counts)).toBe(4);
+  });
+
+  it('once: entries named like orders that are not files (links, folders) are counted as ignored, so the exit is not 0', async () => {
+    const t = build({ files: ['_CFD_MAIL_REQ_OK.XML'], notFiles: ['_CFD_MAIL_REQ_LINK.XML'], companyOf: () => 'ACME', send: async (f) => ok(f) });
+    t.actor.start();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 1, failed: 0, queued: 0, lost: 0, ignored: 1 });
+    expect(t.sent).toEqual(['_CFD_MAIL_REQ_OK.XML']);
+    expect(onceExitCode(out.counts)).toBe(4);
   });
 });

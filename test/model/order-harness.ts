@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, sendTo, setup, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, sendTo, setup, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { createOrderActors } from '../../src/actors/order-actors.js';
 import { createSender } from '../../src/actors/sender.js';
 import { buildConfig } from '../../src/config/load.js';
@@ -20,7 +20,8 @@ import { resolveAttachments } from '../../src/io/attachments.js';
 import { createNotifier } from '../../src/io/notifier.js';
 import { createTransportPool, type TransportPool } from '../../src/io/smtp.js';
 import { createOrderStore, type FsOrderStore } from '../../src/io/store.js';
-import { orderMachine, type OrderInput } from '../../src/machines/order.js';
+import { orderMachine, type LoadOrderOutput, type OrderInput } from '../../src/machines/order.js';
+import { parseOrder } from '../../src/order/parse.js';
 import type { Notifier } from '../../src/ports.js';
 import { startScriptedSmtp, type ScriptedSmtp } from '../helpers/scripted-smtp.js';
 import { makeTmpDir } from '../helpers/tmp.js';
@@ -55,6 +56,8 @@ export class OrderHarness {
   private pool!: TransportPool;
   private notifier!: Notifier;
   private actor: Actor<AnyParent> | undefined;
+  /** The next pass's process dies while reading the order (see passCrashing). */
+  private crashing = false;
 
   constructor(private readonly inspect: (event: InspectionEvent) => void) {}
 
@@ -119,7 +122,7 @@ export class OrderHarness {
     return existsSync(this.claimsDir) ? (await readdir(this.claimsDir)).filter((n) => !n.startsWith('.')) : [];
   }
 
-  async state(): Promise<{ attempts: number; nextTryAt?: number; sentAt?: number } | undefined> {
+  async state(): Promise<{ attempts: number; nextTryAt?: number; sentAt?: number; inFlightSince?: number; crashes?: number } | undefined> {
     const file = path.join(this.claimsDir, `${ORDER}.state.json`);
     try {
       return JSON.parse(await readFile(file, 'utf8'));
@@ -153,11 +156,16 @@ export class OrderHarness {
       notifier: { notify: (report) => this.notifier.notify(report), close: async () => {} },
       resolveAttachments: (resolved) =>
         resolveAttachments(resolved.order, { attachmentsDir: this.dir, orderDir: this.dir, pathMap: {} }),
+      // The mailer reads an order set aside in a worker; here the same parse, in this thread.
+      parseIsolated: async (bytes, fileName) => parseOrder(bytes, fileName),
     });
   }
 
   private build(): Actor<AnyParent> {
-    const order = orderMachine.provide({ actors: this.actors(), delays: { archiveRetryDelay: 100 } });
+    const actors = this.actors();
+    // A process that dies while reading the order: the read never completes, and the pass halts it there.
+    const loadOrder = this.crashing ? fromPromise<LoadOrderOutput, { fileName: string; quiet?: boolean }>(() => new Promise(() => {})) : actors.loadOrder;
+    const order = orderMachine.provide({ actors: { ...actors, loadOrder }, delays: { archiveRetryDelay: 100 } });
     const location = existsSync(path.join(this.claimsDir, ORDER)) ? 'claimed' : 'inbox';
     const input: OrderInput = { fileName: ORDER, orderId: 'MODEL', company: 'ACME', location, retrySchedule: this.config.retry };
     return createActor(parentFor(order), { input, inspect: this.inspect });
@@ -177,19 +185,33 @@ export class OrderHarness {
     return this.settle(() => true);
   }
 
+  /** A new mailer process takes the order and dies while reading it (no outcome, no state written on the way out). */
+  async passCrashing(): Promise<void> {
+    this.halt();
+    this.crashing = true;
+    try {
+      this.actor = this.build();
+      this.actor.start();
+      await this.settle((value) => value === 'loading', ['loading']);
+    } finally {
+      this.crashing = false;
+      this.halt();
+    }
+  }
+
   /** The same process goes on: its timers fire and it finishes the order. */
   async live(): Promise<string> {
     return this.settle((value) => value === 'done');
   }
 
-  private async settle(accept: (value: string) => boolean): Promise<string> {
+  private async settle(accept: (value: string) => boolean, alsoResting: string[] = []): Promise<string> {
     const child = () => this.actor!.getSnapshot().children.order as AnyActorRef | undefined;
     const deadline = Date.now() + 15_000;
     for (;;) {
       const ref = child();
       const snap = ref?.getSnapshot() as { status: string; value: string } | undefined;
       const value = !snap || snap.status === 'done' ? 'done' : snap.value;
-      if ((value === 'done' || RESTING.has(value)) && accept(value)) {
+      if ((value === 'done' || RESTING.has(value) || alsoResting.includes(value)) && accept(value)) {
         await this.flushNotifications();
         return value;
       }

@@ -12,6 +12,7 @@ export type ModelEvent =
   | { type: 'DROP_INVALID_SILENT' }
   | { type: 'DROP_UNREADABLE' }
   | { type: 'DROP_TAKEN' }
+  | { type: 'DROP_HANDED_OVER' }
   | { type: 'PASS' }
   | { type: 'PASS_ACCEPT' }
   | { type: 'PASS_PARTIAL' }
@@ -23,6 +24,9 @@ export type ModelEvent =
   | { type: 'PASS_ARCHIVE_AND_STATE_BLOCKED' }
   | { type: 'PASS_ERRORES_BLOCKED' }
   | { type: 'PASS_TEMPFAIL_UNSAVED' }
+  | { type: 'PASS_READ_AND_STATE_BLOCKED' }
+  | { type: 'PASS_ERRORES_AND_STATE_BLOCKED' }
+  | { type: 'PASS_CRASH' }
   | { type: 'RETRY_LIVE_ACCEPT' }
   | { type: 'RESTART_EARLY' }
   | { type: 'RESTART_ACCEPT' }
@@ -44,8 +48,11 @@ export const orderModel = setup({ types: { events: {} as ModelEvent } }).createM
         DROP_INVALID_SILENT: 'inboxInvalidSilent',
         DROP_UNREADABLE: 'inboxUnreadable',
         DROP_TAKEN: 'lost',
+        DROP_HANDED_OVER: 'inboxHandedOver',
       },
     },
+    // Given back by another machine with its retry state (taken over after that machine stopped, or `retry`).
+    inboxHandedOver: { on: { PASS_ACCEPT: 'sent' } },
     inbox: {
       on: {
         PASS_ACCEPT: 'sent',
@@ -56,11 +63,16 @@ export const orderModel = setup({ types: { events: {} as ModelEvent } }).createM
         PASS_ARCHIVE_BLOCKED: 'stuckSent',
         PASS_ARCHIVE_AND_STATE_BLOCKED: 'stuckSentUnsaved',
         PASS_TEMPFAIL_UNSAVED: 'deferredUnsaved',
+        PASS_CRASH: 'crashedOnce',
       },
     },
-    inboxInvalid: { on: { PASS: 'failed', PASS_ERRORES_BLOCKED: 'stuckFailed' } },
+    // The process dies while reading the order (out of memory, killed): the next start tries it again once…
+    crashedOnce: { on: { PASS_CRASH: 'crashedTwice', PASS_ACCEPT: 'sent' } },
+    // …and after a second death, the next start sets it aside instead of trying it a third time.
+    crashedTwice: { on: { PASS: 'setAside' } },
+    inboxInvalid: { on: { PASS: 'failed', PASS_ERRORES_BLOCKED: 'stuckFailed', PASS_ERRORES_AND_STATE_BLOCKED: 'stuckFailed' } },
     inboxInvalidSilent: { on: { PASS: 'failedSilent' } },
-    inboxUnreadable: { on: { PASS_READ_BLOCKED: 'readBlocked' } },
+    inboxUnreadable: { on: { PASS_READ_BLOCKED: 'readBlocked', PASS_READ_AND_STATE_BLOCKED: 'readBlocked' } },
     readBlocked: { on: { FIX_AND_LIVE: 'sent' } },
     claimBlocked: { on: { PASS_ACCEPT: 'sent' } },
     deferred: {
@@ -80,6 +92,7 @@ export const orderModel = setup({ types: { events: {} as ModelEvent } }).createM
     sent: { type: 'final' },
     sentPartial: { type: 'final' },
     failed: { type: 'final' },
+    setAside: { type: 'final' },
     failedSilent: { type: 'final' },
     exhausted: { type: 'final' },
     lost: { type: 'final' },

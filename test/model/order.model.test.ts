@@ -8,13 +8,15 @@
  * unless every one of them was.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestModel } from 'xstate/graph';
-import { createActor, fromPromise, sendTo, setup, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, sendTo, setup, toPromise, type InspectionEvent } from 'xstate';
+import { createOrderActors } from '../../src/actors/order-actors.js';
 import { MailerError } from '../../src/errors.js';
-import { orderMachine, type LoadOrderOutput, type NotifyInput, type OrderInput } from '../../src/machines/order.js';
+import { orderMachine, type FailureRouting, type LoadOrderOutput, type NotifyInput, type OrderInput, type RouteInput } from '../../src/machines/order.js';
+import type { ResolvedOrder, SendResult } from '../../src/ports.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
 import { ERROR_ADDRESS, ORDER, OrderHarness, orderXml } from './order-harness.js';
 import { orderModel } from './order-model.js';
@@ -63,6 +65,7 @@ const states: Record<string, (h: H) => Promise<void>> = {
   inboxInvalid: waiting,
   inboxInvalidSilent: waiting,
   inboxUnreadable: waiting,
+  inboxHandedOver: waiting,
   claimBlocked: waiting,
   readBlocked: async (h) => {
     expect(await h.claimed()).toContain(ORDER);
@@ -114,6 +117,29 @@ const states: Record<string, (h: H) => Promise<void>> = {
     expect(h.notifications()).toHaveLength(1);
     expect(h.notifications()[0]!.rcptTo).toEqual([ERROR_ADDRESS]);
   },
+  crashedOnce: async (h) => {
+    // Claimed when the process died: no state file at all, which the next start reads as "it was in flight".
+    expect(await h.claimed()).toEqual([ORDER]);
+    expect(await h.state()).toBeUndefined();
+    expect(h.server.messages).toHaveLength(0);
+  },
+  crashedTwice: async (h) => {
+    expect(await h.claimed()).toContain(ORDER);
+    const state = await h.state();
+    expect(state?.inFlightSince).toBeGreaterThan(0);
+    expect(state?.crashes).toBe(1);
+    expect(h.server.messages).toHaveLength(0);
+  },
+  setAside: async (h) => {
+    expect((await h.listing('errores')).sort()).toEqual([ORDER, `${ORDER}.error.txt`]);
+    expect(await h.claimed()).toEqual([]);
+    expect(await note(h)).toContain('El programa se detuvo inesperadamente mientras procesaba esta orden (2 veces seguidas)');
+    expect(await note(h)).toContain('Revise el registro (log) del programa');
+    expect(h.customerMessages()).toHaveLength(0);
+    // Reported like any failed order, to the order's own CorreoErrores (read in isolation).
+    expect(h.notifications()).toHaveLength(1);
+    expect(h.notifications()[0]!.rcptTo).toEqual([ERROR_ADDRESS]);
+  },
   failedSilent: async (h) => {
     expect((await h.listing('errores')).sort()).toEqual([ORDER, `${ORDER}.error.txt`]);
     expect(h.notifications()).toHaveLength(0);
@@ -158,6 +184,13 @@ function events(h: H) {
     DROP_UNREADABLE: () => mkdir(path.join(h.dir, ORDER)),
     // Another mailer claims the order between its detection and our claim.
     DROP_TAKEN: passWith('accept'),
+    DROP_HANDED_OVER: async () => {
+      const handover = path.join(h.config.workDir, 'handover');
+      await mkdir(handover, { recursive: true });
+      const state = { attempts: 1, firstSeenAt: Date.now() - 60_000, nextTryAt: Date.now() - 1000, company: 'ACME', lastError: { code: 'SMTP_TEMPORARY', message: '451' } };
+      await writeFile(path.join(handover, `${ORDER}.state.json`), JSON.stringify(state));
+      await h.writeOrder(valid);
+    },
     PASS: passWith('accept'),
     PASS_ACCEPT: passWith('accept'),
     PASS_PARTIAL: passWith('partial'),
@@ -175,6 +208,7 @@ function events(h: H) {
       await writeFile(path.join(h.claimsDir, ORDER), orderXml(h.server.port, valid));
       h.mode = 'accept';
       await h.live();
+      await clearStateBlock();
     },
     PASS_ARCHIVE_BLOCKED: async () => {
       await h.block(enviados());
@@ -189,6 +223,17 @@ function events(h: H) {
       await h.block(errores());
       await passWith('accept')();
     },
+    // The same, and its state file cannot be written either while it waits.
+    PASS_ERRORES_AND_STATE_BLOCKED: async () => {
+      await h.block(errores());
+      await mkdir(statePath(), { recursive: true });
+      await passWith('accept')();
+    },
+    PASS_READ_AND_STATE_BLOCKED: async () => {
+      await mkdir(statePath(), { recursive: true });
+      await passWith('accept')();
+    },
+    PASS_CRASH: () => h.passCrashing(),
     PASS_TEMPFAIL_UNSAVED: async () => {
       await mkdir(statePath(), { recursive: true });
       await passWith('temp')();
@@ -272,6 +317,30 @@ describe('order lifecycle, model-based, against the real system', () => {
         }),
       });
       expect(lost).toBe('lost');
+      // Taken over by another machine (this one stopped past the stale time) after the
+      // attachments were checked: the real sendOrder confirms the claim and sends nothing.
+      await h.writeOrder(valid);
+      const takeOver = () => rename(path.join(h.claimsDir, ORDER), path.join(h.dir, ORDER));
+      const { sendOrder } = createOrderActors({
+        config: h.config,
+        store: h.store,
+        sender: { send: async () => Promise.reject(new Error('sent a message whose claim was lost')), close: async () => {} },
+        notifier: { notify: async () => {}, close: async () => {} },
+        resolveAttachments: async () => (await takeOver(), []),
+      });
+      expect(await run({ sendOrder })).toBe('lost');
+      await rm(path.join(h.dir, ORDER));
+      // Sent, then found taken over when archiving: left to the machine that has it, not moved again and again.
+      await h.writeOrder(valid);
+      const sentThenLost = await run({
+        sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async ({ input }) => {
+          await takeOver();
+          return { messageId: input.resolved.messageId, accepted: ['cliente@example.com'], rejected: [], response: '250 OK' };
+        }),
+      });
+      expect(sentThenLost).toBe('lost');
+      expect(await h.listing()).toContain(ORDER);
+      await rm(path.join(h.dir, ORDER));
       await h.writeOrder(valid);
       const failed = await run({
         loadOrder: fromPromise<LoadOrderOutput, { fileName: string }>(async () => {
@@ -291,6 +360,31 @@ describe('order lifecycle, model-based, against the real system', () => {
       });
       expect(notifyBroken).toBe('failed');
       expect(await h.listing('errores')).toContain(ORDER);
+      // Set aside after two crashes, and where to report it cannot be found out: it still goes to
+      // errores/ with its note (nobody to tell). The claimed order's state says it was in flight once before.
+      await rm(path.join(h.dir, 'errores'), { recursive: true });
+      await mkdir(h.claimsDir, { recursive: true });
+      await writeFile(path.join(h.claimsDir, ORDER), orderXml(h.server.port, valid));
+      await writeFile(path.join(h.claimsDir, `${ORDER}.state.json`), JSON.stringify({ attempts: 0, firstSeenAt: Date.now(), inFlightSince: Date.now(), crashes: 1 }));
+      const sentBefore = h.server.messages.length;
+      const machine = orderMachine.provide({
+        actors: {
+          ...h.actors(),
+          routeOrder: fromPromise<FailureRouting, RouteInput>(async () => {
+            throw new Error('cannot route');
+          }),
+        },
+      });
+      const resumed = createActor(machine, {
+        id: 'order-resumed',
+        input: { fileName: ORDER, orderId: 'MODEL', company: 'ACME', location: 'claimed', retrySchedule: [1] } satisfies OrderInput,
+        inspect: record,
+      }).start();
+      const output = (await toPromise(resumed)) as { outcome: string; errors: { code: string }[] };
+      expect(output.outcome).toBe('failed');
+      expect(output.errors.map((e) => e.code)).toEqual(['ORDER_CRASHED_MAILER']);
+      expect(await h.listing('errores')).toContain(ORDER);
+      expect(h.server.messages.length).toBe(sentBefore);
     } finally {
       await h.stop();
     }
