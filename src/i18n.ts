@@ -257,6 +257,22 @@ export const MESSAGES = {
     es: 'Mientras tanto otro proscai-mailer tomó la carpeta {dir} (pid {pid} en {host}, desde {since}); este termina (estado de salida 3).',
     en: 'Meanwhile another proscai-mailer took the folder {dir} (pid {pid} on {host}, since {since}); this one exits (exit status 3).',
   },
+  'folder.missing_once': {
+    es: 'La carpeta de órdenes {dir} no existe; no se creó ni se envió nada (estado de salida 2). Revise --dir, MAILER_DIR o «dir» en la configuración, o que la unidad de red esté conectada.',
+    en: 'The order folder {dir} does not exist; nothing was created or sent (exit status 2). Check --dir, MAILER_DIR or "dir" in the configuration, or that the network share is mounted.',
+  },
+  'folder.missing_run': {
+    es: 'La carpeta de órdenes {dir} no existe: no se envía nada hasta que aparezca (se revisa cada {every} s; proscai-mailer no la crea). Revise --dir, MAILER_DIR o «dir» en la configuración, o que la unidad de red esté conectada.',
+    en: 'The order folder {dir} does not exist: nothing is sent until it appears (checked every {every} s; proscai-mailer does not create it). Check --dir, MAILER_DIR or "dir" in the configuration, or that the network share is mounted.',
+  },
+  'folder.appeared': {
+    es: 'La carpeta de órdenes {dir} ya existe (faltaba desde las {since}); proscai-mailer empieza a trabajar.',
+    en: 'The order folder {dir} exists now (missing since {since}); proscai-mailer starts working.',
+  },
+  'folder.not_a_folder': {
+    es: 'La ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envió nada (estado de salida 2). Indique la carpeta con --dir, MAILER_DIR o «dir» en la configuración.',
+    en: 'The order folder path {dir} is a file, not a folder; nothing was sent (exit status 2). Give the folder with --dir, MAILER_DIR or "dir" in the configuration.',
+  },
   'config.invalid': {
     es: 'La configuración no es válida: {reason}',
     en: 'The configuration is invalid: {reason}',

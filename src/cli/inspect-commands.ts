@@ -85,7 +85,7 @@ export function registerInspectCommands(
         await withConfig(options, async (config) => {
           const report = await gatherStatus(config);
           process.stdout.write(options.json ? json(report) : formatStatus(report, config.language));
-          return ExitCode.OK;
+          return report.folderProblem === undefined ? ExitCode.OK : ExitCode.FAILED;
         }),
       );
     },

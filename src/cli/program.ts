@@ -10,7 +10,7 @@ import { isMailerError, type MailerError } from '../errors.js';
 import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { exists } from '../io/fsutil.js';
-import { acquireInstanceLock, untilFolderExists, type InstanceLock } from '../io/lock.js';
+import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireResult, type InstanceLock } from '../io/lock.js';
 import { createLogger, registerSecret } from '../io/log.js';
 import { createMailer, type LockLoss } from '../main.js';
 import type { Counts, SupervisorMode } from '../machines/supervisor.js';
@@ -76,22 +76,85 @@ export function summaryOf(counts: Counts, lang: Language): string {
  * to exist again and takes the lock again, with a new log file and a new
  * watch, or exits with status 3 when another mailer took the folder
  * meanwhile: never two mailers on one folder.
+ *
+ * The order folder is never created: a path that is not a folder ends both
+ * commands with status 2 and a sentence naming it; a missing folder ends
+ * `once` so too, while `run` says so at error level on the terminal (the log
+ * file lives in that folder), checks again every few seconds and starts as
+ * soon as the folder exists (a share mounted after the service started).
  */
 export async function runMailerCommand(mode: SupervisorMode, options: CommonOptions): Promise<number> {
   const config = await configOrExit(options);
   if (typeof config === 'number') return config;
   const lang = config.language;
   let lost: LockLoss | undefined;
+  let missingSince: Date | undefined;
   for (;;) {
-    const lock = await acquireInstanceLock({ workDir: config.workDir, ...(config.hostId !== null && { hostId: config.hostId }) });
+    const state = await orderFolderState(config.dir);
+    if (state === 'not_folder' || (state === 'missing' && mode === 'once')) {
+      process.stderr.write(`${t(state === 'missing' ? 'folder.missing_once' : 'folder.not_a_folder', lang, { dir: config.dir })}\n`);
+      return ExitCode.USAGE;
+    }
+    if (state === 'missing') {
+      missingSince ??= new Date();
+      if (!(await folderAppears(config))) return ExitCode.OK;
+      continue;
+    }
+    let lock: AcquireResult;
+    try {
+      lock = await acquireInstanceLock({
+        workDir: config.workDir,
+        orderDir: config.dir,
+        ...(config.hostId !== null && { hostId: config.hostId }),
+      });
+    } catch (error) {
+      // The folder went (or turned into a file) between the check and the lock: the check above says what to do.
+      if ((await orderFolderState(config.dir)) !== 'folder') continue;
+      throw error;
+    }
     if ('running' in lock) {
       process.stderr.write(`${t(lost === undefined ? 'instance.running' : 'instance.lock_taken', lang, { ...lock.running, dir: config.dir })}\n`);
       return ExitCode.RUNNING;
     }
-    const result = await runHoldingLock(mode, config, lock, lost);
+    const result = await runHoldingLock(mode, config, lock, lost, missingSince);
+    missingSince = undefined;
     if (result.lockLost === undefined || mode === 'once') return result.code;
     lost = result.lockLost;
     if (!(await folderBack(config.dir, lang))) return ExitCode.OK;
+  }
+}
+
+/** How often `run` looks for a missing order folder: every 5 s, or every poll when that is sooner. */
+function missingFolderCheckMs(pollSeconds: number): number {
+  return Math.min(5, pollSeconds) * 1000;
+}
+
+/**
+ * `run` before its order folder exists: says so at error level
+ * (`folder.missing`) on the terminal, or the journal under a service, and
+ * waits for the folder, never creating it. True once it is a folder, false
+ * when a stop signal comes first.
+ */
+async function folderAppears(config: Config): Promise<boolean> {
+  const everyMs = missingFolderCheckMs(config.poll);
+  const log = createLogger({ pretty: true, verbose: config.verbose });
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const signals = stopSignals();
+  for (const signal of signals) process.on(signal, stop);
+  try {
+    return await untilFolderExists(config.dir, {
+      stopped,
+      everyMs,
+      onWait: () =>
+        log.logger.error(
+          { event: 'folder.missing', dir: config.dir, checkEveryMs: everyMs },
+          t('folder.missing_run', config.language, { dir: config.dir, every: everyMs / 1000 }),
+        ),
+    });
+  } finally {
+    for (const signal of signals) process.off(signal, stop);
+    await log.close();
   }
 }
 
@@ -101,6 +164,7 @@ async function runHoldingLock(
   config: Config,
   lock: InstanceLock,
   lost: LockLoss | undefined,
+  missingSince?: Date,
 ): Promise<{ code: number; lockLost?: LockLoss }> {
   const lang = config.language;
   for (const secret of secretsOf(config)) registerSecret(secret);
@@ -119,6 +183,10 @@ async function runHoldingLock(
     const fields = { errorCode: lost.error.code, error: lost.error.message, dir: config.dir, lostAt: lost.at.toISOString() };
     if (lostLineGone) log.logger.error({ event: 'instance.lock_lost', ...fields }, t('instance.lock_lost', lang, { dir: config.dir, reason: lost.error.message }));
     log.logger.warn({ event: 'instance.lock_regained', ...fields }, t('instance.lock_regained', lang, { dir: config.dir, lostAt: lost.at.toISOString(), reason: lost.error.message }));
+  }
+  if (missingSince !== undefined) {
+    const since = missingSince.toISOString();
+    log.logger.warn({ event: 'folder.appeared', dir: config.dir, missingSince: since }, t('folder.appeared', lang, { dir: config.dir, since }));
   }
   log.logger.info({ event: 'supervisor.started', mode, dir: config.dir }, t('run.started', lang, { dir: config.dir, poll: config.poll }));
   const mailer = createMailer({

@@ -26,6 +26,7 @@ import { orderIdOf } from '../order/types.js';
 import { failedTimes, hostOf, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
 import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log-reader.js';
 import { Events } from '../io/log.js';
+import { orderFolderState } from '../io/lock.js';
 import { createOrderStore } from '../io/store.js';
 import { unnumberedName } from '../io/fsutil.js';
 
@@ -77,6 +78,8 @@ export interface StatusReport {
   /** ISO time the report describes. */
   at: string;
   dir: string;
+  /** Set when the order folder is missing or not a folder: nothing can be sent, and the counts are empty. */
+  folderProblem?: 'missing' | 'not_folder';
   mailer: MailerProcess;
   companies: CompanyCounts[];
   totals: Counts;
@@ -97,6 +100,12 @@ function companyOfBytes(bytes: Buffer | undefined, fileName: string, config: Con
 
 /** Reads the folders, the claims and the log; see the module comment. */
 export async function gatherStatus(config: Config, now: Date = new Date()): Promise<StatusReport> {
+  const folder = await orderFolderState(config.dir);
+  if (folder !== 'folder') {
+    const none: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
+    const mailer = await readMailerProcess(config.workDir, hostOf(config).hostId);
+    return { at: now.toISOString(), dir: config.dir, folderProblem: folder, mailer, companies: [], totals: none, deferred: [], failed: [], logGaps: [] };
+  }
   const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
   const since = new Date(now.getTime() - DAY_MS);
   const table = new Map<string, Counts>();
@@ -189,6 +198,8 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
 const TEXT = {
   es: {
     folder: 'Carpeta de órdenes',
+    missing: 'Atención: la carpeta de órdenes {dir} no existe; no se envía nada hasta que exista (revise la ruta o que la unidad de red esté conectada).',
+    notFolder: 'Atención: la ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envía nada.',
     running: 'Mailer: en ejecución (pid {pid}, desde {since})',
     runningUnknown: 'Mailer: en ejecución',
     stopped: 'Mailer: no está en ejecución (las órdenes esperan a «proscai-mailer run» o «once»)',
@@ -204,6 +215,8 @@ const TEXT = {
   },
   en: {
     folder: 'Order folder',
+    missing: 'Warning: the order folder {dir} does not exist; nothing is sent until it does (check the path, or that the network share is mounted).',
+    notFolder: 'Warning: the order folder path {dir} is a file, not a folder; nothing is sent.',
     running: 'Mailer: running (pid {pid}, since {since})',
     runningUnknown: 'Mailer: running',
     stopped: 'Mailer: not running (orders wait for "proscai-mailer run" or "once")',
@@ -248,6 +261,10 @@ export function formatStatus(report: StatusReport, lang: Language): string {
     report.mailer.running ? (owner ? fill(tx.running, { pid: owner.pid, since: local(owner.since) }) : tx.runningUnknown) : tx.stopped,
     '',
   ];
+  if (report.folderProblem !== undefined) {
+    lines.push(fill(report.folderProblem === 'missing' ? tx.missing : tx.notFolder, { dir: report.dir }), '');
+    return lines.join('\n');
+  }
   for (const gap of report.logGaps) {
     const params = { lines: gap.lines, since: local(gap.since), until: local(gap.until), error: gap.error ?? '?', sent: gap.sent, omitted: gap.sentOmitted };
     lines.push(fill(gap.sentOmitted > 0 ? tx.gapOmitted : tx.gap, params));

@@ -42,6 +42,13 @@ export interface InstanceOwner {
 
 export interface InstanceLockOptions {
   workDir: string;
+  /**
+   * The order folder. It is never created here: when the work area lies
+   * inside it and it is missing (or is not a folder), nothing is created and
+   * the call rejects with FS_ACCESS_FAILED (ENOENT / ENOTDIR). A work area
+   * elsewhere is created with its missing parents.
+   */
+  orderDir?: string;
   /** Default `os.hostname()`, sanitised. */
   hostId?: string;
   /**
@@ -143,11 +150,7 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
     onCompromised: (err) => loss.report(lostError(`${target}.lock`, err, staleMs)),
   };
 
-  try {
-    await fs.mkdir(workDir, { recursive: true });
-  } catch (err) {
-    throw accessError('create work area', workDir, err);
-  }
+  await makeWorkArea(workDir, opts.orderDir);
 
   /** One attempt: the release function, or undefined when the lock is held. */
   const tryLock = async (): Promise<(() => Promise<void>) | undefined> => {
@@ -186,6 +189,41 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
 
   if ('running' in taken) return taken;
   return handle(taken.release, ownerFile, taken.owner, loss, guard);
+}
+
+/**
+ * Creates the work area. Inside the order folder it is made one level at a
+ * time below that folder, so a missing order folder stays missing (a typo in
+ * `--dir`, a share not mounted yet) instead of being made empty here.
+ */
+async function makeWorkArea(workDir: string, orderDir: string | undefined): Promise<void> {
+  const inside = orderDir === undefined ? undefined : path.relative(path.resolve(orderDir), workDir);
+  try {
+    if (inside === undefined || inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+      await fs.mkdir(workDir, { recursive: true });
+      return;
+    }
+    let folder = path.resolve(orderDir!);
+    for (const part of inside.split(path.sep)) {
+      folder = path.join(folder, part);
+      await fs.mkdir(folder).catch((err: unknown) => {
+        if (errnoOf(err) !== 'EEXIST') throw err;
+      });
+    }
+  } catch (err) {
+    throw accessError('create work area', workDir, err);
+  }
+}
+
+/** What is at the order folder's path: a folder, nothing, or something else (a file). Other errors (EACCES, a share's failure) are thrown raw. */
+export async function orderFolderState(dir: string): Promise<'folder' | 'missing' | 'not_folder'> {
+  try {
+    return (await fs.stat(dir)).isDirectory() ? 'folder' : 'not_folder';
+  } catch (err) {
+    // ENOTDIR: a folder on the way is a file, so this folder does not exist either.
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return 'missing';
+    throw err;
+  }
 }
 
 function isSelf(owner: InstanceOwner | undefined, self: InstanceOwner): boolean {
