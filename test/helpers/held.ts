@@ -12,14 +12,29 @@
  *   `READER` (an unprivileged account), the CLI through `runCli`'s account,
  *   an in-process reader through `asReader`.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants as fsConstants, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UV_FS_O_EXLOCK } from './tmp.js';
-import type { Account } from './cli.js';
+import { CLI, type Account } from './cli.js';
 
 /** The account a reader runs as for `holdOpen` to apply to it: `nobody` when running as root on POSIX, else this process's own. */
 export const READER: Account | undefined =
   process.platform !== 'win32' && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+
+/**
+ * Whether the CLI can run as `READER` from this checkout: its folders must be
+ * readable by an unprivileged account (a clone under a private home is not).
+ * Always true when no `READER` is needed.
+ */
+export const READER_RUNS_CLI: boolean =
+  READER === undefined ||
+  spawnSync(
+    process.execPath,
+    ['-e', `const fs = require('fs'); for (const f of ${JSON.stringify([CLI, fileURLToPath(new URL('../../node_modules/xstate/package.json', import.meta.url))])}) fs.accessSync(f, fs.constants.R_OK)`],
+    { uid: READER.uid, gid: READER.gid, stdio: 'ignore' },
+  ).status === 0;
 
 const releases: (() => void)[] = [];
 
