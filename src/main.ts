@@ -17,13 +17,15 @@ import { resolveAttachments } from './io/attachments.js';
 import type { MailerError } from './errors.js';
 import { t } from './i18n.js';
 import { createNotifier } from './io/notifier.js';
+import { noticeStatePath } from './io/notify-delivery.js';
 import { configureFs } from './io/fastfs.js';
 import { createThreadedTransportPool } from './io/smtp-thread.js';
 import { createParseThread } from './io/parse-thread.js';
 import { createOrderStore } from './io/store.js';
 import type { NotAFile } from './io/fsutil.js';
 import { waitUntilComplete, watchOrders } from './io/watcher.js';
-import { findProfile } from './order/resolve.js';
+import { findProfile, resolveProfileSmtp } from './order/resolve.js';
+import { parseAddress } from './config/schema.js';
 import { orderIdOf } from './order/types.js';
 import { supervisorMachine, type LockResult, type ScanResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
 import { orderMachine } from './machines/order.js';
@@ -151,7 +153,16 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   pool.warmUp();
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
-  const notifier = createNotifier({ pool, language: config.language, logger, notifyEverySeconds: config.notifyEverySeconds });
+  const notifySmtp = config.notify === null ? undefined : resolveProfileSmtp(config.notify.smtp);
+  const notifyFrom = config.notify === null ? undefined : parseAddress(config.notify.from);
+  const notifier = createNotifier({
+    pool,
+    language: config.language,
+    logger,
+    notifyEverySeconds: config.notifyEverySeconds,
+    statePath: noticeStatePath(config.workDir),
+    ...(notifySmtp !== undefined && notifyFrom !== undefined && { route: { smtp: notifySmtp, from: notifyFrom } }),
+  });
   const recentParses = new RecentParses();
   const parser = createParseThread();
   const orderActors = createOrderActors({

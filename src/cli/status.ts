@@ -16,6 +16,8 @@
  *   could not write (a full disk); each such gap is listed (`logGaps`) and
  *   said in the report. The log, not `enviados/`, because RECICLAR and
  *   ELIMINAR leave nothing in `enviados/`.
+ * - notices failing: the state file the notifier keeps in the work area while
+ *   failure notices cannot be sent (io/notify-delivery.ts).
  * Claims of other machines sharing the folder are not counted.
  */
 import path from 'node:path';
@@ -28,6 +30,7 @@ import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log-reader.js';
 import { Events } from '../io/log.js';
 import { orderFolderState } from '../io/lock.js';
 import { createOrderStore } from '../io/store.js';
+import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/notify-delivery.js';
 import { unnumberedName } from '../io/fsutil.js';
 
 export interface Counts {
@@ -86,6 +89,8 @@ export interface StatusReport {
   deferred: DeferredOrder[];
   failed: RecentFailure[];
   logGaps: LogGap[];
+  /** Set while failure notices cannot be sent: where through, since when, the last error. */
+  noticeProblem?: NoticeProblem;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -104,7 +109,19 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   if (folder !== 'folder') {
     const none: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
     const mailer = await readMailerProcess(config.workDir, hostOf(config).hostId);
-    return { at: now.toISOString(), dir: config.dir, folderProblem: folder, mailer, companies: [], totals: none, deferred: [], failed: [], logGaps: [] };
+    const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
+    return {
+      at: now.toISOString(),
+      dir: config.dir,
+      folderProblem: folder,
+      mailer,
+      companies: [],
+      totals: none,
+      deferred: [],
+      failed: [],
+      logGaps: [],
+      ...(noticeProblem !== undefined && { noticeProblem }),
+    };
   }
   const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
   const since = new Date(now.getTime() - DAY_MS);
@@ -182,6 +199,7 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
     .map(([company, counts]) => ({ company, ...counts }))
     .sort((a, b) => (a.company === UNKNOWN ? 1 : b.company === UNKNOWN ? -1 : a.company.localeCompare(b.company)));
   const totals: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
+  const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
   for (const row of companies) for (const key of Object.keys(totals) as (keyof Counts)[]) totals[key] += row[key];
   return {
     at: now.toISOString(),
@@ -192,12 +210,14 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
     deferred: deferred.sort((a, b) => a.nextTryAt.localeCompare(b.nextTryAt)),
     failed: failed.sort((a, b) => a.failedAt.localeCompare(b.failedAt)),
     logGaps,
+    ...(noticeProblem !== undefined && { noticeProblem }),
   };
 }
 
 const TEXT = {
   es: {
     folder: 'Carpeta de órdenes',
+    notices: 'Atención: los avisos de error no se pueden enviar desde {server}: {error} (fallan desde {since}; se reintentan solos).',
     missing: 'Atención: la carpeta de órdenes {dir} no existe; no se envía nada hasta que exista (revise la ruta o que la unidad de red esté conectada).',
     notFolder: 'Atención: la ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envía nada.',
     running: 'Mailer: en ejecución (pid {pid}, desde {since})',
@@ -215,6 +235,7 @@ const TEXT = {
   },
   en: {
     folder: 'Order folder',
+    notices: 'Warning: failure notices cannot be sent through {server}: {error} (failing since {since}; retried automatically).',
     missing: 'Warning: the order folder {dir} does not exist; nothing is sent until it does (check the path, or that the network share is mounted).',
     notFolder: 'Warning: the order folder path {dir} is a file, not a folder; nothing is sent.',
     running: 'Mailer: running (pid {pid}, since {since})',
@@ -261,6 +282,10 @@ export function formatStatus(report: StatusReport, lang: Language): string {
     report.mailer.running ? (owner ? fill(tx.running, { pid: owner.pid, since: local(owner.since) }) : tx.runningUnknown) : tx.stopped,
     '',
   ];
+  const notices = report.noticeProblem;
+  if (notices !== undefined) {
+    lines.push(fill(tx.notices, { server: notices.server, error: errorLine(notices.error), since: local(notices.since) }), '');
+  }
   if (report.folderProblem !== undefined) {
     lines.push(fill(report.folderProblem === 'missing' ? tx.missing : tx.notFolder, { dir: report.dir }), '');
     return lines.join('\n');

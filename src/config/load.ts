@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import { ErrorCodes, MailerError } from '../errors.js';
-import type { CompanyProfile, Config, Language, SmtpProfile } from './types.js';
+import type { CompanyProfile, Config, Language, NotifyRoute, SmtpProfile } from './types.js';
 import { addressList, bool, configError, int, oneOf, str, topRules, validateFile, LANGUAGES, type Rule } from './schema.js';
 
 /** Command-line options that feed the configuration (strings as commander hands them, or already parsed). */
@@ -73,6 +73,7 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   staleClaimSeconds: 600,
   hostId: null,
   notifyEverySeconds: 60,
+  notify: null,
   incompleteSettleSeconds: 60,
   fsMode: 'auto',
   verbose: false,
@@ -128,6 +129,8 @@ export function buildConfig(input: BuildConfigInput): Config {
   if (file.pathMap !== undefined) merged.pathMap = mapTargets(file.pathMap as Record<string, string>, fileBase);
   merged.smtp = inFile(() => withPassword(merged.smtp as SmtpProfile, 'smtp', input.env), input.fileName);
   merged.companies = inFile(() => companies(merged, input.env), input.fileName);
+  const notify = merged.notify as NotifyRoute | null;
+  if (notify !== null) merged.notify = inFile(() => ({ ...notify, smtp: withPassword(notify.smtp, 'notify.smtp', input.env) }), input.fileName);
   return deepFreeze(merged as unknown as Config);
 }
 

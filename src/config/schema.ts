@@ -165,6 +165,12 @@ const company: Rule = (v, p) => {
   return object(companyRules)(v, p);
 };
 
+/** The route every failure notice takes when given: its own server and sender, whatever server the order used. */
+export const notifyRules = {
+  smtp: object(smtpRules, ['host']),
+  from: address,
+} as const;
+
 /** Exactly the keys of the spec's example plus the mailer's own settings. */
 export const topRules = {
   dir: str,
@@ -189,6 +195,7 @@ export const topRules = {
   staleClaimSeconds: int(1, Number.MAX_SAFE_INTEGER, ' of seconds'),
   hostId: nullable(str),
   notifyEverySeconds: int(0, Number.MAX_SAFE_INTEGER, ' of seconds'),
+  notify: nullable(object(notifyRules, ['smtp', 'from'])),
   incompleteSettleSeconds: int(1, 3600, ' of seconds'),
   fsMode: oneOf(FS_MODES),
 } as const;

@@ -36,6 +36,12 @@ export interface CompanyProfile {
   perMinute: number | null;
 }
 
+/** The configuration's `notify` object: the server and sender of every failure notice. */
+export interface NotifyRoute {
+  smtp: SmtpProfile;
+  from: string;
+}
+
 export interface Config {
   /** The order folder (MAILER_DIR), absolute. */
   dir: string;
@@ -88,6 +94,12 @@ export interface Config {
   incompleteSettleSeconds: number;
   /** Seconds between failure-notification batches per recipient. */
   notifyEverySeconds: number;
+  /**
+   * Server and sender of every failure notice, so that a notice does not
+   * depend on the server that failed; null = each notice goes through the
+   * failed order's own server and sender.
+   */
+  notify: NotifyRoute | null;
   /**
    * How the per-order file calls are made (io/fastfs.ts): `auto` (default)
    * synchronous on local disks, asynchronous on network shares or once a call

@@ -12,6 +12,10 @@
  *   produces it within seconds, and those failures then arrive as ONE message
  *   instead of one now and one a minute later, while a lone failure is still
  *   told within seconds.
+ * - With a notification route (`route`, the configuration's `notify`), every
+ *   notice goes through that server with that sender, whatever server the
+ *   order used: a company whose login is refused still gets its failures told.
+ *   Without one, a notice goes through the failed order's own server.
  * - When the mail server is down (sending a notification fails with a
  *   temporary error: connection refused, timeout, 4xx), the batch is kept and
  *   tried again one period later, and every other batch through that server
@@ -22,6 +26,9 @@
  *   recipient.
  * - A notification refused for good (5xx, credentials, TLS) is logged and
  *   dropped: trying again cannot help.
+ * - Every notification that cannot be sent is logged at error level and, with
+ *   `statePath`, recorded in a small state file that `status` reads; the file
+ *   is removed as soon as a notification gets through.
  * - `close()` gives everything pending one last try, bounded (10 s), so a
  *   `once` run still tells its failures before it exits.
  *
@@ -36,7 +43,7 @@ import { isTemporaryCode } from '../machines/classify.js';
 import type { Address } from '../order/types.js';
 import type { FailureReport, Notifier, ResolvedSmtp } from '../ports.js';
 import { Events } from './log.js';
-import { deliver as deliverWith, reportsServerDown, serverKey, withDeadline, type Batch, type Item, type Outcome } from './notify-delivery.js';
+import { clearNoticeProblem, deliver as deliverWith, recordNoticeProblem, reportsServerDown, serverKey, withDeadline, type Batch, type Item, type Outcome } from './notify-delivery.js';
 import type { TransportPool } from './transport-pool.js';
 
 export { NOTIFICATION_HEADER, NOTIFY_LANE } from './notify-delivery.js';
@@ -54,6 +61,10 @@ export interface NotifierDeps {
   defaultSmtp?: ResolvedSmtp;
   /** Sender used when a report carries none. */
   defaultFrom?: Address;
+  /** Server and sender of every notice, ahead of the report's own (Config.notify). */
+  route?: { smtp: ResolvedSmtp; from: Address };
+  /** State file telling `status` that notices are failing (see notify-delivery.ts); none when absent. */
+  statePath?: string;
   logger?: NotifierLogger;
   /** Config.notifyEverySeconds: at most one message per recipient per period (default 60; 0 = no limit). */
   notifyEverySeconds?: number;
@@ -89,7 +100,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let stopping = false;
 
   const orderIds = (items: Item[]): string[] => items.map((i) => i.report.orderId);
-  const deliver = (batch: Batch, items: Item[], omitted: number): Promise<Outcome> => deliverWith(deps.pool, deps.language, batch, items, omitted);
+  /** One delivery; its outcome is recorded for `status` (failing since when, last error) or clears the record. */
+  const deliver = async (batch: Batch, items: Item[], omitted: number): Promise<Outcome> => {
+    const outcome = await deliverWith(deps.pool, deps.language, batch, items, omitted);
+    if (deps.statePath !== undefined) {
+      await (outcome.ok ? clearNoticeProblem(deps.statePath) : recordNoticeProblem(deps.statePath, batch.smtp, outcome.error));
+    }
+    return outcome;
+  };
 
   /** Drops reports older than maxAgeMs or beyond maxPending (oldest first), counting them. */
   function trim(batch: Batch, now: number): void {
@@ -145,7 +163,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       batch.omitted += omitted;
       trim(batch, now);
       downUntil.set(batch.server, now + retryMs);
-      logger.warn(
+      logger.error(
         { event: Events.NOTIFY_DEFERRED, to: batch.to.address, orders: orderIds(items), retryInMs: retryMs, err: outcome.error.toJSON() },
         `failure notification to ${batch.to.address} not sent now (mail server unavailable); next try in ${Math.round(retryMs / 1000)} s`,
       );
@@ -216,7 +234,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   function notify(report: FailureReport): void {
-    const smtp = report.smtp ?? deps.defaultSmtp;
+    const smtp = deps.route?.smtp ?? report.smtp ?? deps.defaultSmtp;
     const orders = [report.orderId];
     if (stopping) {
       logger.error({ event: Events.NOTIFY_FAILED, orders, to: report.to.map((a) => a.address) }, 'failure notification not sent: the mailer is stopping');
@@ -227,7 +245,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       logger.warn({ event: Events.NOTIFY_FAILED, orders, to: report.to.map((a) => a.address) }, 'failure notification not sent: no SMTP server known');
       return;
     }
-    const from = report.from ?? deps.defaultFrom ?? { name: 'proscai-mailer', address: `proscai-mailer@${hostname()}` };
+    const from = deps.route?.from ?? report.from ?? deps.defaultFrom ?? { name: 'proscai-mailer', address: `proscai-mailer@${hostname()}` };
     const server = serverKey(smtp);
     const now = Date.now();
     if (report.smtp !== undefined && serverKey(report.smtp) === server && reportsServerDown(report) && (downUntil.get(server) ?? 0) <= now) {

@@ -110,8 +110,13 @@ function configuredErrorMail(profile: CompanyProfile | undefined, config: Config
   return (text === undefined ? undefined : parseAddressList(text)) ?? [];
 }
 
+/** One profile's own server (the `notify` route): an order's defaults, nothing inherited from other layers. */
+export function resolveProfileSmtp(smtp: SmtpProfile): ResolvedSmtp | undefined {
+  return resolveSmtp({}, { smtp, maxConnections: 1, perMinute: null }, { smtp: {} });
+}
+
 /** Field-by-field SMTP precedence; undefined when no source names a host. */
-function resolveSmtp(order: OrderSmtp, profile: CompanyProfile | undefined, config: Config): ResolvedSmtp | undefined {
+function resolveSmtp(order: OrderSmtp, profile: CompanyProfile | undefined, config: Pick<Config, 'smtp'>): ResolvedSmtp | undefined {
   const layers: (OrderSmtp | SmtpProfile)[] = [order, profile?.smtp ?? {}, config.smtp];
   const first = <K extends keyof OrderSmtp>(key: K): OrderSmtp[K] => layers.map((l) => l[key]).find((v) => v !== undefined);
   const host = first('host');

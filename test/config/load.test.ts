@@ -52,6 +52,7 @@ describe('buildConfig: defaults', () => {
       language: 'es',
       staleClaimSeconds: 600,
       notifyEverySeconds: 60,
+      notify: null,
       incompleteSettleSeconds: 60,
       fsMode: 'auto',
       verbose: false,
@@ -177,6 +178,16 @@ describe('buildConfig: company profiles', () => {
     expect(c.smtp.password).toBe('pw-top');
   });
 
+  it('the notify route: absent by default, validated, its passwordEnv resolved', () => {
+    expect(buildConfig({ ...base, flags: { dir: '/d' } }).notify).toBeNull();
+    const file = { notify: { smtp: { host: 'avisos', security: 'ssl', user: 'u', passwordEnv: 'NP' }, from: ' Avisos <avisos@acme.mx> ' } };
+    const c = buildConfig({ ...base, flags: { dir: '/d' }, file, env: { NP: 'pw-notify' } });
+    expect(c.notify).toEqual({ smtp: { host: 'avisos', security: 'SSL', user: 'u', passwordEnv: 'NP', password: 'pw-notify' }, from: 'Avisos <avisos@acme.mx>' });
+    const err = configErrorOf(() => buildConfig({ ...base, flags: { dir: '/d' }, file }));
+    expect(err.message).toMatch(/^notify\.smtp\.passwordEnv: the environment variable NP is not set/);
+    expect(JSON.stringify(maskConfig(c))).not.toContain('pw-notify');
+  });
+
   it('names clashing only by case are refused', () => {
     const err = configErrorOf(() =>
       buildConfig({ ...base, flags: { dir: '/d' }, file: { companies: { ACME: { smtp: { host: 'a' } }, acme: { smtp: { host: 'b' } } } } }),
@@ -215,6 +226,11 @@ describe('buildConfig: invalid files name the key', () => {
     ['logKeepDays zero', { logKeepDays: 0 }, /^logKeepDays: must be a whole number of days from 1 to 3650/],
     ['logKeepDays as text', { logKeepDays: '30' }, /^logKeepDays: must be a whole number/],
     ['logMaxBytes too small', { logMaxBytes: 1000 }, /^logMaxBytes: must be a whole number of bytes ≥ 65536/],
+    ['unknown notify key', { notify: { smtp: { host: 'h' }, from: 'a@b.mx', fromm: 'x' } }, /^notify: unknown key "fromm" \(did you mean "from"\?\)/],
+    ['unknown notify smtp key', { notify: { smtp: { host: 'h', prot: 25 }, from: 'a@b.mx' } }, /^notify\.smtp: unknown key "prot"/],
+    ['notify without from', { notify: { smtp: { host: 'h' } } }, /^notify: a profile needs "from"/],
+    ['notify without host', { notify: { smtp: { port: 25 }, from: 'a@b.mx' } }, /^notify\.smtp: a profile needs "host"/],
+    ['bad notify from', { notify: { smtp: { host: 'h' }, from: 'avisos(at)acme' } }, /^notify\.from: must be one e-mail address/],
   ];
   for (const [name, file, pattern] of cases) {
     it(name, () => {

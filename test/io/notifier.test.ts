@@ -1,10 +1,15 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { renderNotification } from '../../src/i18n.js';
 import { createNotifier, NOTIFICATION_HEADER, type NotifierDeps, type NotifierLogger } from '../../src/io/notifier.js';
+import { noticeStatePath, readNoticeProblem } from '../../src/io/notify-delivery.js';
 import { createTransportPool } from '../../src/io/smtp.js';
 import type { FailureReport } from '../../src/ports.js';
 import { afterThisTest, scopedSink as sink } from '../helpers/scoped.js';
@@ -329,9 +334,42 @@ describe('createNotifier: mail server down', () => {
     await expect(notifier.notify(report({ smtp: makeSmtp(port, { password: 'clave-secreta' }) }))).resolves.toBeUndefined();
     await sleep(450);
     await notifier.close();
-    expect(entries.map((e) => `${e.level} ${String(e.obj.event)}`)).toEqual(['warn notify.deferred', 'error notify.failed']);
+    expect(entries.map((e) => `${e.level} ${String(e.obj.event)}`)).toEqual(['error notify.deferred', 'error notify.failed']);
     expect(JSON.stringify(entries)).toContain(ErrorCodes.SMTP_CONNECTION);
     expect(JSON.stringify(entries)).not.toContain('clave-secreta');
+  });
+});
+
+describe('createNotifier: notification route', () => {
+  it('sends every notice through the route, with its sender, whatever the report names', async () => {
+    const route = await sink();
+    const own = await sink();
+    const { notifier } = notifierFor({ route: { smtp: makeSmtp(route.port), from: { name: 'Avisos', address: 'avisos@proscai.example' } } });
+    await notifier.notify(report({ smtp: makeSmtp(own.port), from: { name: 'Facturas', address: 'facturas@acme.example' } }));
+    await notifier.notify(nth(1, { to: [{ name: '', address: 'otra@acme.example' }] }));
+    const received = await route.waitForMessages(2);
+    expect(received.map((m) => m.envelope.from)).toEqual(['avisos@proscai.example', 'avisos@proscai.example']);
+    expect(received.map((m) => m.envelope.to[0]).sort()).toEqual(['cobranza@acme.example', 'otra@acme.example']);
+    expect(own.connectionCount()).toBe(0);
+  });
+
+  it('keeps a state file while notices fail and removes it once one gets through', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'proscai-notify-state-'));
+    afterThisTest(() => rm(dir, { recursive: true, force: true }));
+    const statePath = noticeStatePath(dir);
+    const front = await frontServer();
+    const { notifier, events } = notifierFor({ route: { smtp: makeSmtp(front.port), from: { name: '', address: 'avisos@proscai.example' } }, statePath });
+    await notifier.notify(report());
+    await until(() => events('notify.deferred').length > 0);
+    await until(() => existsSync(statePath));
+    const problem = await readNoticeProblem(statePath);
+    expect(problem).toMatchObject({ server: `127.0.0.1:${front.port}`, error: { smtpCode: 421 } });
+    expect(events('notify.deferred')[0].level).toBe('error');
+    const s = await sink();
+    front.up(s.port);
+    await s.waitForMessages(1);
+    await until(() => !existsSync(statePath));
+    expect(await readNoticeProblem(statePath)).toBeUndefined();
   });
 });
 
