@@ -138,22 +138,19 @@ function missingFolderCheckMs(pollSeconds: number): number {
 async function folderAppears(config: Config): Promise<boolean> {
   const everyMs = missingFolderCheckMs(config.poll);
   const log = createLogger({ pretty: true, verbose: config.verbose });
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const signals = stopSignals();
-  for (const signal of signals) process.on(signal, stop);
   try {
-    return await untilFolderExists(config.dir, {
-      stopped,
-      everyMs,
-      onWait: () =>
-        log.logger.error(
-          { event: 'folder.missing', dir: config.dir, checkEveryMs: everyMs },
-          t('folder.missing_run', config.language, { dir: config.dir, every: everyMs / 1000 }),
-        ),
-    });
+    return await untilStopSignal((stopped) =>
+      untilFolderExists(config.dir, {
+        stopped,
+        everyMs,
+        onWait: () =>
+          log.logger.error(
+            { event: 'folder.missing', dir: config.dir, checkEveryMs: everyMs },
+            t('folder.missing_run', config.language, { dir: config.dir, every: everyMs / 1000 }),
+          ),
+      }),
+    );
   } finally {
-    for (const signal of signals) process.off(signal, stop);
     await log.close();
   }
 }
@@ -220,12 +217,19 @@ async function runHoldingLock(
 
 /** Waits for the order folder to exist again (saying so once); false when a stop signal comes first. */
 async function folderBack(dir: string, lang: Language): Promise<boolean> {
+  return untilStopSignal((stopped) =>
+    untilFolderExists(dir, { stopped, onWait: () => process.stderr.write(`${t('instance.lock_waiting', lang, { dir })}\n`) }),
+  );
+}
+
+/** Runs `wait` with a promise that settles on the first stop signal (`stopSignals`); the listeners go when it settles. */
+async function untilStopSignal<T>(wait: (stopped: Promise<void>) => Promise<T>): Promise<T> {
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const signals = stopSignals();
   for (const signal of signals) process.on(signal, stop);
   try {
-    return await untilFolderExists(dir, { stopped, onWait: () => process.stderr.write(`${t('instance.lock_waiting', lang, { dir })}\n`) });
+    return await wait(stopped);
   } finally {
     for (const signal of signals) process.off(signal, stop);
   }

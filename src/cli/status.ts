@@ -106,28 +106,18 @@ function companyOfBytes(bytes: Buffer | undefined, fileName: string, config: Con
 /** Reads the folders, the claims and the log; see the module comment. */
 export async function gatherStatus(config: Config, now: Date = new Date()): Promise<StatusReport> {
   const folder = await orderFolderState(config.dir);
+  const mailer = await readMailerProcess(config.workDir, hostOf(config).hostId);
+  const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
+  const common = { at: now.toISOString(), dir: config.dir };
+  const notices = noticeProblem !== undefined ? { noticeProblem } : {};
   if (folder !== 'folder') {
-    const none: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
-    const mailer = await readMailerProcess(config.workDir, hostOf(config).hostId);
-    const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
-    return {
-      at: now.toISOString(),
-      dir: config.dir,
-      folderProblem: folder,
-      mailer,
-      companies: [],
-      totals: none,
-      deferred: [],
-      failed: [],
-      logGaps: [],
-      ...(noticeProblem !== undefined && { noticeProblem }),
-    };
+    return { ...common, folderProblem: folder, mailer, companies: [], totals: noCounts(), deferred: [], failed: [], logGaps: [], ...notices };
   }
   const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
   const since = new Date(now.getTime() - DAY_MS);
   const table = new Map<string, Counts>();
   const bump = (company: string, key: keyof Counts): void => {
-    const row = table.get(company) ?? { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
+    const row = table.get(company) ?? noCounts();
     row[key] += 1;
     table.set(company, row);
   };
@@ -198,21 +188,21 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   const companies = [...table.entries()]
     .map(([company, counts]) => ({ company, ...counts }))
     .sort((a, b) => (a.company === UNKNOWN ? 1 : b.company === UNKNOWN ? -1 : a.company.localeCompare(b.company)));
-  const totals: Counts = { waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 };
-  const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
+  const totals = noCounts();
   for (const row of companies) for (const key of Object.keys(totals) as (keyof Counts)[]) totals[key] += row[key];
   return {
-    at: now.toISOString(),
-    dir: config.dir,
-    mailer: await readMailerProcess(config.workDir, hostOf(config).hostId),
+    ...common,
+    mailer,
     companies,
     totals,
     deferred: deferred.sort((a, b) => a.nextTryAt.localeCompare(b.nextTryAt)),
     failed: failed.sort((a, b) => a.failedAt.localeCompare(b.failedAt)),
     logGaps,
-    ...(noticeProblem !== undefined && { noticeProblem }),
+    ...notices,
   };
 }
+
+const noCounts = (): Counts => ({ waiting: 0, sending: 0, deferred: 0, failed24h: 0, sent24h: 0 });
 
 const TEXT = {
   es: {

@@ -401,7 +401,8 @@ function handle(releaseLock: () => Promise<void>, ownerFile: string, self: Insta
  * back, never creating the folder itself.
  */
 export async function untilFolderExists(dir: string, opts: { stopped: Promise<void>; everyMs?: number; onWait?: () => void }): Promise<boolean> {
-  const isFolder = () => fs.stat(dir).then((s) => s.isDirectory(), () => false);
+  // Any failure to look (share not mounted yet, permissions) counts as "not back yet".
+  const isFolder = () => orderFolderState(dir).then((state) => state === 'folder', () => false);
   if (await isFolder()) return true;
   opts.onWait?.();
   let timer: NodeJS.Timeout | undefined;

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { CLI, runCli, underWine } from '../helpers/cli.js';
-import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { makeTmpDir, removeTmpDirs, underWine } from '../helpers/tmp.js';
 import { splitExecStart, splitWindowsArgs } from '../service/command-lines.js';
 import { SERVICE_NODE_FLAGS, serviceArgs } from '../../src/service/systemd.js';
 

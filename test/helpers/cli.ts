@@ -86,12 +86,6 @@ export function expectStopped(result: Pick<CliResult, 'code' | 'signal'>): void 
   );
 }
 
-/**
- * The Windows lane runs Node under Wine, which sets WINELOADER in every
- * process it starts. Wine emulates the file system slowly: tests that create
- * thousands of files use fewer there, asserting the same property.
- */
-export const underWine = process.platform === 'win32' && process.env.WINELOADER !== undefined;
 
 /**
  * Environment for `startCli` that runs the ES module `code` in the child's

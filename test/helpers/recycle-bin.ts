@@ -1,3 +1,5 @@
+import { underWine } from './tmp.js';
+
 /**
  * Which system recycle bin RECICLAR reaches here (through the `trash`
  * package), so that a test can expect what this system really does:
@@ -9,10 +11,9 @@
  *   stub whose SetOperationFlags returns E_NOTIMPL, and the helper then calls
  *   the object it has just released, so it dies with an access violation
  *   (0xC0000005): there is no recycle bin to reach, and RECICLAR must fail
- *   safely. Wine sets WINELOADER in the environment of every Windows
- *   process it starts, which is how a process knows it runs there.
+ *   safely.
  */
 export type SystemRecycleBin = 'xdg' | 'windows' | 'none';
 
 export const systemRecycleBin: SystemRecycleBin =
-  process.platform !== 'win32' ? 'xdg' : process.env.WINELOADER !== undefined ? 'none' : 'windows';
+  process.platform !== 'win32' ? 'xdg' : underWine ? 'none' : 'windows';

@@ -26,6 +26,14 @@ export async function removeTmpDirs(): Promise<void> {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/**
+ * The Windows lane runs Node under Wine, which sets WINELOADER in every
+ * process it starts. Wine emulates the file system slowly (tests that create
+ * thousands of files use fewer there, asserting the same property) and has no
+ * recycle bin, symbolic links or junctions.
+ */
+export const underWine = process.platform === 'win32' && process.env.WINELOADER !== undefined;
+
 /** libuv's open flag for an exclusive open on Windows (share mode 0); Node does not name it. */
 export const UV_FS_O_EXLOCK = 0x10000000;
 

@@ -7,7 +7,7 @@ import { createOrderStore, encodeNote, type FsOrderStore, type OrderStoreOptions
 import type { PersistedOrderState } from '../../src/ports.js';
 import { mailerFailure as failure } from '../helpers/scoped.js';
 import { systemRecycleBin } from '../helpers/recycle-bin.js';
-import { holdFile, makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
+import { holdFile, makeTmpDir, removeTmpDirs, underWine } from '../helpers/tmp.js';
 
 afterEach(removeTmpDirs);
 
@@ -29,9 +29,6 @@ async function put(dir: string, name: string, content = XML): Promise<string> {
 }
 
 const present = (p: string) => fs.access(p).then(() => true, () => false);
-
-/** The Windows lane runs Node under Wine, which sets WINELOADER in every process it starts. */
-const UNDER_WINE = process.platform === 'win32' && process.env.WINELOADER !== undefined;
 
 /** The errno a file held by `holdFile` gives a rename or delete: EBUSY on Windows (open without sharing), EPERM/EACCES on POSIX. */
 const HELD_ERRNO = process.platform === 'win32' ? /\(EBUSY\)/ : /\((EPERM|EACCES)\)/;
@@ -61,7 +58,7 @@ describe('listInbox', () => {
     // Under Wine (the Windows lane) creating 20 000 files alone takes most of a
     // minute: its file system emulation is slow. 4 000 entries still show a
     // listing that does not stat each file within the same bound.
-    const orders = UNDER_WINE ? 2_000 : 10_000;
+    const orders = underWine ? 2_000 : 10_000;
     const names = Array.from({ length: orders }, (_, i) => `_CFD_MAIL_REQ_${String(i).padStart(5, '0')}.XML`);
     for (let i = 0; i < names.length; i += 500) {
       await Promise.all(names.slice(i, i + 500).flatMap((n) => [put(dir, n, 'x'), put(dir, `${n}.tmp`, 'x')]));

@@ -210,4 +210,5 @@ export function expectEachSentOnceBeyondInFlight(raws: Buffer[], ids: string[], 
   return { duplicates, repeated };
 }
 
-export { eventually, expectStopped, stopMailer, stopsCleanly, underWine } from '../helpers/cli.js';
+export { eventually, expectStopped, stopMailer, stopsCleanly } from '../helpers/cli.js';
+export { underWine } from '../helpers/tmp.js';
