@@ -25,7 +25,7 @@
 import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, MailerError, type ErrorCode, type SerializedError } from '../errors.js';
-import { MAX_ORDER_BYTES } from '../order/decode.js';
+import { MAX_ORDER_BYTES, tooLargeError } from '../order/decode.js';
 import { fastFs } from './fastfs.js';
 import { accessError, errnoOf, heldError, isHeld } from './fsutil.js';
 
@@ -129,11 +129,6 @@ export function cannotBecomeOrder(bytes: Buffer): boolean {
   return closing.test(tailText(bytes).replace(TRAILING_JUNK, ''));
 }
 
-/** ORDER_TOO_LARGE for a file of `size` bytes (message and value as the decoder gives them). */
-export function tooLargeError(file: string, size: number, maxBytes = MAX_ORDER_BYTES): MailerError {
-  return new MailerError(ErrorCodes.ORDER_TOO_LARGE, `Order file is ${size} bytes, above the ${maxBytes}-byte limit: ${file}`, { value: String(size) });
-}
-
 /**
  * An order file's bytes, after an fstat of the open file says it holds at
  * most `maxBytes`; ORDER_TOO_LARGE (nothing read) when it holds more. Throws
@@ -142,7 +137,7 @@ export function tooLargeError(file: string, size: number, maxBytes = MAX_ORDER_B
 export async function readOrderBytes(file: string, maxBytes = MAX_ORDER_BYTES): Promise<Buffer> {
   const read = await fastFs.readAtMost(file, maxBytes);
   if (Buffer.isBuffer(read)) return read;
-  throw tooLargeError(file, read.size, maxBytes);
+  throw tooLargeError(read.size, maxBytes, file);
 }
 
 /** Parse errors that a document cut short produces: the XML is not closed, or the file ends inside a UTF-8 character. */
@@ -270,7 +265,7 @@ export async function waitUntilComplete(file: string, opts: WaitOptions = {}): P
       continue;
     }
     if (Date.now() - stableSince < (current.kind === 'incomplete' ? incompleteSettleMs : settleMs)) continue;
-    if (current.kind === 'tooLarge') throw tooLargeError(file, current.size, maxBytes);
+    if (current.kind === 'tooLarge') throw tooLargeError(current.size, maxBytes, file);
     const again = await look();
     const stillIncomplete = again.kind === 'incomplete' && again.sig === sig;
     // Unchanged and still not complete after the long settle: hand it on as it is.

@@ -42,13 +42,19 @@ const UTF8_ALIASES = new Set(['utf-8', 'utf8']);
 /** Encodings that cannot be read with an ASCII-readable declaration: such a label without a BOM is a mislabel. */
 const WIDE_LABELS = /^(utf-?16|utf-?32|ucs-?2|ucs-?4)/;
 
+/**
+ * ORDER_TOO_LARGE for an order of `size` bytes: the one wording, whether the
+ * bytes were handed in or only a stat of the file (`file`) saw them.
+ */
+export function tooLargeError(size: number, maxBytes = MAX_ORDER_BYTES, file?: string): MailerError {
+  return new MailerError(ErrorCodes.ORDER_TOO_LARGE, `Order file is ${size} bytes, above the ${maxBytes}-byte limit${file === undefined ? '' : `: ${file}`}`, {
+    value: String(size),
+  });
+}
+
 /** Decodes order bytes; see the module comment for the rules. */
 export function decodeOrderBytes(bytes: Buffer): DecodedOrder | MailerError {
-  if (bytes.length > MAX_ORDER_BYTES) {
-    return new MailerError(ErrorCodes.ORDER_TOO_LARGE, `Order file is ${bytes.length} bytes, above the ${MAX_ORDER_BYTES}-byte limit`, {
-      value: String(bytes.length),
-    });
-  }
+  if (bytes.length > MAX_ORDER_BYTES) return tooLargeError(bytes.length);
   if (bytes.length === 0) return emptyError();
   const decoded = decodeByBomOrDeclaration(bytes);
   if (decoded instanceof MailerError) return decoded;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createIntakeLogic, YIELD_EVERY } from '../../src/actors/intake.js';
 import { buildConfig } from '../../src/config/load.js';
 import { MailerError } from '../../src/errors.js';
-import { tooLargeError } from '../../src/io/readiness.js';
+import { tooLargeError } from '../../src/order/decode.js';
 import type { SupervisorEvent } from '../../src/machines/supervisor.js';
 
 const config = buildConfig({ env: {}, flags: { dir: '/srv/envio_mails' } });
@@ -59,7 +59,7 @@ describe('createIntakeLogic: files it cannot read whole', () => {
   it('hands an order above the size limit on to its order actor (which fails it unread), in the lane of an order naming no company', async () => {
     const big = name(1);
     const { events, send, stop } = startIntake(async (f) => {
-      if (f === big) throw tooLargeError(`/srv/envio_mails/${f}`, 3 * 1024 ** 3);
+      if (f === big) throw tooLargeError(3 * 1024 ** 3, undefined, `/srv/envio_mails/${f}`);
       return orderBytes('ACME');
     });
     send([big, name(2)]);
