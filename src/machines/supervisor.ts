@@ -83,7 +83,8 @@ export const supervisorMachine = setup({
      */
     forgetDropped: ({ context, event }) => {
       const e = event as Extract<SupervisorEvent, { type: 'INTAKE.DROPPED' }>;
-      context.known.delete(e.fileName);
+      // Not known any more: a stop already counted it.
+      if (!context.known.delete(e.fileName)) return;
       if (context.mode === 'once' && e.reason !== 'gone') context.counts.queued += 1;
     },
     forgetIntake: ({ context, event }) => {
@@ -160,7 +161,11 @@ export const supervisorMachine = setup({
       enqueue(cancel('lanesTick'));
       if (wakeAt !== undefined) enqueue(raise({ type: 'LANES.TICK' }, { id: 'lanesTick', delay: Math.max(1, wakeAt - now) }));
     }),
-    /** On STOP: drop what has not started, stop what is only waiting. */
+    /**
+     * On STOP: drop what has not started, stop what is only waiting. Both stay
+     * on disk for the next start and are counted queued, so a stopped `once`
+     * never reports "all sent" while orders are left.
+     */
     stopIdle: enqueueActions(({ context, enqueue, self }) => {
       context.lanes.clearWaiting();
       const children = self.getSnapshot().children as Record<string, AnyActorRef | undefined>;
@@ -169,11 +174,16 @@ export const supervisorMachine = setup({
         const value = child?.getSnapshot()?.value;
         if (!child || (typeof value === 'string' && IDLE_ORDER_STATES.has(value))) {
           context.running.delete(fileName);
+          context.known.delete(fileName);
           context.counts.queued += 1;
           stopOrder(context, entry.childId, enqueue);
         }
       }
-      for (const fileName of [...context.known]) if (!context.running.has(fileName)) context.known.delete(fileName);
+      for (const fileName of [...context.known]) {
+        if (context.running.has(fileName)) continue;
+        context.known.delete(fileName);
+        context.counts.queued += 1;
+      }
     }),
   },
 }).createMachine({

@@ -6,25 +6,13 @@ import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrder
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
 import { MailerError } from '../../src/errors.js';
+import { fakeResolved } from '../model/supervisor-world.js';
 
 /**
  * The supervisor and order machines driven with in-memory fakes for every
  * effect: this isolates the scheduling logic (lanes, dedupe, once/stop) from
  * I/O. The real-parts tests live in test/e2e.
  */
-function fakeResolved(fileName: string, company: string): ResolvedOrder {
-  return {
-    order: { id: fileName, fileName } as ResolvedOrder['order'],
-    company,
-    smtp: { host: 'h', port: 25, security: 'NINGUNA', timeoutMinutes: 1, rejectUnauthorized: true },
-    from: { name: '', address: 'a@b.mx' },
-    afterSend: 'CONSERVAR',
-    logSuccess: false,
-    errorMail: [],
-    messageId: `<${fileName}@b.mx>`,
-  };
-}
-
 function build(opts: {
   files: string[];
   companyOf: (f: string) => string;
@@ -181,8 +169,32 @@ describe('supervisor (fake effects)', () => {
     });
     t.actor.start();
     await toPromise(t.actor);
-    expect(t.maxConcurrent).toBeLessThanOrEqual(6);
-    expect(t.maxConcurrent).toBeGreaterThan(1);
+    // Exactly the window, 2 × maxConnections: every granted order reaches its send before the first (5 ms) ends.
+    expect(t.maxConcurrent).toBe(6);
+  });
+
+  it("a company whose server stalls holds only its own window: another company's orders are all sent meanwhile", async () => {
+    const slow = Array.from({ length: 6 }, (_, i) => `_CFD_MAIL_REQ_SLOW${i}.XML`);
+    const fast = Array.from({ length: 20 }, (_, i) => `_CFD_MAIL_REQ_FAST${i}.XML`);
+    const stalled: string[] = [];
+    const t = build({
+      files: [...slow, ...fast],
+      companyOf: (f) => (f.includes('SLOW') ? 'SLOW' : 'FAST'),
+      maxConnections: 1,
+      send: (f) => {
+        if (!f.includes('SLOW')) return Promise.resolve(ok(f));
+        stalled.push(f);
+        return new Promise<SendResult>(() => {}); // its server never answers
+      },
+    });
+    t.actor.start();
+    try {
+      for (let i = 0; i < 500 && t.sent.length < fast.length; i++) await new Promise((r) => setTimeout(r, 10));
+      expect([...t.sent].sort()).toEqual([...fast].sort());
+      expect(stalled).toEqual(slow.slice(0, 2)); // SLOW's window (2 × 1), first in first
+    } finally {
+      t.actor.stop();
+    }
   });
 
   it('once: a temporary failure leaves the order queued (counted), a permanent one fails it', async () => {
@@ -212,6 +224,25 @@ describe('supervisor (fake effects)', () => {
     t.actor.start();
     const out = await toPromise(t.actor);
     expect(out.counts).toEqual({ sent: 1, failed: 0, queued: 1, lost: 0, ignored: 0 });
+    expect(onceExitCode(out.counts)).toBe(4);
+  });
+
+  it('once stopped with orders not started yet (waiting in their lane): they are counted queued, so the exit is 4, never "all sent"', async () => {
+    const files = Array.from({ length: 10 }, (_, i) => `_CFD_MAIL_REQ_${i}.XML`);
+    const finish: (() => void)[] = [];
+    const t = build({
+      files,
+      companyOf: () => 'ACME',
+      maxConnections: 1,
+      send: (f) => new Promise<SendResult>((resolve) => finish.push(() => resolve(ok(f)))),
+    });
+    t.actor.start();
+    for (let i = 0; i < 500 && finish.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(finish).toHaveLength(2); // the lane's window
+    t.actor.send({ type: 'STOP' }); // Ctrl-C during the pass
+    for (const f of finish) f();
+    const out = await toPromise(t.actor);
+    expect(out.counts).toEqual({ sent: 2, failed: 0, queued: 8, lost: 0, ignored: 0 });
     expect(onceExitCode(out.counts)).toBe(4);
   });
 

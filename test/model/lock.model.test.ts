@@ -14,6 +14,7 @@ import { setup } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { isProcessAlive } from '../../src/io/lock.js';
 import { expectStopped, stopsCleanly } from '../helpers/cli.js';
+import { ModelRules } from './model-rules.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
 afterAll(removeTmpDirs);
@@ -85,69 +86,82 @@ class LockWorld {
   }
 }
 
+// ---- the model's events, run with real processes ----
+const execs: Record<string, (w: LockWorld) => unknown> = {
+  A_START: async (w) => {
+    w.a = startChild(w.workDir);
+    expect((await w.a.line).locked).toBe(w.a.child.pid);
+  },
+  B_START_REFUSED: async (w) => {
+    const b = startChild(w.workDir);
+    expect((await b.line).running?.pid).toBe(w.a!.child.pid);
+    expect((await b.exited).code).toBe(3);
+    expect(b.ms()).toBeLessThan(5_000);
+  },
+  // Stopped as a service is: SIGTERM on POSIX (clean), terminated on Windows (Task Scheduler's End).
+  A_STOP: async (w) => {
+    w.a!.child.kill('SIGTERM');
+    expectStopped(await w.a!.exited);
+  },
+  A_CRASH: async (w) => {
+    w.a!.child.kill('SIGKILL');
+    await w.a!.exited;
+  },
+  B_START: async (w) => {
+    const started = Date.now();
+    w.b = startChild(w.workDir);
+    expect((await w.b.line).locked).toBe(w.b.child.pid);
+    // A lock left by a dead process does not make a restart wait for it to go stale.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  },
+};
+
+// ---- the model's states, checked on the lock folder ----
+const checks: Record<string, (w: LockWorld) => unknown> = {
+  free: async (w) => expect(existsSync(w.lockDir)).toBe(false),
+  heldByA: async (w) => {
+    expect(await w.owner()).toBe(w.a!.child.pid);
+    expect(existsSync(w.lockDir)).toBe(true);
+  },
+  bRefused: async (w) => expect(await w.owner()).toBe(w.a!.child.pid),
+  released: async (w) => {
+    if (stopsCleanly) {
+      expect(existsSync(w.lockDir)).toBe(false);
+    } else {
+      // Terminated: the lock stays until the next start, which takes it at once (B_START).
+      expect(isProcessAlive(w.a!.child.pid!)).toBe(false);
+      expect(existsSync(w.lockDir)).toBe(true);
+    }
+  },
+  crashed: async (w) => {
+    expect(isProcessAlive(w.a!.child.pid!)).toBe(false);
+    expect(existsSync(w.lockDir)).toBe(true); // left behind: the next start must cope
+  },
+  heldByB: async (w) => expect(await w.owner()).toBe(w.b!.child.pid),
+};
+
+const rules = new ModelRules<LockWorld>(lockModel, checks, execs);
 const model = createTestModel(lockModel);
 const paths = [...new Map([...model.getShortestPaths(), ...model.getSimplePaths()].map((p) => [p.description, p])).values()];
 
 describe('single-instance lock, model-based, with real processes', () => {
+  it('has a check for every model state and an exec for every model event', () => {
+    expect(rules.missing()).toEqual({ statesWithoutCheck: [], eventsWithoutExec: [], strayChecks: [], strayExecs: [] });
+  });
+
   for (const testPath of paths) {
     it(testPath.description, async () => {
       const w = new LockWorld(await makeTmpDir('proscai-lock-model-'));
       try {
-        await testPath.test({
-          events: {
-            A_START: async () => {
-              w.a = startChild(w.workDir);
-              expect((await w.a.line).locked).toBe(w.a.child.pid);
-            },
-            B_START_REFUSED: async () => {
-              const b = startChild(w.workDir);
-              expect((await b.line).running?.pid).toBe(w.a!.child.pid);
-              expect((await b.exited).code).toBe(3);
-              expect(b.ms()).toBeLessThan(5_000);
-            },
-            // Stopped as a service is: SIGTERM on POSIX (clean), terminated on Windows (Task Scheduler's End).
-            A_STOP: async () => {
-              w.a!.child.kill('SIGTERM');
-              expectStopped(await w.a!.exited);
-            },
-            A_CRASH: async () => {
-              w.a!.child.kill('SIGKILL');
-              await w.a!.exited;
-            },
-            B_START: async () => {
-              const started = Date.now();
-              w.b = startChild(w.workDir);
-              expect((await w.b.line).locked).toBe(w.b.child.pid);
-              // A lock left by a dead process does not make a restart wait for it to go stale.
-              expect(Date.now() - started).toBeLessThan(5_000);
-            },
-          },
-          states: {
-            free: async () => expect(existsSync(w.lockDir)).toBe(false),
-            heldByA: async () => {
-              expect(await w.owner()).toBe(w.a!.child.pid);
-              expect(existsSync(w.lockDir)).toBe(true);
-            },
-            bRefused: async () => expect(await w.owner()).toBe(w.a!.child.pid),
-            released: async () => {
-              if (stopsCleanly) {
-                expect(existsSync(w.lockDir)).toBe(false);
-              } else {
-                // Terminated: the lock stays until the next start, which takes it at once (B_START).
-                expect(isProcessAlive(w.a!.child.pid!)).toBe(false);
-                expect(existsSync(w.lockDir)).toBe(true);
-              }
-            },
-            crashed: async () => {
-              expect(isProcessAlive(w.a!.child.pid!)).toBe(false);
-              expect(existsSync(w.lockDir)).toBe(true); // left behind: the next start must cope
-            },
-            heldByB: async () => expect(await w.owner()).toBe(w.b!.child.pid),
-          },
-        });
+        await testPath.test(rules.params(w) as Parameters<typeof testPath.test>[0]);
+        rules.walkedPath(testPath.steps);
       } finally {
         w.kill();
       }
     });
   }
+
+  it('walked every model transition, checked every model state and executed every model event', () => {
+    expect(rules.unwalked()).toEqual({ transitions: [], states: [], events: [] });
+  });
 });

@@ -199,6 +199,13 @@ export class OrderHarness {
     }
   }
 
+  /** The state the current process's order actor is in ('done' when it finished, undefined when no process runs). */
+  orderState(): string | undefined {
+    if (!this.actor) return undefined;
+    const snap = (this.actor.getSnapshot().children.order as AnyActorRef | undefined)?.getSnapshot() as { status: string; value: string } | undefined;
+    return !snap || snap.status === 'done' ? 'done' : snap.value;
+  }
+
   /** The same process goes on: its timers fire and it finishes the order. */
   async live(): Promise<string> {
     return this.settle((value) => value === 'done');

@@ -12,42 +12,21 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestModel } from 'xstate/graph';
-import { createActor, fromPromise, sendTo, setup, toPromise, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, sendTo, setup, toPromise } from 'xstate';
 import { createOrderActors } from '../../src/actors/order-actors.js';
 import { MailerError } from '../../src/errors.js';
 import { orderMachine, type FailureRouting, type LoadOrderOutput, type NotifyInput, type OrderInput, type RouteInput } from '../../src/machines/order.js';
 import type { ResolvedOrder, SendResult } from '../../src/ports.js';
 import { removeTmpDirs } from '../helpers/tmp.js';
+import { ModelRules, TransitionRecorder } from './model-rules.js';
 import { ERROR_ADDRESS, ORDER, OrderHarness, orderXml } from './order-harness.js';
 import { orderModel } from './order-model.js';
 
 afterAll(removeTmpDirs);
 
 // ---- transition coverage of the real order machine ----
-interface TransitionLike {
-  source: { key: string; always?: unknown[] };
-  eventType: string;
-  target?: { key: string }[];
-}
-const keyOf = (t: TransitionLike) =>
-  `${t.source.key} --${t.source.always?.includes(t) ? 'always' : t.eventType}--> ${(t.target ?? []).map((n) => n.key).join(',')}`;
-
-function allTransitions(): string[] {
-  const keys: string[] = [];
-  const visit = (node: { transitions: Map<string, TransitionLike[]>; always?: TransitionLike[]; states?: object }) => {
-    for (const defs of node.transitions.values()) for (const d of defs) keys.push(keyOf(d));
-    for (const d of node.always ?? []) keys.push(keyOf(d));
-    for (const child of Object.values(node.states ?? {})) visit(child);
-  };
-  visit(orderMachine.root as unknown as Parameters<typeof visit>[0]);
-  return keys;
-}
-const covered = new Set<string>();
-const record = (event: InspectionEvent) => {
-  if (event.type !== '@xstate.microstep') return;
-  if (!(event.actorRef as { id?: string }).id?.startsWith('order')) return;
-  for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions) covered.add(keyOf(t));
-};
+const recorder = new TransitionRecorder((event) => (event.actorRef as { id?: string }).id?.startsWith('order') ?? false);
+const record = recorder.record;
 
 // ---- the model's states, checked against disk and server ----
 type H = OrderHarness;
@@ -78,6 +57,14 @@ const states: Record<string, (h: H) => Promise<void>> = {
     expect(state?.attempts).toBe(1);
     expect(state?.nextTryAt).toBeGreaterThan(0);
     expect(h.customerMessages()).toHaveLength(0);
+  },
+  deferredResumed: async (h) => {
+    // A start before the retry is due (the server now accepts) sends nothing early: it waits, its try not counted again.
+    expect(h.orderState()).toBe('deferred');
+    expect(await h.listing()).not.toContain(ORDER);
+    expect(await h.claimed()).toContain(ORDER);
+    expect((await h.state())?.attempts).toBe(1);
+    expect(h.server.messages).toHaveLength(0);
   },
   deferredUnsaved: async (h) => {
     expect(await h.claimed()).toContain(ORDER);
@@ -243,7 +230,11 @@ function events(h: H) {
       await h.live();
       await clearStateBlock();
     },
-    RESTART_EARLY: passWith('accept'),
+    RESTART_EARLY: async () => {
+      const due = (await h.state())?.nextTryAt;
+      await passWith('accept')();
+      expect((await h.state())?.nextTryAt).toBe(due);
+    },
     RESTART_ACCEPT: async () => {
       await passWith('accept')();
       await clearStateBlock();
@@ -264,29 +255,34 @@ function events(h: H) {
   };
 }
 
+/** Each model event's exec, for the harness it is given. */
+const execs = Object.fromEntries(
+  Object.keys(events({} as H)).map((type) => [type, (h: H) => events(h)[type as keyof ReturnType<typeof events>]()]),
+);
+const rules = new ModelRules<H>(orderModel, states, execs);
 const model = createTestModel(orderModel);
 const shortest = model.getShortestPaths();
 const simple = model.getSimplePaths();
-const modelTransitions = new Set<string>();
 
 /** A path that is both a shortest and a simple path is run once. */
 const unique = [...new Map([...shortest, ...simple].map((p) => [p.description, p])).values()];
 
 describe('order lifecycle, model-based, against the real system', () => {
-  {
-    for (const testPath of unique) {
-      it(testPath.description, async () => {
-        const h = new OrderHarness(record);
-        await h.start();
-        try {
-          const params = { states: Object.fromEntries(Object.entries(states).map(([k, f]) => [k, () => f(h)])), events: events(h) };
-          await testPath.test(params as Parameters<typeof testPath.test>[0]);
-          for (const step of testPath.steps) modelTransitions.add(`${JSON.stringify(step.state.value)}:${step.event.type}`);
-        } finally {
-          await h.stop();
-        }
-      });
-    }
+  it('has a check for every model state and an exec for every model event', () => {
+    expect(rules.missing()).toEqual({ statesWithoutCheck: [], eventsWithoutExec: [], strayChecks: [], strayExecs: [] });
+  });
+
+  for (const testPath of unique) {
+    it(testPath.description, async () => {
+      const h = new OrderHarness(record);
+      await h.start();
+      try {
+        await testPath.test(rules.params(h) as Parameters<typeof testPath.test>[0]);
+        rules.walkedPath(testPath.steps);
+      } finally {
+        await h.stop();
+      }
+    });
   }
 
   // Conditions no real setup can time: a claim taken over between claim and read,
@@ -390,12 +386,17 @@ describe('order lifecycle, model-based, against the real system', () => {
     }
   });
 
+  it('walked every model transition, checked every model state and executed every model event', () => {
+    expect(rules.unwalked()).toEqual({ transitions: [], states: [], events: [] });
+  });
+
   it('covered every transition of the real order machine', () => {
-    const all = allTransitions();
-    const missing = all.filter((k) => !covered.has(k));
+    const missing = recorder.missing(orderMachine);
+    const size = rules.size;
     console.log(
       `model-based run: ${shortest.length} shortest + ${simple.length} simple paths (${unique.length} distinct, all run), ` +
-        `${modelTransitions.size} model transitions; order machine transitions covered: ${all.length - missing.length}/${all.length}`,
+        `model ${size.states} states, ${size.events} events, ${size.transitions} transitions; ` +
+        `order machine transitions covered: ${recorder.coverage(orderMachine)}`,
     );
     expect(missing, `not covered:\n${missing.join('\n')}`).toEqual([]);
   });
