@@ -90,9 +90,18 @@ native_twin() {
 native_twin rolldown @rolldown/binding-win32-x64-msvc
 native_twin esbuild @esbuild/win32-x64
 
+# The real-MTA test (test/e2e/postfix.test.ts) reaches the Postfix + Dovecot
+# that the Linux side runs: Windows' node cannot start them. Start it here when
+# it is not up and this machine can (root, both installed); stop what we started.
+mta_state=${PROSCAI_MTA_DIR:-/tmp/proscai-mailer-mta}/state.json
+mta_started=0
+if [ ! -f "$mta_state" ] && [ "$(id -u)" = 0 ] && command -v postfix >/dev/null 2>&1 && command -v dovecot >/dev/null 2>&1; then
+  bash scripts/mta/start.sh >/dev/null && mta_started=1
+fi
+
 # One output file per run: several lanes may run at once on one machine.
 out=$(mktemp "$home/vitest-output.XXXXXX")
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out"; [ "$mta_started" = 0 ] || bash scripts/mta/stop.sh' EXIT
 wine "$nodedir/node.exe" -e "process.stdout.write(process.platform+' '+process.version+' on Windows '+require('os').release()+'\n')" >"$out" 2>&1
 say "$(cat "$out")"
 say "vitest $*"

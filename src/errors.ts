@@ -63,7 +63,18 @@ export interface SmtpErrorInfo {
   command?: string;
   /** Low-level error code from node (ECONNREFUSED, ETIMEDOUT…) or nodemailer (EAUTH…). */
   errno?: string;
+  /** What the reply or the failed handshake points at, for the advice operators read (machines/classify.ts). */
+  diagnosis?: SmtpDiagnosis;
 }
+
+/**
+ * The real cause behind an SMTP failure, as far as the server's reply (or a
+ * TLS mismatch) tells: the account may not use the sender, the message is too
+ * large, the mailbox does not exist, relaying is refused, a policy rule of the
+ * server; `tls-port`: a plain or STARTTLS client met a port that speaks TLS
+ * first (465); `plain-port`: implicit TLS met a port that does not.
+ */
+export type SmtpDiagnosis = 'sender' | 'size' | 'mailbox' | 'relay' | 'policy' | 'tls-port' | 'plain-port';
 
 export interface MailerErrorOptions {
   /** The order field concerned, with the element name as the ERP writes it (e.g. `Para`, `Adjuntos/Archivo`). */
@@ -73,6 +84,64 @@ export interface MailerErrorOptions {
   /** What caused it, for the log. */
   cause?: unknown;
   smtp?: SmtpErrorInfo;
+  /** The absolute local path the mailer looked at (an attachment, after the attachment folder and `pathMap` were applied). */
+  path?: string;
+  /** What made the order's XML malformed, as data: the operator's sentence is built from it in their language. */
+  xml?: XmlProblem;
+}
+
+/**
+ * The kinds of well-formedness problems the order scanner reports (order/xml.ts,
+ * order/tree.ts). Stable keys: i18n.ts words each one in both languages.
+ */
+export const XML_PROBLEM_KINDS = [
+  'commentUnclosed',
+  'cdataUnclosed',
+  'cdataOutsideRoot',
+  'instructionUnclosed',
+  'declarationNotFirst',
+  'unexpectedBang',
+  'secondRoot',
+  'tooDeep',
+  'elementUnclosed',
+  'noRoot',
+  'bareAmpersand',
+  'textAfterRoot',
+  'textBeforeRoot',
+  'endTagUnterminated',
+  'endTagJunk',
+  'endTagUnopened',
+  'endTagMismatch',
+  'tagNameMissing',
+  'tagNameInvalid',
+  'attributeQuoteOpen',
+  'attributeNoSpace',
+  'attributeNoValue',
+  'attributeUnquoted',
+  'attributeNameInvalid',
+  'attributeRepeated',
+  'referenceUndefined',
+  'moreReferencesUndefined',
+] as const;
+
+export type XmlProblemKind = (typeof XML_PROBLEM_KINDS)[number];
+
+/** A well-formedness problem of an order's XML: where it is and what was expected or found. */
+export interface XmlProblem {
+  kind: XmlProblemKind;
+  /** Line and column (from 1) where the problem was found; absent for problems of a whole element (`referenceUndefined`). */
+  line?: number;
+  column?: number;
+  /** The element or attribute name concerned, or the reference (`&nbsp;`), cut to 60 characters. */
+  name?: string;
+  /** `endTagMismatch`: the element that is open, which its end tag must close, and where it was opened. */
+  expected?: string;
+  openedLine?: number;
+  openedColumn?: number;
+  /** `textBeforeRoot`: the character found where `<` was expected. */
+  found?: string;
+  /** `tooDeep`: the nesting limit; `moreReferencesUndefined`: how many more elements. */
+  count?: number;
 }
 
 /**
@@ -84,6 +153,8 @@ export class MailerError extends Error {
   readonly field?: string;
   readonly value?: string;
   readonly smtp?: SmtpErrorInfo;
+  readonly path?: string;
+  readonly xml?: XmlProblem;
 
   constructor(code: ErrorCode, message: string, options: MailerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -92,6 +163,8 @@ export class MailerError extends Error {
     if (options.field !== undefined) this.field = options.field;
     if (options.value !== undefined) this.value = shorten(options.value);
     if (options.smtp !== undefined) this.smtp = options.smtp;
+    if (options.path !== undefined) this.path = options.path;
+    if (options.xml !== undefined) this.xml = options.xml;
   }
 
   /** A plain object for structured logs and persisted state. */
@@ -102,6 +175,8 @@ export class MailerError extends Error {
       ...(this.field !== undefined && { field: this.field }),
       ...(this.value !== undefined && { value: this.value }),
       ...(this.smtp !== undefined && { smtp: this.smtp }),
+      ...(this.path !== undefined && { path: this.path }),
+      ...(this.xml !== undefined && { xml: this.xml }),
     };
   }
 
@@ -110,6 +185,8 @@ export class MailerError extends Error {
       ...(data.field !== undefined && { field: data.field }),
       ...(data.value !== undefined && { value: data.value }),
       ...(data.smtp !== undefined && { smtp: data.smtp }),
+      ...(data.path !== undefined && { path: data.path }),
+      ...(data.xml !== undefined && { xml: data.xml }),
     });
   }
 }
@@ -120,6 +197,8 @@ export interface SerializedError {
   field?: string;
   value?: string;
   smtp?: SmtpErrorInfo;
+  path?: string;
+  xml?: XmlProblem;
 }
 
 export function isMailerError(value: unknown): value is MailerError {

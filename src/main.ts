@@ -18,8 +18,12 @@ import type { MailerError } from './errors.js';
 import { t } from './i18n.js';
 import { createNotifier } from './io/notifier.js';
 import { noticeStatePath } from './io/notify-delivery.js';
+import { createHealthRecorder, healthPaths, shortFsError } from './io/health.js';
+import { watchClaims, watchSends } from './io/health-watch.js';
+import { Events } from './io/log.js';
 import { configureFs } from './io/fastfs.js';
 import { createThreadedTransportPool } from './io/smtp-thread.js';
+import { sendTimeoutMs } from './io/transport-pool.js';
 import { createParseThread } from './io/parse-thread.js';
 import { createOrderStore } from './io/store.js';
 import type { NotAFile } from './io/fsutil.js';
@@ -28,7 +32,7 @@ import { findProfile, resolveProfileSmtp } from './order/resolve.js';
 import { parseAddress } from './config/schema.js';
 import { orderIdOf } from './order/types.js';
 import { supervisorMachine, type LockResult, type ScanResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
-import { orderMachine } from './machines/order.js';
+import { orderMachine, type OrderContext } from './machines/order.js';
 import { runCli } from './cli/program.js';
 
 export interface MailerOptions {
@@ -49,6 +53,8 @@ export interface MailerOptions {
   readyWaitMs?: number;
   /** Test hook: the process kills itself (as the system would after an out-of-memory abort) when it starts reading this order id. */
   dieOnOrderId?: string;
+  /** The log file and its outages (LoggerHandle.onFileState): recorded in the health file that `status` reads. */
+  logFile?: { file: string; onFileState(listener: (error: Error | undefined) => void): void };
 }
 
 /**
@@ -101,14 +107,32 @@ export interface MailerOutput extends SupervisorOutput {
    * STOP, and another mailer may hold the folder now.
    */
   lockLost?: LockLoss;
+  /**
+   * Set when the startup scan could not read the order folder or this
+   * machine's claims (said at error level as `scan.failed`): orders may be
+   * waiting that this pass never saw, so `once` cannot report "all sent".
+   */
+  scanIncomplete?: true;
+}
+
+/** What a clean stop waits for: the orders still in flight (claimed, being sent or archived) and the longest their sends can take. */
+export interface StopProgress {
+  inFlight: number;
+  /** The largest send timeout among them (their TiempoEspera; the 10-minute maximum for an order not read yet), in ms; 0 when none. */
+  boundMs: number;
 }
 
 export interface Mailer {
   /** Resolves when the supervisor has stopped (once: after its pass; run: after stop(), or once the lock was lost). */
   done: Promise<MailerOutput>;
-  /** Clean stop: nothing new starts, in-flight sends finish. */
-  stop(): void;
+  /** Clean stop: nothing new starts, in-flight sends finish; returns what is waited for. */
+  stop(): StopProgress;
+  /** The orders still in flight now and the bound of their sends. */
+  progress(): StopProgress;
 }
+
+/** The largest TiempoEspera an order can give (spec: 1 to 10 minutes): the bound for an order whose settings are not read yet. */
+const MAX_TIMEOUT_MINUTES = 10;
 
 /** The file is gone: removed, or claimed by another mailer on the same share (the io layer says CLAIM_LOST). */
 function isMissing(error: unknown): boolean {
@@ -139,6 +163,25 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     ...(config.hostId !== null && { hostId: config.hostId }),
     onWarning: (error) => logger.warn({ event: 'store.warning', errorCode: error.code, error: error.message }, error.message),
   });
+  // What needs a person now, where `status` reads it (io/health.ts).
+  const health = createHealthRecorder({
+    paths: healthPaths(config),
+    host: store.hostId,
+    onWriteError: (error) =>
+      logger.warn({ event: Events.HEALTH_WRITE_FAILED, error: error.message }, t('health.write_failed', config.language, { reason: error.message })),
+  });
+  const logFile = options.logFile;
+  logFile?.onFileState((error) => (error === undefined ? health.logWorks() : health.logFailing(logFile.file, error)));
+  const claims = watchClaims(store, {
+    health,
+    claimsDir: path.dirname(store.claimPath('_')),
+    workDir: config.workDir,
+    onFailing: (dir, error) =>
+      logger.error({ event: Events.CLAIMS_FAILING, dir, error: error.message }, t('claims.failing', config.language, { dir, reason: shortFsError(error) })),
+    onRecovered: (dir) => logger.warn({ event: Events.CLAIMS_RECOVERED, dir }, t('claims.recovered', config.language, { dir })),
+  });
+  /** The startup scan missed part of the folder or the claims (MailerOutput.scanIncomplete). */
+  let scanIncomplete = false;
   const staleMs = config.staleClaimSeconds * 1000;
   /** Claims of machines that stopped beating go back to the order folder (several mailers on one share). */
   const housekeeping = async () => {
@@ -171,8 +214,8 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     parseIsolated: parser.parseIsolated,
     ...(options.dieOnOrderId !== undefined && { onLoad: dieOn(options.dieOnOrderId) }),
     config,
-    store,
-    sender,
+    store: claims,
+    sender: watchSends(sender, health),
     notifier,
     resolveAttachments: (resolved) =>
       resolveAttachments(resolved.order, { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap }),
@@ -211,9 +254,21 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
         await input.handle?.release();
       }),
       scan: fromPromise<ScanResult, void>(async () => {
-        await housekeeping();
-        const claimed = await store.listClaimed();
-        const { files, notFiles } = await store.scanInbox();
+        const say = (error: MailerError): void => {
+          scanIncomplete = true;
+          logger.error({ event: Events.SCAN_FAILED, errorCode: error.code, error: error.message }, error.message);
+        };
+        const failed = (error: MailerError): never => {
+          say(error);
+          throw error;
+        };
+        await housekeeping().catch(failed);
+        // Claims that cannot be listed are said at error level (and in `status`); the waiting orders are still tried.
+        const claimed = await claims.listClaimed().catch((error: MailerError) => {
+          say(error);
+          return [] as string[];
+        });
+        const { files, notFiles } = await store.scanInbox().catch(failed);
         for (const entry of notFiles) warnNotAFile(entry);
         return { claimed, inbox: files, notFiles: notFiles.map((e) => e.fileName) };
       }),
@@ -310,9 +365,29 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       await notifier.close();
       await sender.close();
       await parser.close();
+      await health.flush();
     })
-    .then((output): MailerOutput => (lockLost === undefined ? output : { ...output, lockLost }));
-  return { done, stop: () => actor.send({ type: 'STOP' }) };
+    .then((output): MailerOutput => ({ ...output, ...(lockLost !== undefined && { lockLost }), ...(scanIncomplete && { scanIncomplete }) }));
+  /** Reads the supervisor's running orders and their order actors' settings; changes nothing. */
+  const progress = (): StopProgress => {
+    const snapshot = actor.getSnapshot();
+    const children = snapshot.children as Record<string, { getSnapshot(): { context?: OrderContext } } | undefined>;
+    let boundMs = 0;
+    for (const { childId } of snapshot.context.running.values()) {
+      const smtp = children[childId]?.getSnapshot().context?.resolved?.smtp;
+      const ms = options.sendTimeoutMs ?? (smtp === undefined ? MAX_TIMEOUT_MINUTES * 60_000 : sendTimeoutMs(smtp));
+      boundMs = Math.max(boundMs, ms);
+    }
+    return { inFlight: snapshot.context.running.size, boundMs };
+  };
+  return {
+    done,
+    stop: () => {
+      actor.send({ type: 'STOP' });
+      return progress();
+    },
+    progress,
+  };
 }
 
 /** The test hook `dieOnOrderId`: kills the process when that order starts being read (SIGKILL: no exit handler, no log flush, as after an abort). */

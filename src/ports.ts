@@ -17,6 +17,8 @@ export interface ResolvedSmtp {
   password?: string;
   timeoutMinutes: number;
   rejectUnauthorized: boolean;
+  /** Absolute path of a PEM file of authorities trusted besides the public ones (the profile's `ca`). */
+  ca?: string;
 }
 
 /** An order ready to send: every default applied, every field validated. */

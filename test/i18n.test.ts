@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, MailerError, type ErrorCode } from '../src/errors.js';
+import { ErrorCodes, MailerError, type ErrorCode, type SerializedError } from '../src/errors.js';
 import { describeError, formatLocalTime, MESSAGES, renderErrorNote, renderNotification, t } from '../src/i18n.js';
 import type { FailureReport } from '../src/ports.js';
 
@@ -73,12 +73,26 @@ describe('renderErrorNote', () => {
         '- El adjunto «C00017\\F-20931.pdf» (campo Adjuntos/Archivo) no existe.',
         '',
         'Qué hacer:',
-        '- Corrija la orden (en el ERP o en el archivo que quedó en errores/) y vuelva a enviarla con «proscai-mailer retry 0107_1», o copie el archivo corregido a la carpeta de órdenes.',
-        '- Verifique que el archivo adjunto exista, se pueda leer y esté dentro de la carpeta de adjuntos; después use «proscai-mailer retry 0107_1» o copie la orden de errores/ a la carpeta de órdenes.',
+        '- Corrija la orden y vuelva a enviarla: corrija el archivo que quedó en errores/ y use «proscai-mailer retry 0107_1», que lo mueve a la carpeta de órdenes, o muévalo usted (no lo copie): una copia que se quede en errores/ se enviaría otra vez con «proscai-mailer retry --failed». Si el ERP genera la orden de nuevo, borre la que quedó en errores/ por la misma razón.',
+        '- Verifique que el archivo adjunto exista en la ruta donde se buscó, se pueda leer y esté dentro de la carpeta de adjuntos; después use «proscai-mailer retry 0107_1», que mueve la orden de errores/ a la carpeta de órdenes, o muévala usted (no la copie): una copia que se quede en errores/ se enviaría otra vez con «proscai-mailer retry --failed».',
         '',
       ].join('\n'),
     );
     expect(formatLocalTime(at)).toMatch(/^2026-11-27 09:30:15 \(UTC[+-]\d\d:\d\d\)$/);
+  });
+
+  it('names the absolute path looked at for a missing, unreadable or outside attachment, in both languages', () => {
+    const at = process.platform === 'win32' ? 'C:\\envio\\adjuntos\\C00017\\F-20931.pdf' : '/srv/envio/adjuntos/C00017/F-20931.pdf';
+    const opts = { field: 'Adjuntos/Archivo', value: 'C00017\\F-20931.pdf', path: at };
+    const gone = new MailerError(ErrorCodes.ATTACHMENT_MISSING, 'x', opts);
+    expect(describeError(gone, 'es')).toBe(`El adjunto «C00017\\F-20931.pdf» (campo Adjuntos/Archivo) no existe: se buscó en ${at}.`);
+    expect(describeError(gone, 'en')).toBe(`The attachment "C00017\\F-20931.pdf" (field Adjuntos/Archivo) does not exist: looked for at ${at}.`);
+    expect(describeError(new MailerError(ErrorCodes.ATTACHMENT_UNREADABLE, 'x', opts), 'es')).toBe(`El adjunto «C00017\\F-20931.pdf» (campo Adjuntos/Archivo) no se pudo leer: ${at}.`);
+    expect(describeError(new MailerError(ErrorCodes.ATTACHMENT_OUTSIDE, 'x', opts), 'en')).toBe(
+      `The attachment "C00017\\F-20931.pdf" (field Adjuntos/Archivo) leads to ${at}, outside the attachment and order folders; nothing was sent.`,
+    );
+    // Saved with the order's state or sent from a worker thread, the path stays.
+    expect(describeError(MailerError.fromJSON(JSON.parse(JSON.stringify(gone.toJSON())) as SerializedError), 'es')).toContain(`se buscó en ${at}`);
   });
 
   it('in English, one reason, no tries', () => {
@@ -87,6 +101,9 @@ describe('renderErrorNote', () => {
     expect(note).toContain('What to do:\n- Check the SMTP user name and password');
     expect(note).toContain('"proscai-mailer retry 9"');
     expect(note).not.toContain('Tries');
+    const order = renderErrorNote({ fileName: 'f.XML', orderId: '9', errors: [noRecipient], at }, 'en');
+    expect(order).toContain('or move it yourself (do not copy it): a copy left in errores/ would be sent again by "proscai-mailer retry --failed"');
+    expect(order).not.toMatch(/\bcopy the\b/);
   });
 });
 

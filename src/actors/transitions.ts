@@ -28,15 +28,19 @@ interface Seen {
   state: string;
 }
 
-/** Fields of a failure worth a log line: the code, the message and the SMTP reply. */
+/** Fields of a failure worth a log line: the code, the message, the field, value and path concerned, and the SMTP reply (what `trace` words for the operator). */
 export function errorFields(error: SerializedError | undefined): Record<string, unknown> {
   if (!error) return {};
   return {
     errorCode: error.code,
     error: error.message,
     ...(error.field !== undefined && { field: error.field }),
+    ...(error.value !== undefined && { value: error.value }),
+    ...(error.path !== undefined && { path: error.path }),
+    ...(error.xml !== undefined && { xml: error.xml }),
     ...(error.smtp?.responseCode !== undefined && { smtpCode: error.smtp.responseCode }),
     ...(error.smtp?.response !== undefined && { smtpResponse: error.smtp.response }),
+    ...(error.smtp?.diagnosis !== undefined && { smtpDiagnosis: error.smtp.diagnosis }),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `proscai-mailer check <file>`: validates one order exactly as the mailer
+ * `proscai-mailer check <file|id>`: validates one order exactly as the mailer
  * would (parse, resolve against the configuration, check every attachment)
  * and shows what would be sent, WITHOUT sending anything or touching the
  * order folder: no SMTP connection, no claim, no log line.
@@ -8,12 +8,17 @@
  * - every reason an order would fail for is listed at once: all parse errors;
  *   when it parses, every missing setting AND every bad attachment (each
  *   attachment is checked on its own, not only the first bad one);
- * - the SMTP password is never printed, in text or JSON.
+ * - the SMTP password is never printed, in text or JSON;
+ * - an order named by its id (or a bare file name that is not a file here) is
+ *   looked for where the mailer keeps orders (`locateOrder`: order folder,
+ *   claimed, deferred, `errores/`, `enviados/`); the report says where it was
+ *   found, and that nothing was found when so.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
-import { describeError } from '../i18n.js';
+import { describeError, formatLocalTime } from '../i18n.js';
 import { resolveAttachments } from '../io/attachments.js';
 import { readFileBytes } from '../io/inspect-files.js';
 import { incompleteError } from '../io/readiness.js';
@@ -21,11 +26,14 @@ import { parseOrder } from '../order/parse.js';
 import { resolveOrder } from '../order/resolve.js';
 import type { Address, Order, Security } from '../order/types.js';
 import type { ResolvedAttachment } from '../ports.js';
+import { locateOrder, type FoundOrder, type OrderPlace } from './retry.js';
 
 export interface CheckProblem {
   code: string;
   field?: string;
   value?: string;
+  /** The absolute path looked at (an attachment). */
+  path?: string;
   /** The reason in plain words, in the operator's language. */
   text: string;
 }
@@ -57,6 +65,15 @@ export interface CheckReport {
   warnings: string[];
   /** Present when the order is valid. */
   order?: CheckedOrder;
+  /** When the order was named by its id: where the file checked was found, and its other copies (say, one in `errores/` and one in `enviados/`). */
+  found?: FoundOrder & { others: FoundOrder[] };
+}
+
+/** `check` named an order that is nowhere the mailer keeps orders. */
+export interface CheckNotFound {
+  query: string;
+  dir: string;
+  notFound: true;
 }
 
 /** The order folder `check` uses when none is configured: the file's own, or the one above `errores/`/`enviados/`. */
@@ -72,6 +89,7 @@ function problemOf(error: MailerError, lang: Language): CheckProblem {
     code: error.code,
     ...(error.field !== undefined && { field: error.field }),
     ...(error.value !== undefined && { value: error.value }),
+    ...(error.path !== undefined && { path: error.path }),
     text: describeError(error, lang),
   };
 }
@@ -140,8 +158,59 @@ export async function checkOrder(config: Config, file: string): Promise<CheckRep
   };
 }
 
+/** Whether `ref` names a file to check as it is: one that exists, or a path (it has a folder in it; a missing one is reported as unreadable). */
+async function isFileRef(ref: string): Promise<boolean> {
+  if (/[\\/]/.test(ref)) return true;
+  return fs.stat(ref).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+}
+
+/**
+ * `check <ref>`: a file is checked as it is; an order id or a bare file name
+ * is looked for (`locateOrder`) and the first copy found is checked, in the
+ * order folder, claimed, deferred, `errores/`, `enviados/` order.
+ */
+export async function checkRef(config: Config, ref: string): Promise<CheckReport | CheckNotFound> {
+  if (await isFileRef(ref)) return checkOrder(config, ref);
+  const [first, ...others] = await locateOrder(config, ref);
+  if (first === undefined) return { query: ref, dir: config.dir, notFound: true };
+  return { ...(await checkOrder(config, first.path)), found: { ...first, others } };
+}
+
+const PLACES: Record<Language, Record<OrderPlace, string>> = {
+  es: {
+    inbox: 'en la carpeta de órdenes, esperando su envío',
+    claimed: 'tomada por proscai-mailer en este equipo (en curso)',
+    deferred: 'tomada por proscai-mailer en este equipo, en espera de reintento (próximo intento {next})',
+    failed: 'en errores/ (falló; su nota .error.txt dice por qué)',
+    sent: 'en enviados/ (ya se envió)',
+  },
+  en: {
+    inbox: 'in the order folder, waiting to be sent',
+    claimed: 'taken by proscai-mailer on this machine (in progress)',
+    deferred: 'taken by proscai-mailer on this machine, waiting for a retry (next try {next})',
+    failed: 'in errores/ (it failed; its .error.txt note says why)',
+    sent: 'in enviados/ (already sent)',
+  },
+};
+
+/** `en errores/ (…): C:\envio\errores\_CFD_MAIL_REQ_0100.XML`. */
+function placeText(found: FoundOrder, lang: Language): string {
+  const next = found.nextTryAt === undefined ? '?' : formatLocalTime(new Date(found.nextTryAt));
+  return `${PLACES[lang][found.place].replace('{next}', next)}: ${found.path}`;
+}
+
+/** The answer when nothing was found. */
+export function formatNotFound(result: CheckNotFound, lang: Language): string {
+  return `${TEXT[lang].notFound.replace('{id}', result.query).replace('{dir}', result.dir)}\n`;
+}
+
 const TEXT = {
   es: {
+    found: 'La orden «{id}» se encontró {where}',
+    others: 'Otra copia', notFound: 'No se encontró ninguna orden «{id}»: se buscó en la carpeta de órdenes {dir}, en las tomadas por este equipo (en curso o en espera de reintento), en errores/ y en enviados/. Revise el id, o indique la ruta del archivo.',
     valid: 'La orden {file} es válida; esto es lo que se enviaría (no se envió nada):',
     invalid: 'La orden {file} NO se puede enviar:',
     company: 'Empresa', from: 'Remitente', to: 'Para', cc: 'CC', bcc: 'CCO', replyTo: 'Responder a', subject: 'Asunto',
@@ -151,6 +220,8 @@ const TEXT = {
     warnings: 'Advertencias',
   },
   en: {
+    found: 'The order "{id}" was found {where}',
+    others: 'Another copy', notFound: 'No order "{id}" was found: looked in the order folder {dir}, among the ones this machine took (in progress or waiting for a retry), in errores/ and in enviados/. Check the id, or give the file\'s path.',
     valid: 'The order {file} is valid; this is what would be sent (nothing was sent):',
     invalid: 'The order {file} can NOT be sent:',
     company: 'Company', from: 'From', to: 'To', cc: 'CC', bcc: 'BCC', replyTo: 'Reply-To', subject: 'Subject',
@@ -165,13 +236,19 @@ const TEXT = {
 export function formatCheck(report: CheckReport, lang: Language): string {
   const tx = TEXT[lang];
   const name = path.basename(report.file);
+  const found = report.found;
+  const where = found === undefined ? [] : [
+    tx.found.replace('{id}', report.orderId).replace('{where}', placeText(found, lang)),
+    ...found.others.map((o) => `${tx.others}: ${placeText(o, lang)}`),
+  ];
   if (!report.ok || report.order === undefined) {
-    return `${[tx.invalid.replace('{file}', name), ...report.problems.map((p) => `  - ${p.text}`)].join('\n')}\n`;
+    return `${[...where, tx.invalid.replace('{file}', name), ...report.problems.map((p) => `  - ${p.text}`)].join('\n')}\n`;
   }
   const o = report.order;
   const list = (items: string[]): string => (items.length > 0 ? items.join(', ') : tx.none);
   const field = (label: string, value: string): string => `  ${`${label}:`.padEnd(20)} ${value}`;
   const lines = [
+    ...where,
     tx.valid.replace('{file}', name),
     field(tx.company, o.company || '?'),
     field(tx.from, o.from),

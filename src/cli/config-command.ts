@@ -16,7 +16,9 @@ import { ErrorCodes, isMailerError } from '../errors.js';
 import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { ExitCode } from './exit-codes.js';
-import { addCommonOptions, flagsOf, type CommonOptions } from './options.js';
+import { configReason } from './config-errors.js';
+import { h } from './help.js';
+import { addCommonOptions, addSendingOptions, flagsOf, type CommonOptions } from './options.js';
 
 /** The options `run` and `once` take that shape the configuration, plus --json. */
 interface ConfigOptions extends CommonOptions {
@@ -37,7 +39,7 @@ export function formatConfig(value: unknown, prefix = ''): string[] {
 }
 
 const HEADER = {
-  es: '# Configuración efectiva (valores por omisión < archivo < variables de entorno < opciones); las contraseñas se muestran como ********',
+  es: '# Configuración efectiva (valores predeterminados < archivo < variables de entorno < opciones); las contraseñas se muestran como ********',
   en: '# Effective configuration (defaults < file < environment variables < options); passwords are shown as ********',
 } as const;
 
@@ -49,7 +51,7 @@ export async function printConfig(options: ConfigOptions, env: Record<string, st
   } catch (error) {
     if (isMailerError(error) && error.code === ErrorCodes.CONFIG_INVALID) {
       const lang: Language = options.language === 'en' ? 'en' : 'es';
-      process.stderr.write(`${t('config.invalid', lang, { reason: error.message })}\n`);
+      process.stderr.write(`${t('config.invalid', lang, { reason: configReason(error.message, lang) })}\n`);
       return ExitCode.USAGE;
     }
     throw error;
@@ -74,11 +76,10 @@ export function registerConfigCommand(
   setExitCode: (code: number) => void = (code) => {
     process.exitCode = code;
   },
+  lang: Language = 'es',
 ): void {
-  addCommonOptions(
-    program.command('config').description('print the effective configuration, passwords masked; exit 2 when it is invalid'),
-  )
-    .option('--json', 'print JSON instead of key = value lines')
+  addSendingOptions(addCommonOptions(program.command('config').description(h('cmd.config', lang)), lang), lang, { poll: true })
+    .option('--json', h('opt.config_json', lang))
     .action(async (options: ConfigOptions) => {
       setExitCode(await printConfig(options));
     });

@@ -1,38 +1,32 @@
 /**
  * The operator's commands (`status`, `trace`, `check`, `retry`): how a person
  * answers "was this order sent, and if not, why?" in one command. Each takes
- * the options it needs (`--dir`, `--config`, `--language`; `check` also
- * `--attachments`), exits 2 on a configuration error like `run`, 1 when the
- * answer is "nothing found" / "invalid" / "could not", 0 otherwise.
+ * the common options (`--dir`, `--attachments`, `--error-mail`, `--config`,
+ * `--language`: ./options.ts), exits 2 on a configuration error like `run`, 1
+ * when the answer is "nothing found" / "invalid" / "could not", 0 otherwise.
  */
-import { Command, Option } from 'commander';
-import type { Config } from '../config/types.js';
+import type { Command } from 'commander';
+import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
 import { describeError } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { ExitCode } from './exit-codes.js';
 import { configOrExit } from './program.js';
-import { checkOrder, formatCheck, orderDirOf } from './check.js';
+import { checkRef, formatCheck, formatNotFound, orderDirOf } from './check.js';
+import { h } from './help.js';
+import { addCommonOptions, type CommonOptions } from './options.js';
 import { formatRetry, matchedAnything, retryOrders } from './retry.js';
-import { formatStatus, gatherStatus } from './status.js';
+import { formatStatus, gatherStatus, statusExitCode } from './status.js';
 import { formatTrace, gatherTrace } from './trace.js';
 
-interface InspectOptions {
-  dir?: string;
-  config?: string;
-  attachments?: string;
-  language?: string;
+interface InspectOptions extends CommonOptions {
   json?: boolean;
   failed?: boolean;
 }
 
-function addOptions(command: Command, extra: { attachments?: boolean; json?: boolean } = {}): Command {
-  command
-    .option('--dir <folder>', 'order folder (MAILER_DIR)')
-    .option('--config <file>', 'JSON configuration file')
-    .addOption(new Option('--language <lang>', 'language of the output').choices(['es', 'en']));
-  if (extra.attachments) command.option('--attachments <folder>', 'attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)');
-  if (extra.json) command.option('--json', 'print one JSON document for scripts');
+function addOptions(command: Command, lang: Language, extra: { json?: boolean } = {}): Command {
+  addCommonOptions(command, lang);
+  if (extra.json) command.option('--json', h('opt.json', lang));
   return command;
 }
 
@@ -78,20 +72,21 @@ export function registerInspectCommands(
   setExitCode: (code: number) => void = (code) => {
     process.exitCode = code;
   },
+  lang: Language = 'es',
 ): void {
-  addOptions(program.command('status').description('orders waiting, in progress, deferred, failed and sent, per company'), { json: true }).action(
+  addOptions(program.command('status').description(h('cmd.status', lang)), lang, { json: true }).action(
     async (options: InspectOptions) => {
       setExitCode(
         await withConfig(options, async (config) => {
           const report = await gatherStatus(config);
           process.stdout.write(options.json ? json(report) : formatStatus(report, config.language));
-          return report.folderProblem === undefined ? ExitCode.OK : ExitCode.FAILED;
+          return statusExitCode(report);
         }),
       );
     },
   );
 
-  addOptions(program.command('trace').argument('<id>', 'order id or file name').description('the timeline of one order from the log'), {
+  addOptions(program.command('trace').argument(`<${h('arg.id_name', lang)}>`, h('arg.id', lang)).description(h('cmd.trace', lang)), lang, {
     json: true,
   }).action(async (id: string, options: InspectOptions) => {
     setExitCode(
@@ -107,13 +102,17 @@ export function registerInspectCommands(
     );
   });
 
-  addOptions(program.command('check').argument('<file>', 'order file').description('validate an order and show what would be sent, without sending'), {
-    attachments: true,
+  addOptions(program.command('check').argument(`<${h('arg.file_name', lang)}>`, h('arg.file', lang)).description(h('cmd.check', lang)), lang, {
     json: true,
   }).action(async (file: string, options: InspectOptions) => {
     setExitCode(
       await withConfig(await checkOptions(file, options), async (config) => {
-        const report = await checkOrder(config, file);
+        const report = await checkRef(config, file);
+        if ('notFound' in report) {
+          if (options.json) process.stdout.write(json(report));
+          else process.stderr.write(formatNotFound(report, config.language));
+          return ExitCode.FAILED;
+        }
         const text = options.json ? json(report) : formatCheck(report, config.language);
         process.stdout.write(text);
         return report.ok ? ExitCode.OK : ExitCode.FAILED;
@@ -121,8 +120,8 @@ export function registerInspectCommands(
     );
   });
 
-  addOptions(program.command('retry').argument('[id]', 'order id or file name').description('put a failed (or deferred) order back in the queue'))
-    .option('--failed', 'every order in errores/')
+  addOptions(program.command('retry').argument(`[${h('arg.id_name', lang)}]`, h('arg.id', lang)).description(h('cmd.retry', lang)), lang)
+    .option('--failed', h('opt.failed', lang))
     .action(async (id: string | undefined, options: InspectOptions) => {
       if ((id === undefined) === (options.failed !== true)) {
         const lang = options.language === 'en' ? 'en' : 'es';

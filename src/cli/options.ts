@@ -1,9 +1,15 @@
 /**
- * The options shared by the commands that build a configuration (`run`,
- * `once`, `config`, …), and their mapping onto `buildConfig`'s flags.
+ * The options shared by the commands that read the order folder or the
+ * configuration (`run`, `once`, `status`, `trace`, `check`, `retry`,
+ * `send-test`, `config`; `service print|install` pass them on to the service),
+ * so that one wrapper script with the same options serves every command; and
+ * their mapping onto `buildConfig`'s flags. Texts in the operator's language
+ * (./help-texts.ts).
  */
 import { Option, type Command } from 'commander';
 import type { Flags } from '../config/load.js';
+import type { Language } from '../config/types.js';
+import { h } from './help.js';
 
 export interface CommonOptions {
   dir?: string;
@@ -25,15 +31,27 @@ export function flagsOf(options: CommonOptions): Partial<Flags> {
   return flags;
 }
 
-/** Declares the common options on a command (the spec's section 4 options plus --verbose and --language). */
-export function addCommonOptions(command: Command): Command {
+/** `--language es|en`, described for `lang`. */
+export function languageOption(lang: Language, description = h('opt.language', lang)): Option {
+  return new Option(h('flags.language', lang), description).choices(['es', 'en']);
+}
+
+/** Declares the common options: `--dir`, `--attachments`, `--error-mail`, `--config`, `--language`. */
+export function addCommonOptions(command: Command, lang: Language): Command {
   return command
-    .option('--dir <folder>', 'order folder (MAILER_DIR)')
-    .option('--attachments <folder>', 'attachment folder (MAILER_ATTACHMENT_PATH; default: the order folder)')
-    .option('--error-mail <address>', 'address told of every failure (CFD_MAIL_ERR_MAIL)')
-    .option('--config <file>', 'JSON configuration file')
-    .option('--poll <seconds>', 'seconds between safety-net rescans of the order folder (default 300)')
-    .option('--retry <seconds,...>', 'seconds before each further try of a temporarily failed order')
-    .option('--verbose', 'print every state transition of every order')
-    .addOption(new Option('--language <lang>', 'language of messages and notes').choices(['es', 'en']));
+    .option(h('flags.dir', lang), h('opt.dir', lang))
+    .option(h('flags.attachments', lang), h('opt.attachments', lang))
+    .option(h('flags.error_mail', lang), h('opt.error_mail', lang))
+    .option(h('flags.config', lang), h('opt.config', lang))
+    .addOption(languageOption(lang));
+}
+
+/**
+ * The options of the commands that send (`run`, `once`) and of `config`, which
+ * shows what they would use: `--retry` and `--verbose`, and `--poll` where
+ * there is a watch to poll for (`run`, `config`; `once` makes one pass).
+ */
+export function addSendingOptions(command: Command, lang: Language, { poll }: { poll: boolean }): Command {
+  if (poll) command.option(h('flags.poll', lang), h('opt.poll', lang));
+  return command.option(h('flags.retry', lang), h('opt.retry', lang)).option('--verbose', h('opt.verbose', lang));
 }

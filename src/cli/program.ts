@@ -3,6 +3,7 @@
  * Every failure before the supervisor starts is reported in the operator's
  * language and mapped to the documented exit status.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { Config, Language } from '../config/types.js';
@@ -11,20 +12,24 @@ import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { exists } from '../io/fsutil.js';
 import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireResult, type InstanceLock } from '../io/lock.js';
-import { createLogger, registerSecret } from '../io/log.js';
-import { createMailer, type LockLoss } from '../main.js';
+import { createLogger, Events, registerSecret } from '../io/log.js';
+import { systemLogOption } from '../io/eventlog.js';
+import { createMailer, type LockLoss, type StopProgress } from '../main.js';
 import type { Counts, SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
-import { addCommonOptions, flagsOf, type CommonOptions } from './options.js';
+import { configReason } from './config-errors.js';
+import { cliLanguage, h, localizeProgram } from './help.js';
+import { addCommonOptions, addSendingOptions, flagsOf, type CommonOptions } from './options.js';
 import { registerSendTestCommand } from './send-test.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerServiceCommands } from './service.js';
 import { registerInspectCommands } from './inspect-commands.js';
 
 
-/** The language for messages printed before the configuration is known. */
+/** The language for messages printed before the configuration is known: `--language`, else the one the command line was read in. */
 function earlyLanguage(options: CommonOptions): Language {
-  return options.language === 'en' ? 'en' : 'es';
+  if (options.language === 'en' || options.language === 'es') return options.language;
+  return cliLanguage(process.argv.slice(2));
 }
 
 /** Builds the configuration or prints why it is invalid. */
@@ -33,7 +38,8 @@ export async function configOrExit(options: CommonOptions): Promise<Config | num
     return await loadConfig({ flags: flagsOf(options), env: process.env });
   } catch (error) {
     if (isMailerError(error)) {
-      process.stderr.write(`${t('config.invalid', earlyLanguage(options), { reason: (error as MailerError).message })}\n`);
+      const lang = earlyLanguage(options);
+      process.stderr.write(`${t('config.invalid', lang, { reason: configReason((error as MailerError).message, lang) })}\n`);
       return ExitCode.USAGE;
     }
     throw error;
@@ -137,7 +143,7 @@ function missingFolderCheckMs(pollSeconds: number): number {
  */
 async function folderAppears(config: Config): Promise<boolean> {
   const everyMs = missingFolderCheckMs(config.poll);
-  const log = createLogger({ pretty: true, verbose: config.verbose });
+  const log = createLogger({ pretty: true, verbose: config.verbose, language: config.language, ...systemLogOption(config.language, () => log.logger) });
   try {
     return await untilStopSignal((stopped) =>
       untilFolderExists(config.dir, {
@@ -175,6 +181,8 @@ async function runHoldingLock(
     keepDays: config.logKeepDays,
     pretty: true,
     verbose: config.verbose,
+    language: lang,
+    ...systemLogOption(lang, () => log.logger),
   });
   if (lost !== undefined) {
     const fields = { errorCode: lost.error.code, error: lost.error.message, dir: config.dir, lostAt: lost.at.toISOString() };
@@ -185,22 +193,40 @@ async function runHoldingLock(
     const since = missingSince.toISOString();
     log.logger.warn({ event: 'folder.appeared', dir: config.dir, missingSince: since }, t('folder.appeared', lang, { dir: config.dir, since }));
   }
-  log.logger.info({ event: 'supervisor.started', mode, dir: config.dir }, t('run.started', lang, { dir: config.dir, poll: config.poll }));
+  const started = mode === 'run' ? t('run.started', lang, { dir: config.dir, poll: config.poll }) : t('once.started', lang, { dir: config.dir });
+  log.logger.info({ event: 'supervisor.started', mode, dir: config.dir }, started);
   const mailer = createMailer({
     config,
     mode,
     logger: log.logger,
     acquireLock: async () => ({ ok: true, handle: lock }),
     registerSecret,
+    logFile: { file, onFileState: log.onFileState },
   });
+  let stopping = false;
+  let stopNow!: () => void;
+  const stoppedNow = new Promise<'now'>((resolve) => (stopNow = () => resolve('now')));
   const onSignal = (signal: NodeJS.Signals) => {
-    log.logger.info({ event: 'supervisor.stopping', signal }, t('run.stopping', lang, {}));
-    mailer.stop();
+    if (!stopping) {
+      stopping = true;
+      const progress = mailer.stop();
+      log.logger.info({ event: Events.SUPERVISOR_STOPPING, signal, ...progress }, stoppingText(progress, lang));
+      return;
+    }
+    const { inFlight } = mailer.progress();
+    log.logger.warn({ event: Events.SUPERVISOR_STOPPED_NOW, signal, inFlight }, t('run.stopped_now', lang, { count: inFlight }));
+    stopNow();
   };
   const signals = stopSignals();
   for (const signal of signals) process.on(signal, onSignal);
   try {
-    const output = await mailer.done;
+    const output = await Promise.race([mailer.done, stoppedNow]);
+    if (output === 'now') {
+      // The orders in flight keep their claims: the next start resumes them. Their sends are cut off with the process.
+      await log.close();
+      await lock.release().catch(() => {});
+      process.exit(ExitCode.QUEUED);
+    }
     log.logger.info({ event: 'supervisor.stopped', counts: output.counts }, summaryOf(output.counts, lang));
     if (output.lockError) return { code: ExitCode.RUNNING };
     if (output.lockLost !== undefined) {
@@ -208,11 +234,29 @@ async function runHoldingLock(
       const code = onceExitCode(output.counts);
       return { code: code === ExitCode.OK ? ExitCode.QUEUED : code, lockLost: output.lockLost };
     }
-    return { code: mode === 'once' ? onceExitCode(output.counts) : ExitCode.OK };
+    if (mode === 'run') return { code: ExitCode.OK };
+    // A pass that could not read the whole folder never says "all sent" (its scan.failed line says why).
+    const code = onceExitCode(output.counts);
+    return { code: code === ExitCode.OK && output.scanIncomplete ? ExitCode.QUEUED : code };
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
     await log.close();
   }
+}
+
+/** `1 min 30 s`, `45 s`, `10 min`: a bound the operator reads at a glance. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  const [min, sec] = [Math.floor(seconds / 60), seconds % 60];
+  if (min === 0) return `${sec} s`;
+  return sec === 0 ? `${min} min` : `${min} min ${sec} s`;
+}
+
+/** The line of the first stop signal: how many sends are awaited and for how long at most, and what a second signal does. */
+export function stoppingText(progress: StopProgress, lang: Language): string {
+  if (progress.inFlight === 0) return t('run.stopping_none', lang);
+  const key = progress.inFlight === 1 ? 'run.stopping_one' : 'run.stopping';
+  return t(key, lang, { count: progress.inFlight, bound: formatDuration(progress.boundMs) });
 }
 
 /** Waits for the order folder to exist again (saying so once); false when a stop signal comes first. */
@@ -235,27 +279,39 @@ async function untilStopSignal<T>(wait: (stopped: Promise<void>) => Promise<T>):
   }
 }
 
-/** Parses argv and runs the command; resolves with the process exit status. */
+/** The package's version, from its package.json (beside `src/` and `dist/`). */
+export function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/**
+ * Parses argv and runs the command; resolves with the process exit status.
+ * Help, usage errors and option texts are in the language `cliLanguage`
+ * finds before parsing (`--language`, else the `--config` file's, else
+ * Spanish).
+ */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.OK;
-  const program = new Command('proscai-mailer')
-    .description('Sends the ERP\'s send orders (_CFD_MAIL_REQ_<id>.XML) by SMTP.')
-    .exitOverride()
-    .showHelpAfterError();
-  addCommonOptions(program.command('run').description('watch the order folder and send orders as they appear')).action(
+  const lang = cliLanguage(argv.slice(2));
+  const program = localizeProgram(new Command('proscai-mailer'), lang)
+    .description(h('cmd.program', lang))
+    .version(packageVersion(), '-V, --version', h('help.version', lang))
+    .exitOverride();
+  addSendingOptions(addCommonOptions(program.command('run').description(h('cmd.run', lang)), lang), lang, { poll: true }).action(
     async (options: CommonOptions) => {
       exitCode = await runMailerCommand('run', options);
     },
   );
-  addCommonOptions(program.command('once').description('one pass over the orders present now, then exit')).action(
+  addSendingOptions(addCommonOptions(program.command('once').description(h('cmd.once', lang)), lang), lang, { poll: false }).action(
     async (options: CommonOptions) => {
       exitCode = await runMailerCommand('once', options);
     },
   );
-  registerInspectCommands(program, (code) => (exitCode = code));
-  registerSendTestCommand(program, (code) => (exitCode = code));
-  registerServiceCommands(program, (code) => (exitCode = code));
-  registerConfigCommand(program, (code) => (exitCode = code));
+  registerInspectCommands(program, (code) => (exitCode = code), lang);
+  registerSendTestCommand(program, (code) => (exitCode = code), undefined, lang);
+  registerServiceCommands(program, (code) => (exitCode = code), lang);
+  registerConfigCommand(program, (code) => (exitCode = code), lang);
   try {
     await program.parseAsync(argv);
   } catch (error) {

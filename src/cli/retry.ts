@@ -13,10 +13,12 @@
  * Each order put back leaves an `order.retry_requested` line in the log, so
  * `trace` shows it.
  */
+import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
 import { describeError, formatLocalTime } from '../i18n.js';
-import { unnumberedName } from '../io/fsutil.js';
+import { FAILED_PATTERN } from '../io/archive.js';
+import { listOrderFilesOrNone, unnumberedName } from '../io/fsutil.js';
 import { appendLogEntry, hostOf } from '../io/inspect-files.js';
 import { acquireInstanceLock, type AcquireResult, type InstanceOwner } from '../io/lock.js';
 import { logFileOf } from '../io/log-reader.js';
@@ -52,6 +54,48 @@ export function matchedAnything(report: RetryReport): boolean {
 }
 
 const idOfName = (fileName: string): string => (orderIdOf(unnumberedName(fileName)) ?? fileName).toLowerCase();
+
+/** Where an order file can be: the order folder, claimed by this machine (in progress, or waiting for a retry), `errores/`, `enviados/`. */
+export type OrderPlace = 'inbox' | 'claimed' | 'deferred' | 'failed' | 'sent';
+
+export interface FoundOrder {
+  place: OrderPlace;
+  fileName: string;
+  /** The file's absolute path. */
+  path: string;
+  /** `deferred`: when its next try is due (ISO). */
+  nextTryAt?: string;
+}
+
+const createStore = (config: Config): FsOrderStore =>
+  createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
+
+/**
+ * Every file of the order `ref` (its id or file name, ignoring case; numbered
+ * copies such as `… (1).XML` included), where `retry` and the mailer look for
+ * it: the order folder, this machine's claims (deferred when its saved state
+ * has a next try still to come), `errores/`, `enviados/`; in that order.
+ * Read-only: nothing is moved or locked. A missing `errores/` or `enviados/`
+ * is an empty one.
+ */
+export async function locateOrder(config: Config, ref: string, now: Date = new Date()): Promise<FoundOrder[]> {
+  const wanted = orderIdOfRef(ref).toLowerCase();
+  if (wanted === '') return [];
+  const store = createStore(config);
+  const matching = (names: string[]): string[] => names.filter((n) => idOfName(n) === wanted);
+  const found: FoundOrder[] = matching(await store.listInbox()).map((fileName) => ({ place: 'inbox', fileName, path: path.join(config.dir, fileName) }));
+  for (const fileName of matching(await store.listClaimed())) {
+    const state = await store.loadState(fileName).catch(() => undefined);
+    const due = state?.nextTryAt;
+    const deferred = due !== undefined && due > now.getTime() && state?.sentAt === undefined;
+    found.push({ place: deferred ? 'deferred' : 'claimed', fileName, path: store.claimPath(fileName), ...(deferred && { nextTryAt: new Date(due).toISOString() }) });
+  }
+  for (const [place, folder] of [['failed', 'errores'], ['sent', 'enviados']] as const) {
+    const dir = path.join(config.dir, folder);
+    found.push(...matching(await listOrderFilesOrNone(dir, FAILED_PATTERN)).map((fileName) => ({ place, fileName, path: path.join(dir, fileName) })));
+  }
+  return found;
+}
 
 /** Moves the matching failed orders back; fills `report`. */
 async function requeueFailed(store: FsOrderStore, config: Config, target: RetryTarget, wanted: string, report: RetryReport): Promise<void> {
@@ -117,7 +161,7 @@ async function rescheduleOne(
 
 /** See the module comment; `target.failed` retries every failed order, else the one named by `target.id`. */
 export async function retryOrders(config: Config, target: RetryTarget, now: Date = new Date()): Promise<RetryReport> {
-  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
+  const store = createStore(config);
   const report: RetryReport = { requeued: [], rescheduled: [], leftToMailer: [], inProgress: [], alreadyQueued: [], errors: [] };
   const wanted = target.failed === true ? '' : orderIdOfRef(target.id ?? '').toLowerCase();
   if (target.failed !== true && wanted === '') return report;

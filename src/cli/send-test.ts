@@ -6,7 +6,7 @@
  * Exit status: 0 accepted, 1 not accepted (the explanation says why), 2 usage
  * or configuration error (nothing was sent). No password is ever printed.
  */
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 
 import type { Flags } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
@@ -15,11 +15,16 @@ import { t } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { sendTest } from '../io/send-test.js';
 import { ExitCode } from './exit-codes.js';
+import { configReason } from './config-errors.js';
+import { h } from './help.js';
+import { addCommonOptions, flagsOf } from './options.js';
 
 export interface SendTestCliOptions {
   to: string;
   company?: string;
   dir?: string;
+  attachments?: string;
+  errorMail?: string;
   config?: string;
   language?: string;
 }
@@ -35,16 +40,13 @@ const processIo: SendTestIo = { stdout: process.stdout, stderr: process.stderr, 
 /** Loads the configuration, sends, prints the outcome; resolves with the exit status. */
 export async function runSendTest(options: SendTestCliOptions, io: SendTestIo = processIo): Promise<number> {
   const early: Language = options.language === 'en' ? 'en' : 'es';
-  const flags: Partial<Flags> = {};
-  if (options.dir !== undefined) flags.dir = options.dir;
-  if (options.config !== undefined) flags.config = options.config;
-  if (options.language !== undefined) flags.language = options.language;
+  const flags: Partial<Flags> = flagsOf(options);
   let config: Config;
   try {
     config = await loadConfig({ flags, env: io.env });
   } catch (error) {
     if (!isMailerError(error)) throw error;
-    io.stderr.write(`${t('config.invalid', early, { reason: error.message })}\n`);
+    io.stderr.write(`${t('config.invalid', early, { reason: configReason(error.message, early) })}\n`);
     return ExitCode.USAGE;
   }
   const result = await sendTest({ config, to: options.to, ...(options.company !== undefined && { company: options.company }) });
@@ -66,15 +68,14 @@ export function registerSendTestCommand(
     process.exitCode = code;
   },
   io: SendTestIo = processIo,
+  lang: Language = 'es',
 ): Command {
-  return program
+  const command = program
     .command('send-test')
-    .description('send one test message with the configured SMTP settings and explain the outcome')
-    .requiredOption('--to <address>', 'who receives the test message')
-    .option('--company <name>', "use this company's profile instead of the top-level smtp/from")
-    .option('--dir <folder>', 'order folder (MAILER_DIR)')
-    .option('--config <file>', 'JSON configuration file')
-    .addOption(new Option('--language <lang>', 'language of the messages').choices(['es', 'en']))
+    .description(h('cmd.send_test', lang))
+    .requiredOption(h('flags.to', lang), h('opt.to', lang))
+    .option(h('flags.company', lang), h('opt.company', lang));
+  return addCommonOptions(command, lang)
     .action(async (options: SendTestCliOptions) => {
       setExitCode(await runSendTest(options, io));
     });

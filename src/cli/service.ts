@@ -21,8 +21,10 @@ import { Command, Option } from 'commander';
 import { ErrorCodes, isMailerError, MailerError } from '../errors.js';
 import { SYSTEM_UNIT_DIR, writeTextFile, writeUnitFile, writeUtf16File } from '../io/service-files.js';
 import { systemctlCommand, systemdUnit, unitName } from '../service/systemd.js';
-import { schtasksCommand, taskName, windowsTaskXml } from '../service/windows-task.js';
+import { eventSourceCommand, schtasksCommand, taskName, windowsTaskXml } from '../service/windows-task.js';
 import { ExitCode } from './exit-codes.js';
+import { h } from './help.js';
+import { languageOption } from './options.js';
 
 type Platform = 'linux' | 'windows';
 type Lang = 'es' | 'en';
@@ -31,6 +33,8 @@ interface ServiceOptions {
   platform?: Platform;
   config?: string;
   dir?: string;
+  attachments?: string;
+  errorMail?: string;
   name: string;
   user?: string;
   node?: string;
@@ -40,6 +44,8 @@ interface ServiceOptions {
   out?: string;
   unitDir?: string;
   language?: Lang;
+  /** The language the command line was read in (`--config`'s `language`), for these messages when `--language` is not given; never passed to the service. */
+  fallbackLanguage?: Lang;
 }
 
 const TEXT = {
@@ -67,6 +73,11 @@ const TEXT = {
   replaced: { es: 'Se reemplazó {file}.', en: 'Replaced {file}.' },
   enable: { es: 'Para activarlo, ejecute como root:', en: 'To enable it, run as root:' },
   register: { es: 'Para registrar la tarea, ejecute como administrador:', en: 'To register the task, run as administrator:' },
+  eventSource: {
+    es: 'Y, una vez, para que los errores lleguen al Visor de eventos (Registros de Windows → Aplicación, origen «Proscai Mailer»):',
+    en: 'And, once, so that errors reach Event Viewer (Windows Logs → Application, source "Proscai Mailer"):',
+  },
+  eventSourceText: { es: 'origen de eventos registrado', en: 'event source registered' },
   windowsInstall: {
     es: '«service install» es solo para Linux. En Windows: proscai-mailer service print --platform windows --out tarea.xml, y después el comando schtasks que se muestra.',
     en: '"service install" is for Linux only. On Windows: proscai-mailer service print --platform windows --out task.xml, then the schtasks command it shows.',
@@ -115,6 +126,9 @@ function target(options: ServiceOptions, platform: Platform, lang: Lang) {
     script: options.script === undefined ? defaultScript() : absolute(options.script, platform, lang),
     ...(options.config !== undefined && { configFile: absolute(options.config, platform, lang) }),
     ...(options.dir !== undefined && { dir: absolute(options.dir, platform, lang) }),
+    ...(options.attachments !== undefined && { attachments: absolute(options.attachments, platform, lang) }),
+    ...(options.errorMail !== undefined && { errorMail: options.errorMail }),
+    ...(options.language !== undefined && { language: options.language }),
     ...(options.user !== undefined && { user: options.user }),
     ...(options.workingDir !== undefined && { workingDirectory: absolute(options.workingDir, platform, lang) }),
   };
@@ -128,7 +142,7 @@ function linuxUnit(options: ServiceOptions, lang: Lang): string {
 }
 
 async function print(options: ServiceOptions): Promise<void> {
-  const lang: Lang = options.language ?? 'es';
+  const lang: Lang = options.language ?? options.fallbackLanguage ?? 'es';
   const platform: Platform = options.platform ?? HERE;
   if (platform === 'linux') {
     const text = linuxUnit(options, lang);
@@ -148,11 +162,12 @@ async function print(options: ServiceOptions): Promise<void> {
   const out = path.resolve(options.out);
   const command = schtasksCommand(out, options.name, options.user);
   await writeOrFail(options.out, () => writeUtf16File(options.out!, xml));
-  process.stdout.write(`${say('written', lang, { file: options.out })}\n${say('register', lang)}\n${command}\n`);
+  const source = eventSourceCommand(say('eventSourceText', lang));
+  process.stdout.write(`${say('written', lang, { file: options.out })}\n${say('register', lang)}\n${command}\n${say('eventSource', lang)}\n${source}\n`);
 }
 
 async function install(options: ServiceOptions): Promise<void> {
-  const lang: Lang = options.language ?? 'es';
+  const lang: Lang = options.language ?? options.fallbackLanguage ?? 'es';
   if ((options.platform ?? HERE) === 'windows') throw new MailerError(ErrorCodes.USAGE, say('windowsInstall', lang));
   const name = unitName(options.name);
   const text = linuxUnit(options, lang);
@@ -176,7 +191,7 @@ async function writeOrFail<T>(where: string, write: () => Promise<T>): Promise<T
 /** Runs an action and turns its failure into a message and an exit status. */
 function guarded(action: (options: ServiceOptions) => Promise<void>, setExitCode: (code: number) => void) {
   return async (options: ServiceOptions): Promise<void> => {
-    const lang: Lang = options.language ?? 'es';
+    const lang: Lang = options.language ?? options.fallbackLanguage ?? 'es';
     try {
       await action(options);
       setExitCode(ExitCode.OK);
@@ -195,18 +210,25 @@ function guarded(action: (options: ServiceOptions) => Promise<void>, setExitCode
   };
 }
 
-function addServiceOptions(command: Command): Command {
+/**
+ * The options of `service print|install`: the common options (./options.ts),
+ * which the service's `run` receives as given (`--dir`, `--attachments`,
+ * `--error-mail`, `--config`, `--language`), and the service's own.
+ */
+function addServiceOptions(command: Command, lang: Lang): Command {
   return command
-    .addOption(new Option('--platform <platform>', 'linux (systemd unit) or windows (Task Scheduler XML); default: this machine').choices(['linux', 'windows']))
-    .option('--config <file>', 'configuration file the service runs with')
-    .option('--dir <folder>', 'order folder the service runs on (when the configuration file does not name it)')
-    .option('--name <name>', 'name of the systemd service or of the Windows task', 'proscai-mailer')
-    .option('--user <user>', 'account the service runs as (Linux: User=; Windows: default SYSTEM)')
-    .option('--node <path>', 'node binary the service runs (default: the one running this command)')
-    .option('--script <path>', "the program's dist/main.js (default: this installation's)")
-    .option('--env-file <file>', 'Linux: EnvironmentFile= with the variables named by passwordEnv')
-    .option('--working-dir <folder>', "folder the service starts in (Linux: WorkingDirectory=; Windows: the task's Start in, default the program's folder)")
-    .addOption(new Option('--language <lang>', 'language of messages').choices(['es', 'en']));
+    .addOption(new Option(h('flags.platform', lang), h('opt.platform', lang)).choices(['linux', 'windows']))
+    .option(h('flags.config', lang), h('opt.service_config', lang))
+    .option(h('flags.dir', lang), h('opt.service_dir', lang))
+    .option(h('flags.attachments', lang), h('opt.service_attachments', lang))
+    .option(h('flags.error_mail', lang), h('opt.service_error_mail', lang))
+    .addOption(languageOption(lang, h('opt.service_language', lang)))
+    .option(h('flags.name', lang), h('opt.name', lang), 'proscai-mailer')
+    .option(h('flags.user', lang), h('opt.user', lang))
+    .option(h('flags.node', lang), h('opt.node', lang))
+    .option(h('flags.script', lang), h('opt.script', lang))
+    .option(h('flags.env_file', lang), h('opt.env_file', lang))
+    .option(h('flags.working_dir', lang), h('opt.working_dir', lang));
 }
 
 /**
@@ -219,12 +241,13 @@ export function registerServiceCommands(
   setExitCode: (code: number) => void = (code) => {
     process.exitCode = code;
   },
+  lang: Lang = 'es',
 ): void {
-  const service = program.command('service').description('run the mailer at boot: systemd unit (Linux) or scheduled task (Windows)');
-  addServiceOptions(service.command('print').description('print the systemd unit or the Windows task XML (--out FILE writes it)'))
-    .option('--out <file>', 'write to FILE instead of the terminal (Windows: UTF-16, as schtasks reads it)')
-    .action(guarded(print, setExitCode));
-  addServiceOptions(service.command('install').description('Linux: write the unit to /etc/systemd/system and print the systemctl line to run'))
-    .option('--unit-dir <folder>', 'folder to write the unit to', SYSTEM_UNIT_DIR)
-    .action(guarded(install, setExitCode));
+  const service = program.command('service').description(h('cmd.service', lang));
+  addServiceOptions(service.command('print').description(h('cmd.service_print', lang)), lang)
+    .option(h('flags.out', lang), h('opt.out', lang))
+    .action((options: ServiceOptions) => guarded(print, setExitCode)({ ...options, fallbackLanguage: lang }));
+  addServiceOptions(service.command('install').description(h('cmd.service_install', lang)), lang)
+    .option(h('flags.unit_dir', lang), h('opt.unit_dir', lang), SYSTEM_UNIT_DIR)
+    .action((options: ServiceOptions) => guarded(install, setExitCode)({ ...options, fallbackLanguage: lang }));
 }

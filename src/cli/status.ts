@@ -19,19 +19,32 @@
  * - notices failing: the state file the notifier keeps in the work area while
  *   failure notices cannot be sent (io/notify-delivery.ts).
  * Claims of other machines sharing the folder are not counted.
+ *
+ * Alerts (`alerts`, each with a stable `code`): what needs a person now. The
+ * order folder missing or not a folder; notices failing; and, from the
+ * mailer's health file (io/health.ts), the log file not writable, claims
+ * failing because the work area refuses writes, and the last SMTP failure of
+ * each company until one of its sends succeeds. `status` also looks itself
+ * where the mailer may have been unable to write the health file
+ * (`probeAsStatus`): a folder where the log file should be; the log and
+ * claims folders' write permission, when it runs as their owner. Any alert
+ * makes the exit status 1 (`statusExitCode`), so that a monitoring script
+ * can run `status`.
  */
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { companyOf } from '../actors/intake.js';
 import { formatLocalTime } from '../i18n.js';
 import { orderIdOf } from '../order/types.js';
-import { failedTimes, hostOf, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
+import { failedTimes, hostOf, isNotAFile, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
 import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log-reader.js';
 import { Events } from '../io/log.js';
 import { orderFolderState } from '../io/lock.js';
 import { createOrderStore } from '../io/store.js';
 import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/notify-delivery.js';
 import { unnumberedName } from '../io/fsutil.js';
+import { healthPaths, probeAsStatus, readHealth } from '../io/health.js';
+import { ExitCode } from './exit-codes.js';
 
 export interface Counts {
   waiting: number;
@@ -77,6 +90,33 @@ export interface LogGap {
   sentOmitted: number;
 }
 
+/** An SMTP failure as `status` shows it. */
+export interface ErrorSummary {
+  code: string;
+  message: string;
+  smtpCode?: number;
+  smtpResponse?: string;
+}
+
+/**
+ * Something that needs a person now; `code` is stable (scripts test it):
+ * - `folder_missing`, `folder_not_folder`: the order folder (`dir`);
+ * - `notices_failing`: failure notices cannot be sent through `server`;
+ * - `log_not_writable`: the log `file` cannot be written (`since` when the
+ *   mailer recorded it; without it, `status` found it itself);
+ * - `claims_failing`: orders cannot be claimed, `dir` refuses writes;
+ * - `smtp_failing`: the last send of `company` failed (`at`; `since` the
+ *   first of the same error in a row), until one of its sends succeeds.
+ */
+export type Alert =
+  | { code: 'folder_missing' | 'folder_not_folder'; dir: string }
+  | { code: 'notices_failing'; server: string; since: string; error: ErrorSummary }
+  | { code: 'log_not_writable'; file: string; error: string; since?: string }
+  | { code: 'claims_failing'; dir: string; error: string; since?: string }
+  | { code: 'smtp_failing'; company: string; error: ErrorSummary; since: string; at: string; orderId?: string };
+
+export type AlertCode = Alert['code'];
+
 export interface StatusReport {
   /** ISO time the report describes. */
   at: string;
@@ -91,6 +131,37 @@ export interface StatusReport {
   logGaps: LogGap[];
   /** Set while failure notices cannot be sent: where through, since when, the last error. */
   noticeProblem?: NoticeProblem;
+  /** What needs a person now (see `Alert`); empty when nothing does. */
+  alerts: Alert[];
+}
+
+/** 1 when any alert needs a person, else 0. */
+export function statusExitCode(report: Pick<StatusReport, 'alerts'>): number {
+  return report.alerts.length > 0 ? ExitCode.FAILED : ExitCode.OK;
+}
+
+/** The alerts from the folder state, the notice state, the mailer's health file and `status`'s own probes. */
+async function gatherAlerts(config: Config, folder: 'folder' | 'missing' | 'not_folder', noticeProblem: NoticeProblem | undefined, claimsDir: string): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  if (folder !== 'folder') alerts.push({ code: folder === 'missing' ? 'folder_missing' : 'folder_not_folder', dir: config.dir });
+  if (noticeProblem !== undefined) alerts.push({ code: 'notices_failing', server: noticeProblem.server, since: noticeProblem.since, error: noticeProblem.error });
+  const health = await readHealth(healthPaths(config));
+  const probed = await probeAsStatus({ logFile: logFileOf(config), claimsDir, workDir: config.workDir });
+  if (health?.log !== undefined) alerts.push({ code: 'log_not_writable', file: health.log.file, error: health.log.error, since: health.log.since });
+  else if (probed.log !== undefined) alerts.push({ code: 'log_not_writable', file: logFileOf(config), error: probed.log });
+  if (health?.claims !== undefined) alerts.push({ code: 'claims_failing', dir: health.claims.dir, error: health.claims.error, since: health.claims.since });
+  else if (probed.claims !== undefined) alerts.push({ code: 'claims_failing', dir: probed.claimsDir ?? claimsDir, error: probed.claims });
+  const smtp = Object.entries(health?.smtp ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  for (const [company, p] of smtp) {
+    const error: ErrorSummary = {
+      code: p.code,
+      message: p.message,
+      ...(p.smtpCode !== undefined && { smtpCode: p.smtpCode }),
+      ...(p.smtpResponse !== undefined && { smtpResponse: p.smtpResponse }),
+    };
+    alerts.push({ code: 'smtp_failing', company, error, since: p.since, at: p.at, ...(p.orderId !== undefined && { orderId: p.orderId }) });
+  }
+  return alerts;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -108,12 +179,13 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   const folder = await orderFolderState(config.dir);
   const mailer = await readMailerProcess(config.workDir, hostOf(config).hostId);
   const noticeProblem = await readNoticeProblem(noticeStatePath(config.workDir));
+  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
+  const alerts = await gatherAlerts(config, folder, noticeProblem, path.dirname(store.claimPath('_')));
   const common = { at: now.toISOString(), dir: config.dir };
   const notices = noticeProblem !== undefined ? { noticeProblem } : {};
   if (folder !== 'folder') {
-    return { ...common, folderProblem: folder, mailer, companies: [], totals: noCounts(), deferred: [], failed: [], logGaps: [], ...notices };
+    return { ...common, folderProblem: folder, mailer, companies: [], totals: noCounts(), deferred: [], failed: [], logGaps: [], ...notices, alerts };
   }
-  const store = createOrderStore({ dir: config.dir, workDir: config.workDir, recycleDir: config.recycleDir, ...hostOf(config) });
   const since = new Date(now.getTime() - DAY_MS);
   const table = new Map<string, Counts>();
   const bump = (company: string, key: keyof Counts): void => {
@@ -127,7 +199,12 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   }
 
   const deferred: DeferredOrder[] = [];
-  for (const fileName of await store.listClaimed()) {
+  // Claims that cannot be listed are an alert already (claims_failing): the rest of the report still stands.
+  const claimedNames = await store.listClaimed().catch((error: unknown) => {
+    if (alerts.some((a) => a.code === 'claims_failing')) return [] as string[];
+    throw error;
+  });
+  for (const fileName of claimedNames) {
     const state = await store.loadState(fileName);
     const company = state?.company !== undefined ? keyOf(state.company) : companyOfBytes(await readFileIfPossible(store.claimPath(fileName)), fileName, config);
     if (state?.nextTryAt === undefined || state.nextTryAt <= now.getTime() || state.sentAt !== undefined) {
@@ -162,7 +239,8 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   }
 
   const recent = (time: unknown): boolean => typeof time === 'string' && Date.parse(time) >= since.getTime();
-  const sent = await collectLogEntries(
+  // A log path that is not a file is an alert already (log_not_writable): the rest of the report still stands.
+  const sent = (await isNotAFile(logFileOf(config))) ? { entries: [] } : await collectLogEntries(
     logFileOf(config),
     (e) => (e.event === Events.ORDER_TRANSITION && e.to === 'sent' && recent(e.time)) || (e.event === Events.LOG_LINES_LOST && recent(e.until)),
     { since, contains: ['"to":"sent"', `"${Events.LOG_LINES_LOST}"`] },
@@ -199,6 +277,7 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
     failed: failed.sort((a, b) => a.failedAt.localeCompare(b.failedAt)),
     logGaps,
     ...notices,
+    alerts,
   };
 }
 
@@ -222,6 +301,12 @@ const TEXT = {
     failed: 'Fallidas en las últimas 24 horas (en errores/; detalle con «proscai-mailer trace <id>»):',
     gap: 'Atención: el registro perdió {lines} líneas entre {since} y {until} ({error}); sus {sent} envíos están contados en «Enviadas 24 h».',
     gapOmitted: 'Atención: el registro perdió {lines} líneas entre {since} y {until} ({error}); {omitted} envíos de ese lapso no quedaron detallados, así que «Enviadas 24 h» puede ser menor que lo enviado en hasta {omitted}.',
+    logUnwritable: 'Atención: no se puede escribir el registro {file}: {error}{since}. Los envíos siguen, pero sus líneas se pierden: revise el espacio en disco y que la cuenta del servicio pueda escribir en esa carpeta.',
+    claimsFailing: 'Atención: no se pueden tomar órdenes: la carpeta {dir} no admite escritura ({error}){since}. Las órdenes esperan en la carpeta de órdenes: dé permiso de escritura a la cuenta del servicio sobre el área de trabajo (o libere espacio en el disco).',
+    smtpFailing: 'Atención: el último envío de {company} falló a las {at}{order}: {error}{since}. Se quita cuando un envío de esa empresa salga bien.',
+    since: ' (desde {since})',
+    sinceRepeated: '; igual desde {since}',
+    order: ' (orden {orderId})',
   },
   en: {
     folder: 'Order folder',
@@ -240,6 +325,12 @@ const TEXT = {
     failed: 'Failed in the last 24 hours (in errores/; details with "proscai-mailer trace <id>"):',
     gap: 'Warning: the log lost {lines} lines between {since} and {until} ({error}); their {sent} sends are counted in "Sent 24 h".',
     gapOmitted: 'Warning: the log lost {lines} lines between {since} and {until} ({error}); {omitted} sends of that time were not listed, so "Sent 24 h" may be short of what was sent by up to {omitted}.',
+    logUnwritable: "Warning: the log {file} cannot be written: {error}{since}. Sending goes on, but its lines are lost: check the disk space and that the service account can write in that folder.",
+    claimsFailing: "Warning: orders cannot be claimed: the folder {dir} refuses writes ({error}){since}. The orders wait in the order folder: give the service account write permission on the work area (or free disk space).",
+    smtpFailing: "Warning: the last send of {company} failed at {at}{order}: {error}{since}. It goes when a send of that company succeeds.",
+    since: ' (since {since})',
+    sinceRepeated: '; the same since {since}',
+    order: ' (order {orderId})',
   },
 } as const;
 
@@ -262,6 +353,39 @@ export function errorLine(e: { code?: unknown; message?: unknown; smtpCode?: unk
   return parts.filter(Boolean).join(' — ');
 }
 
+/** A send failure in few words: its code and the server's reply when there is one (the message otherwise), without a final period. */
+function replyLine(e: ErrorSummary): string {
+  const reply = e.smtpResponse ?? (e.smtpCode !== undefined ? String(e.smtpCode) : undefined);
+  return `${e.code}: ${reply ?? e.message}`.replace(/\.+$/, '');
+}
+
+/** One alert in the operator's words. */
+export function alertLine(alert: Alert, lang: Language): string {
+  const tx = TEXT[lang];
+  const local = (iso: string): string => formatLocalTime(new Date(iso));
+  const since = (iso: string | undefined): string => (iso === undefined ? '' : fill(tx.since, { since: local(iso) }));
+  switch (alert.code) {
+    case 'folder_missing':
+      return fill(tx.missing, { dir: alert.dir });
+    case 'folder_not_folder':
+      return fill(tx.notFolder, { dir: alert.dir });
+    case 'notices_failing':
+      return fill(tx.notices, { server: alert.server, error: errorLine(alert.error), since: local(alert.since) });
+    case 'log_not_writable':
+      return fill(tx.logUnwritable, { file: alert.file, error: alert.error, since: since(alert.since) });
+    case 'claims_failing':
+      return fill(tx.claimsFailing, { dir: alert.dir, error: alert.error, since: since(alert.since) });
+    case 'smtp_failing':
+      return fill(tx.smtpFailing, {
+        company: alert.company,
+        at: local(alert.at),
+        order: alert.orderId === undefined ? '' : fill(tx.order, { orderId: alert.orderId }),
+        error: replyLine(alert.error),
+        since: alert.since === alert.at ? '' : fill(tx.sinceRepeated, { since: local(alert.since) }),
+      });
+  }
+}
+
 /** The human report: who runs, a table per company, then the deferred and failed orders. */
 export function formatStatus(report: StatusReport, lang: Language): string {
   const tx = TEXT[lang];
@@ -272,14 +396,8 @@ export function formatStatus(report: StatusReport, lang: Language): string {
     report.mailer.running ? (owner ? fill(tx.running, { pid: owner.pid, since: local(owner.since) }) : tx.runningUnknown) : tx.stopped,
     '',
   ];
-  const notices = report.noticeProblem;
-  if (notices !== undefined) {
-    lines.push(fill(tx.notices, { server: notices.server, error: errorLine(notices.error), since: local(notices.since) }), '');
-  }
-  if (report.folderProblem !== undefined) {
-    lines.push(fill(report.folderProblem === 'missing' ? tx.missing : tx.notFolder, { dir: report.dir }), '');
-    return lines.join('\n');
-  }
+  for (const alert of report.alerts) lines.push(alertLine(alert, lang), '');
+  if (report.folderProblem !== undefined) return lines.join('\n');
   for (const gap of report.logGaps) {
     const params = { lines: gap.lines, since: local(gap.since), until: local(gap.until), error: gap.error ?? '?', sent: gap.sent, omitted: gap.sentOmitted };
     lines.push(fill(gap.sentOmitted > 0 ? tx.gapOmitted : tx.gap, params));

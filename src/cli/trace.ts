@@ -11,14 +11,21 @@
  * both lives, in order. Where the log lost lines (a `log.lines_lost` line: the
  * disk was full) while the order was in progress, the timeline says so, and a
  * send that line records counts as the order's outcome.
+ *
+ * The text speaks in the operator's words: each state of the order machine
+ * (machines/order.ts) has a phrase in both languages (STATE_PHRASES; a test
+ * walks the machine's states), and each failure is the sentence the
+ * `.error.txt` note gives. `--json` prints the log lines as they are, with the
+ * machine's state names and English messages, for scripts.
  */
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
+import type { ErrorCode, SerializedError, XmlProblem } from '../errors.js';
+import { describeError } from '../i18n.js';
 import { orderIdOf } from '../order/types.js';
 import { unnumberedName } from '../io/fsutil.js';
 import { collectLogEntries, logFileOf, lostSendsOf, type LogEntry } from '../io/log-reader.js';
 import { Events } from '../io/log.js';
-import { errorLine } from './status.js';
 
 export interface TraceResult {
   /** What the person typed. */
@@ -87,7 +94,6 @@ const TEXT = {
   es: {
     header: 'Orden {id} ({file}), empresa {company}',
     zone: 'Horas locales de este equipo ({zone}).',
-    attempt: 'intento {n}',
     deferred: 'el intento {n} falló; se reintentará el {next}',
     failed: 'FALLÓ',
     sent: 'ENVIADA: Message-ID {id}; aceptada por {to}; respuesta del servidor: {response}',
@@ -111,7 +117,6 @@ const TEXT = {
   en: {
     header: 'Order {id} ({file}), company {company}',
     zone: "Local times of this machine ({zone}).",
-    attempt: 'try {n}',
     deferred: 'try {n} failed; next try at {next}',
     failed: 'FAILED',
     sent: 'SENT: Message-ID {id}; accepted for {to}; server reply: {response}',
@@ -149,19 +154,89 @@ function zoneOf(at: Date): string {
   return `UTC${offset >= 0 ? '+' : '-'}${pad(Math.trunc(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
 }
 
-/** `xstate.done.actor.0.order.loading` → `done: loading`; other events as they are. */
-export function causeText(cause: unknown): string {
-  if (typeof cause !== 'string') return '';
-  const m = /^xstate\.(done|error)\.actor\..*?([A-Za-z]+)$/.exec(cause);
-  return m ? `${m[1]}: ${m[2]}` : cause.replace(/^xstate\./, '');
+type Phrase = { es: string; en: string };
+
+/**
+ * What each state of the order machine means to the operator; `{attempts}`
+ * and `{next}` (the next try, local time) are filled from the log. Every
+ * state of `orderMachine` has one (test/cli/trace.test.ts walks them).
+ */
+export const STATE_PHRASES: Readonly<Record<string, Phrase>> = {
+  detected: { es: 'detectada en la carpeta de órdenes', en: 'found in the order folder' },
+  claiming: { es: 'tomando el archivo de la carpeta de órdenes', en: 'taking the file from the order folder' },
+  resuming: { es: 'retomada al iniciar proscai-mailer (ya estaba tomada)', en: 'picked up again when proscai-mailer started (it was already taken)' },
+  restoring: { es: 'revisando su estado guardado', en: 'checking its saved state' },
+  awaitingTurn: { es: 'esperando turno: estaba en curso cuando proscai-mailer se detuvo', en: 'waiting its turn: it was in progress when proscai-mailer stopped' },
+  markingInFlight: { es: 'marcada como en curso', en: 'marked as in progress' },
+  quarantining: { es: 'apartada: proscai-mailer se detuvo más de una vez mientras la procesaba', en: 'set aside: proscai-mailer stopped more than once while handling it' },
+  loading: { es: 'leyendo la orden', en: 'reading the order' },
+  loadBlocked: { es: 'no se puede leer por ahora (archivo ocupado o carpeta no disponible); se volverá a intentar', en: 'cannot be read right now (file busy or folder unavailable); will try again' },
+  parsed: { es: 'orden leída y válida', en: 'order read and valid' },
+  sending: { es: 'enviando (intento {attempts})', en: 'sending (try {attempts})' },
+  retryOrGiveUp: { es: 'el envío falló; se decide si se reintenta', en: 'the send failed; deciding whether to try again' },
+  deferring: { es: 'guardando el reintento', en: 'saving the retry' },
+  deferred: { es: 'en espera; reintento programado para el {next}', en: 'waiting; retry scheduled for {next}' },
+  waiting: { es: 'llegó la hora del reintento; esperando lugar para enviar', en: 'retry due; waiting for a free slot to send' },
+  sent: { es: 'aceptada por el servidor SMTP', en: 'accepted by the SMTP server' },
+  archiving: { es: 'archivando la orden enviada', en: 'archiving the sent order' },
+  savingSent: { es: 'enviada, pero no se pudo archivar; se guarda que ya se envió', en: 'sent, but it could not be archived; recording that it was sent' },
+  archiveBlocked: { es: 'enviada; se volverá a intentar archivarla (no se envía otra vez)', en: 'sent; archiving it will be tried again (it is not sent again)' },
+  failed: { es: 'falla definitiva', en: 'permanent failure' },
+  archivingFailed: { es: 'moviéndola a errores/ con su nota .error.txt', en: 'moving it to errores/ with its .error.txt note' },
+  archiveFailedBlocked: { es: 'no se pudo mover a errores/; se volverá a intentar', en: 'could not be moved to errores/; will try again' },
+  notifying: { es: 'enviando el aviso por correo', en: 'sending the e-mail notice' },
+  lost: { es: 'la tomó otro proscai-mailer', en: 'another proscai-mailer took it' },
+  skipped: { es: 'no se pudo tomar el archivo; sigue en la carpeta de órdenes', en: 'the file could not be taken; it stays in the order folder' },
+  done: { es: 'terminado', en: 'finished' },
+};
+
+/** `deferred` without a known next try. */
+const DEFERRED_UNTIMED: Phrase = { es: 'en espera de reintento', en: 'waiting for a retry' };
+
+/** The phrase of state `state` in `lang`; a name the table lacks (a log from another version) is shown as it is. */
+export function statePhrase(state: string, lang: Language, params: { attempts?: unknown; next?: string } = {}): string {
+  const phrase = state === 'deferred' && params.next === undefined ? DEFERRED_UNTIMED : STATE_PHRASES[state];
+  return phrase === undefined ? state : fill(phrase[lang], params);
 }
 
-const errorOf = (e: LogEntry): string => errorLine({ code: e.errorCode, message: e.error, smtpCode: e.smtpCode, smtpResponse: e.smtpResponse });
+/** The failure a log line records, rebuilt from its fields (see actors/transitions.ts `errorFields`). */
+function serializedOf(e: LogEntry): SerializedError | undefined {
+  if (typeof e.errorCode !== 'string') return undefined;
+  const smtpCode = typeof e.smtpCode === 'number' ? e.smtpCode : undefined;
+  const smtpResponse = typeof e.smtpResponse === 'string' ? e.smtpResponse : undefined;
+  return {
+    code: e.errorCode as ErrorCode,
+    message: typeof e.error === 'string' ? e.error : '',
+    ...(typeof e.field === 'string' && { field: e.field }),
+    ...(typeof e.value === 'string' && { value: e.value }),
+    ...(typeof e.path === 'string' && { path: e.path }),
+    ...(typeof e.xml === 'object' && e.xml !== null && { xml: e.xml as XmlProblem }),
+    ...((smtpCode !== undefined || smtpResponse !== undefined) && { smtp: { ...(smtpCode !== undefined && { responseCode: smtpCode }), ...(smtpResponse !== undefined && { response: smtpResponse }) } }),
+  };
+}
 
-/** One line of the timeline; `lastError` avoids repeating the same error on pass-through states. */
-function describe(e: LogEntry, lang: Language, lastError: { text: string }, id: string): string {
+/** The failure of a log line as the `.error.txt` note words it, with its code; '' when the line records none. */
+function errorOf(e: LogEntry, lang: Language): string {
+  const error = serializedOf(e);
+  if (error !== undefined) return `${describeError(error, lang)} [${error.code}]`;
+  return typeof e.error === 'string' ? e.error : '';
+}
+
+/** The next try of a `deferred` state: from the line itself or the `order.deferred`/`order.resumed` line that follows it. */
+function nextTryOf(entries: LogEntry[], at: number): unknown {
+  for (let i = at; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.nextTryAt !== undefined) return e.nextTryAt;
+    if (i > at && e.event === Events.ORDER_TRANSITION) return undefined;
+  }
+  return undefined;
+}
+
+/** One line of the timeline; `lastError` avoids repeating the error of one try on the lines that follow it. */
+function describe(entries: LogEntry[], at: number, lang: Language, lastError: { text: string }, id: string): string {
   const tx = TEXT[lang];
-  const error = errorOf(e);
+  const e = entries[at]!;
+  const error = errorOf(e, lang);
   switch (e.event) {
     case Events.LOG_LINES_LOST: {
       const send = lostSendOf(e, id);
@@ -169,15 +244,20 @@ function describe(e: LogEntry, lang: Language, lastError: { text: string }, id: 
       return fill(send === undefined ? tx.gap : tx.gapSent, params);
     }
     case 'order.transition': {
-      const shown = error !== '' && error !== lastError.text ? `  ${error}` : '';
-      lastError.text = error;
-      const attempt = e.to === 'sending' ? `, ${fill(tx.attempt, { n: e.attempts })}` : '';
-      return `${`${String(e.from)} → ${String(e.to)}`.padEnd(28)} (${causeText(e.cause)}${attempt})${shown}`;
+      // The `order.failed` line that follows `failed` gives every reason at once.
+      const shown = error !== '' && error !== lastError.text && e.to !== 'failed' ? `: ${error}` : '';
+      // A new try may fail the same way again: that is said again.
+      lastError.text = e.to === 'sending' ? '' : error || lastError.text;
+      const next = e.to === 'deferred' ? nextTryOf(entries, at) : undefined;
+      return `${statePhrase(String(e.to), lang, { attempts: e.attempts, ...(next !== undefined && { next: localTime(next) }) })}${shown}`;
     }
-    case 'order.deferred':
-      return `${fill(tx.deferred, { n: e.attempts, next: localTime(e.nextTryAt) })}${error ? `  ${error}` : ''}`;
+    case 'order.deferred': {
+      const shown = error !== '' && error !== lastError.text ? `: ${error}` : '';
+      lastError.text = error || lastError.text;
+      return `${fill(tx.deferred, { n: e.attempts, next: localTime(e.nextTryAt) })}${shown}`;
+    }
     case 'order.failed': {
-      const reasons = Array.isArray(e.reasons) ? e.reasons.map((r) => errorOf(r as LogEntry)) : [];
+      const reasons = Array.isArray(e.reasons) ? e.reasons.map((r) => errorOf(r as LogEntry, lang)) : [];
       return `${tx.failed}: ${reasons.join(' | ')}`;
     }
     case 'order.sent': {
@@ -224,7 +304,7 @@ export function formatTrace(result: TraceResult, lang: Language): string {
     fill(tx.header, { id: first?.orderId ?? result.orderId, file: first?.fileName ?? '?', company }),
     fill(tx.zone, { zone: zoneOf(new Date()) }),
     '',
-    ...result.entries.map((e) => `${localTime(e.time)}  ${describe(e, lang, lastError, result.orderId)}`),
+    ...result.entries.map((e, i) => `${localTime(e.time)}  ${describe(result.entries, i, lang, lastError, result.orderId)}`),
     '',
     outcomeOf(result, lang),
   ];

@@ -127,10 +127,10 @@ export function buildConfig(input: BuildConfigInput): Config {
   merged.attachments = typeof merged.attachments === 'string' ? path.resolve(cwd, merged.attachments) : dir;
   merged.workDir = typeof merged.workDir === 'string' ? path.resolve(cwd, merged.workDir) : path.join(dir, '.proscai-mailer');
   if (file.pathMap !== undefined) merged.pathMap = mapTargets(file.pathMap as Record<string, string>, fileBase);
-  merged.smtp = inFile(() => withPassword(merged.smtp as SmtpProfile, 'smtp', input.env), input.fileName);
-  merged.companies = inFile(() => companies(merged, input.env), input.fileName);
+  merged.smtp = inFile(() => smtpOf(merged.smtp as SmtpProfile, 'smtp', input.env, fileBase), input.fileName);
+  merged.companies = inFile(() => companies(merged, input.env, fileBase), input.fileName);
   const notify = merged.notify as NotifyRoute | null;
-  if (notify !== null) merged.notify = inFile(() => ({ ...notify, smtp: withPassword(notify.smtp, 'notify.smtp', input.env) }), input.fileName);
+  if (notify !== null) merged.notify = inFile(() => ({ ...notify, smtp: smtpOf(notify.smtp, 'notify.smtp', input.env, fileBase) }), input.fileName);
   return deepFreeze(merged as unknown as Config);
 }
 
@@ -193,6 +193,16 @@ function mapTargets(map: Record<string, string>, base: string): Record<string, s
   );
 }
 
+/**
+ * A profile's `smtp` as the mailer uses it: the password resolved, the `ca`
+ * file's path made absolute (from the configuration file's folder). Whether
+ * that file is a readable PEM is checked by io/smtp-ca.ts, which reads it.
+ */
+function smtpOf(smtp: SmtpProfile, key: string, env: Record<string, string | undefined>, base: string): SmtpProfile {
+  const out = withPassword(smtp, key, env);
+  return out.ca === undefined ? out : { ...out, ca: path.resolve(base, out.ca) };
+}
+
 /** Replaces `passwordEnv` by the variable's value so nothing later reads the environment. */
 function withPassword(smtp: SmtpProfile, key: string, env: Record<string, string | undefined>): SmtpProfile {
   if (smtp.passwordEnv === undefined) return smtp;
@@ -204,7 +214,7 @@ function withPassword(smtp: SmtpProfile, key: string, env: Record<string, string
   return { ...smtp, password: value };
 }
 
-function companies(merged: Record<string, unknown>, env: Record<string, string | undefined>): Record<string, CompanyProfile> {
+function companies(merged: Record<string, unknown>, env: Record<string, string | undefined>, base: string): Record<string, CompanyProfile> {
   const seen = new Map<string, string>();
   const out: Record<string, CompanyProfile> = {};
   for (const [name, raw] of Object.entries(merged.companies as Record<string, Partial<CompanyProfile>>)) {
@@ -214,7 +224,7 @@ function companies(merged: Record<string, unknown>, env: Record<string, string |
     seen.set(upper, name);
     out[name] = {
       ...raw,
-      ...(raw.smtp !== undefined && { smtp: withPassword(raw.smtp, `companies.${name}.smtp`, env) }),
+      ...(raw.smtp !== undefined && { smtp: smtpOf(raw.smtp, `companies.${name}.smtp`, env, base) }),
       maxConnections: raw.maxConnections ?? (merged.maxConnections as number),
       perMinute: raw.perMinute !== undefined ? raw.perMinute : (merged.perMinute as number | null),
     };

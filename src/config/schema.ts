@@ -147,6 +147,7 @@ export const smtpRules = {
   passwordEnv: str,
   timeoutMinutes: int(1, 10, ' of minutes'),
   rejectUnauthorized: bool,
+  ca: str,
 } as const;
 
 export const companyRules = {

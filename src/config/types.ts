@@ -23,6 +23,12 @@ export interface SmtpProfile {
   timeoutMinutes?: number;
   /** Verify the server's certificate (default true). Only for servers with self-signed certificates. */
   rejectUnauthorized?: boolean;
+  /**
+   * PEM file of a certificate authority trusted besides the public ones (a
+   * company's own authority, or a self-signed server certificate); absolute
+   * after loading (a relative path is taken from the configuration file's folder).
+   */
+  ca?: string;
 }
 
 export interface CompanyProfile {

@@ -80,10 +80,11 @@ export async function resolveAttachments(order: Order, opts: AttachmentOptions):
   const first = failures[0];
   if (first === undefined) return results.map((r) => (r as { value: ResolvedAttachment }).value);
   if (failures.length === 1) throw first;
-  const others = failures.slice(1).map((f) => `${f.code} ${f.value ?? ''}`.trim());
+  const others = failures.slice(1).map((f) => `${f.code} ${f.path ?? f.value ?? ''}`.trim());
   throw new MailerError(first.code, `${first.message} (also: ${others.join('; ')})`, {
     field: FIELD,
     ...(first.value !== undefined && { value: first.value }),
+    ...(first.path !== undefined && { path: first.path }),
   });
 }
 
@@ -128,11 +129,13 @@ function realRoots(opts: AttachmentOptions): Promise<Roots> {
 
 async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: Roots): Promise<ResolvedAttachment> {
   const source = att.path;
-  const fail = (code: ErrorCode, why: string, cause?: unknown): MailerError =>
-    new MailerError(code, `Attachment ${JSON.stringify(source)} ${why}`, { field: FIELD, value: source, cause });
+  const refuse = (code: ErrorCode, why: string): MailerError => new MailerError(code, `Attachment ${JSON.stringify(source)} ${why}`, { field: FIELD, value: source });
 
   const candidate = localPath(source, opts);
-  if (typeof candidate !== 'string') throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, candidate.refused);
+  if (typeof candidate !== 'string') throw refuse(ErrorCodes.ATTACHMENT_OUTSIDE, candidate.refused);
+  // From here on every refusal names the absolute path looked at: what the person must check.
+  const fail = (code: ErrorCode, why: string, cause?: unknown): MailerError =>
+    new MailerError(code, `Attachment ${JSON.stringify(source)} (looked for at ${candidate}) ${why}`, { field: FIELD, value: source, path: candidate, cause });
   // Checked lexically first so that `..` is refused as "outside" even when the target does not exist
   // (against the folders as configured and as resolved, so either spelling of a symlinked folder works).
   if (!insideAny(candidate, [...roots.lexical, ...roots.real])) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'is outside the attachment and order folders');

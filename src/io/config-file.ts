@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ErrorCodes, MailerError } from '../errors.js';
 import { buildConfig, type Flags } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { checkCaFiles } from './smtp-ca.js';
 
 /** Parses the file as JSON (a UTF-8 byte-order mark is accepted). */
 export async function readConfigFile(file: string): Promise<unknown> {
@@ -57,7 +58,9 @@ export async function loadConfig(input: {
   const cwd = input.cwd ?? process.cwd();
   const fileName = input.flags.config === undefined ? undefined : path.resolve(cwd, input.flags.config);
   const file = fileName === undefined ? undefined : await readConfigFile(fileName);
-  return buildConfig({ flags: input.flags, env: input.env, cwd, ...(fileName !== undefined && { file, fileName }) });
+  const config = buildConfig({ flags: input.flags, env: input.env, cwd, ...(fileName !== undefined && { file, fileName }) });
+  await checkCaFiles(config);
+  return config;
 }
 
 /**

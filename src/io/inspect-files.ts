@@ -68,6 +68,12 @@ export async function readFileIfPossible(file: string): Promise<Buffer | undefin
   return readOrderBytes(file).catch(() => undefined);
 }
 
+/** True when something other than a file stands at `file`'s path (a folder, say); false when it is a file or nothing is there. */
+export async function isNotAFile(file: string): Promise<boolean> {
+  const info = await fs.stat(file).catch(() => undefined);
+  return info !== undefined && !info.isFile();
+}
+
 /** A file of `errores/` and when it failed. */
 export interface FailedFile {
   fileName: string;

@@ -40,6 +40,10 @@ import pino from 'pino';
 import pretty from 'pino-pretty';
 
 import { createRotatingFile, type LostLine, type LostLines } from './log-files.js';
+import { isJournalStream, levelOfLine, priorityOf, withPriority } from './journal.js';
+import type { Language } from '../config/types.js';
+import { levelLabel, terminalMessage } from './terminal-text.js';
+import { t } from '../i18n.js';
 
 export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES } from './log-files.js';
 export { listLogFiles } from './log-names.js';
@@ -63,8 +67,11 @@ export const Events = {
   /** Reports dropped from a notification kept too long (server down for a day, or too many). */
   NOTIFY_DROPPED: 'notify.dropped',
   SUPERVISOR_STARTED: 'supervisor.started',
+  /** A stop signal: nothing new starts; `inFlight` sends are awaited, each at most `boundMs`. */
   SUPERVISOR_STOPPING: 'supervisor.stopping',
   SUPERVISOR_STOPPED: 'supervisor.stopped',
+  /** A second stop signal: the process ends at once; `inFlight` orders stay claimed for the next start (exit 4). */
+  SUPERVISOR_STOPPED_NOW: 'supervisor.stopped_now',
   SCAN_COMPLETED: 'scan.completed',
   SCAN_FAILED: 'scan.failed',
   WATCH_ERROR: 'watch.error',
@@ -79,6 +86,14 @@ export const Events = {
    * `lines`, `since`, `until`, `error`, and `sent` (the sends among them).
    */
   LOG_LINES_LOST: 'log.lines_lost',
+  /** Orders cannot be claimed: the claims folder (or the work area) refuses writes; `dir`, `error`. Error level, once per outage. */
+  CLAIMS_FAILING: 'claims.failing',
+  /** A claim succeeded again after `claims.failing`. */
+  CLAIMS_RECOVERED: 'claims.recovered',
+  /** The Windows event log could not be written (eventcreate failed); a warning, once per outage. */
+  EVENTLOG_FAILED: 'eventlog.failed',
+  /** The health file `status` reads could not be written anywhere; a warning, once per outage. */
+  HEALTH_WRITE_FAILED: 'health.write_failed',
 } as const;
 
 export type EventName = (typeof Events)[keyof typeof Events];
@@ -179,6 +194,14 @@ export interface LoggerOptions {
   keepDays?: number;
   /** The clock used for rotation (tests). */
   now?: () => Date;
+  /** The language of the terminal's lines (./terminal-text.ts; the CLI passes the operator's); without it, the lines as logged. The file keeps the logged messages. */
+  language?: Language;
+  /**
+   * The operating system's log (Windows: io/eventlog.ts): takes every line
+   * from `info` up as JSON and keeps what is for it; closed before the file,
+   * so that a warning it logs on closing still reaches the file.
+   */
+  systemLog?: { write(line: string): void; close(): Promise<void> };
 }
 
 export interface LoggerHandle {
@@ -187,6 +210,12 @@ export interface LoggerHandle {
   flush(): Promise<void>;
   /** Flushes and closes the file; the logger must not be used afterwards. */
   close(): Promise<void>;
+  /**
+   * Tells `listener` when the file cannot be written (the error, once per
+   * outage; at once when one is going on) and when it takes lines again
+   * (undefined): for the health file that `status` reads.
+   */
+  onFileState(listener: (error: Error | undefined) => void): void;
 }
 
 /** What the notice of lost lines keeps of a lost line: its time, and the send it records if it is one. */
@@ -242,19 +271,33 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
   const termLevel = opts.verbose ? 'debug' : 'info';
   const streams: pino.StreamEntry[] = [];
   const say = (text: string): void => void process.stderr.write(`proscai-mailer: ${text}\n`);
-  const report = opts.onFileError ?? ((e: Error) => say(`cannot write the log file ${opts.file}: ${e.message}`));
-  const recovered =
-    opts.onFileRecovered ??
-    ((lost: LostLines | undefined) =>
-      say(`the log file ${opts.file} takes lines again${lost ? `; ${lost.lines} lines were lost (its log.lines_lost line says which sends)` : ''}`));
+  // The log's own troubles are said on the terminal in the operator's language (the file may be what fails).
+  const lang = opts.language ?? 'en';
+  const fileName = opts.file ?? '';
+  const fileListeners: ((error: Error | undefined) => void)[] = [];
+  let fileError: Error | undefined;
+  const tellFileState = (error: Error | undefined): void => {
+    fileError = error;
+    for (const listener of fileListeners) listener(error);
+  };
+  const report = (e: Error): void => {
+    tellFileState(e);
+    (opts.onFileError ?? ((err: Error) => say(t('log.file_failing', lang, { file: fileName, reason: err.message }))))(e);
+  };
+  const recovered = (lost: LostLines | undefined): void => {
+    tellFileState(undefined);
+    (opts.onFileRecovered ??
+      ((l: LostLines | undefined) =>
+        say(l ? t('log.file_recovered_lost', lang, { file: fileName, lines: l.lines }) : t('log.file_recovered', lang, { file: fileName }))))(lost);
+  };
   const file = opts.file
     ? createRotatingFile({
         file: opts.file,
         onError: report,
         onRecovered: recovered,
         onUnwritten: (lost) =>
-          say(`${lost.lines} log lines logged between ${lost.since.toISOString()} and ${lost.until.toISOString()} could not be written to ${opts.file} (${lost.reason})`),
-        onHousekeepingError: (e) => say(`log housekeeping in ${opts.file}: ${e.message}`),
+          say(t('log.unwritten', lang, { file: fileName, lines: lost.lines, since: lost.since.toISOString(), until: lost.until.toISOString(), reason: lost.reason })),
+        onHousekeepingError: (e) => say(t('log.housekeeping_failed', lang, { file: fileName, reason: e.message })),
         lostNotice: lostNotice(),
         lostDetail: lostLineOf,
         ...(opts.maxBytes !== undefined && { maxBytes: opts.maxBytes }),
@@ -263,7 +306,8 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
       })
     : undefined;
   if (file) streams.push({ stream: file, level: fileLevel as pino.Level });
-  if (opts.pretty) streams.push({ stream: prettyStream(opts.prettyDestination ?? process.stderr), level: termLevel });
+  if (opts.pretty) streams.push({ stream: prettyStream(opts.prettyDestination ?? process.stderr, opts.language ?? 'en'), level: termLevel });
+  if (opts.systemLog) streams.push({ stream: { write: (line: string) => opts.systemLog!.write(line) }, level: 'info' });
   if (streams.length === 0) streams.push({ stream: pino.destination({ dest: 2, sync: true }), level: fileLevel as pino.Level });
 
   const values = pino.levels.values;
@@ -275,15 +319,32 @@ export function createLogger(opts: LoggerOptions = {}): LoggerHandle {
   };
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closed ??= file?.close() ?? Promise.resolve();
+    closed ??= (async () => {
+      await opts.systemLog?.close();
+      await file?.close();
+    })();
     return closed;
   };
-  return { logger, flush, close };
+  const onFileState = (listener: (error: Error | undefined) => void): void => {
+    fileListeners.push(listener);
+    if (fileError !== undefined) listener(fileError);
+  };
+  return { logger, flush, close, onFileState };
 }
 
-/** pino-pretty's formatter over a plain write: synchronous, so nothing is lost and stderr is never closed. */
-function prettyStream(out: { write(chunk: string): unknown }): pino.DestinationStream {
+/**
+ * pino-pretty's formatter over a plain write: synchronous, so nothing is lost
+ * and stderr is never closed. When stderr is systemd's journal, each line
+ * carries its priority (io/journal.ts), so errors are errors there.
+ */
+function prettyStream(out: { write(chunk: string): unknown }, language: Language): pino.DestinationStream {
+  const journal = out === process.stderr && isJournalStream();
   const format = pretty.prettyFactory({
+    // The operator's language: the line's sentence and its level label (./terminal-text.ts).
+    messageFormat: (log) => terminalMessage(log, language),
+    customPrettifiers: {
+      level: (level, _key, _log, { labelColorized }) => levelLabel(labelColorized, Number(level), language),
+    },
     colorize: out === process.stderr && process.stderr.isTTY === true,
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'pid,hostname',
@@ -291,5 +352,6 @@ function prettyStream(out: { write(chunk: string): unknown }): pino.DestinationS
     // needs (order, states, reason); every field stays in the JSON log file.
     hideObject: true,
   });
+  if (journal) return { write: (line: string) => void out.write(withPriority(format(line), priorityOf(levelOfLine(line)))) };
   return { write: (line: string) => void out.write(format(line)) };
 }

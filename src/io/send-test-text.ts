@@ -8,6 +8,7 @@
  */
 import type { Language } from '../config/types.js';
 import { shorten, type MailerError } from '../errors.js';
+import { diagnosisAdvice } from '../i18n.js';
 
 type Bi = { es: string; en: string };
 
@@ -50,8 +51,20 @@ const TEXT = {
     en: 'The server wants a user name and password ({reply}) and the configuration gives none: add "user" and "passwordEnv" (or "password") to the profile.',
   },
   tlsCertificate: {
-    es: 'El servidor {host}:{port} presentó un certificado que este equipo no acepta ({reply}). Si el servidor usa un certificado propio de la empresa, instálelo en este equipo o ponga «rejectUnauthorized»: false en el perfil.',
-    en: 'The server {host}:{port} presented a certificate this machine does not trust ({reply}). If the server uses the company\'s own certificate, install it on this machine or set "rejectUnauthorized": false in the profile.',
+    es: 'El servidor {host}:{port} presentó un certificado que este equipo no acepta ({reply}). Si el servidor usa un certificado de una autoridad propia de la empresa (o uno autofirmado), guarde el certificado de esa autoridad en un archivo PEM e indíquelo en «ca» del perfil «smtp», p. ej. "ca": "C:\\proscai\\autoridad-empresa.pem"; el nombre del servidor se sigue verificando. Instalarlo en el sistema no basta: proscai-mailer no usa el almacén de certificados del sistema.',
+    en: 'The server {host}:{port} presented a certificate this machine does not trust ({reply}). If the server uses a certificate from the company\'s own authority (or a self-signed one), save that authority\'s certificate in a PEM file and name it in "ca" of the "smtp" profile, e.g. "ca": "C:\\proscai\\company-ca.pem"; the server\'s name is still verified. Installing it in the system is not enough: proscai-mailer does not use the system\'s certificate store.',
+  },
+  tlsName: {
+    es: 'El certificado del servidor no corresponde al nombre «{host}» ({reply}). Ponga en «host» el nombre que indica el certificado (el que da el proveedor), no una dirección IP ni otro alias.',
+    en: 'The server\'s certificate does not match the name "{host}" ({reply}). Set "host" to the name the certificate gives (the one the provider gives), not an IP address or another alias.',
+  },
+  tlsPort: {
+    es: 'El puerto {port} de {host} habla TLS desde el primer byte (TLS implícito) y no saludó a la conexión sin cifrar que pide «security»: "{security}".',
+    en: 'Port {port} of {host} speaks TLS from the first byte (implicit TLS) and did not greet the plain connection that "security": "{security}" asks for.',
+  },
+  refusedWhy: {
+    es: 'El servidor {host}:{port} rechazó el mensaje de prueba en «{command}» ({reply}).',
+    en: 'The server {host}:{port} refused the test message at "{command}" ({reply}).',
   },
   tlsNotOffered: {
     es: 'La configuración exige STARTTLS pero el servidor {host}:{port} no lo ofrece ({reply}). Use el puerto de envío seguro del proveedor (normalmente 587 con «security»: "STARTTLS", o 465 con "SSL"); solo en una red interna de confianza, «security»: "NINGUNA".',
@@ -137,13 +150,21 @@ const RELAY = /relay|5\.7\.1|not permitted|not allowed|authentication required/i
 export function explainSendTestFailure(error: MailerError, ctx: SendTestContext, lang: Language): string {
   const smtp = error.smtp ?? {};
   const reply = shorten(opensslReason((smtp.response ?? error.message).replace(/\s+/g, ' ').trim()));
-  const params = { host: ctx.host, port: ctx.port, user: ctx.user, to: ctx.to, reply, command: smtp.command ?? '' };
+  const params = { host: ctx.host, port: ctx.port, user: ctx.user, to: ctx.to, reply, command: smtp.command ?? '', security: ctx.security || '—' };
   const errno = smtp.errno ?? '';
   const say = (key: SendTestTextKey): string => sendTestText(key, lang, params);
+  const diagnosis = smtp.diagnosis;
+  if (diagnosis === 'tls-port') return `${say('tlsPort')} ${diagnosisAdvice(diagnosis, lang)}`;
+  if (diagnosis === 'plain-port') return say('tlsPlainPort');
+  // What the reply points at decides the advice; the reply is quoted as it came.
+  if (diagnosis === 'relay') return say('relay');
+  if (diagnosis === 'mailbox') return say('recipient');
+  if (diagnosis !== undefined) return `${say('refusedWhy')} ${diagnosisAdvice(diagnosis, lang)}`;
   switch (error.code) {
     case 'SMTP_AUTH':
       return say(ctx.user === '' ? 'authMissing' : 'auth');
     case 'SMTP_TLS':
+      if (/ALTNAME|HOSTNAME/i.test(errno) || /does not match certificate|altnames/i.test(error.message)) return say('tlsName');
       if (CERT.test(errno) || /certificate/i.test(error.message)) return say('tlsCertificate');
       if ((smtp.responseCode === 530 || smtp.responseCode === 538) && /tls/i.test(smtp.response ?? '')) return say('tlsRequired');
       if (/STARTTLS/i.test(smtp.command ?? '') || /STARTTLS/.test(error.message)) return say('tlsNotOffered');

@@ -16,15 +16,31 @@
  * - it rejects only with MailerErrors (see machines/classify.ts), whose
  *   messages never contain the password;
  * - certificates are verified unless the settings say `rejectUnauthorized: false`;
+ *   a profile's `ca` (a PEM file) is trusted besides the public authorities,
+ *   and the server's name is still checked against its certificate;
+ * - a plain or STARTTLS connection to a port that speaks TLS first (465, whose
+ *   server waits for a TLS ClientHello and says nothing) fails within seconds
+ *   as SMTP_TLS with the diagnosis `tls-port` (Seguridad and Puerto do not
+ *   match), not after the whole TiempoEspera as a timeout retried for a day:
+ *   a send of such settings still unsettled after PROBE_AFTER_MS has the port
+ *   probed for TLS (see `probeOnce`), which tells that mismatch from a server
+ *   that is merely slow, whatever the port number;
+ * - `closeAll` says `QUIT` on every idle connection (waiting QUIT_WAIT_MS at
+ *   most for the server's reply) before closing it;
  * - a message with an address whose local part is not ASCII (`josé@…`) is
  *   handed over only when the server offers SMTPUTF8; otherwise it rejects
  *   with SMTP_SMTPUTF8_UNSUPPORTED naming the addresses, and nothing is sent.
  */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transporter } from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 import { ErrorCodes, MailerError } from '../errors.js';
+import { diagnosisAdvice } from '../i18n.js';
 import { toSendError } from '../machines/classify.js';
 import { addressesNeedingSmtpUtf8 } from '../order/compose.js';
 import type { ResolvedSmtp } from '../ports.js';
@@ -32,9 +48,28 @@ import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type Trans
 
 export { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
+/**
+ * How long a send of settings that start in plain text may go unanswered
+ * before the port is probed for TLS. Healthy servers greet within
+ * milliseconds; a send slower than this is probed once per transport.
+ */
+export const PROBE_AFTER_MS = 1_500;
+/** Bound of that probe, from its connection to the end of its TLS handshake. */
+export const PROBE_MS = 4_000;
+/** How long the probe listens for a plain greeting before it tries TLS. */
+export const PROBE_SILENT_MS = 2_000;
+/** How long closing waits for the server's answer to QUIT before it closes the connection anyway. */
+export const QUIT_WAIT_MS = 2_000;
+
 interface Entry {
   transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
   inFlight: Set<Promise<unknown>>;
+  /**
+   * For settings that start in plain text: the probe of whether the port
+   * speaks TLS first, shared by the sends waiting for it; `false` once a send
+   * went through or a probe found plain SMTP (never probed again).
+   */
+  tlsFirst?: Promise<boolean> | false;
 }
 
 /**
@@ -62,7 +97,7 @@ export function transportOptionsFor(
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
-    tls: { rejectUnauthorized: smtp.rejectUnauthorized },
+    tls: { rejectUnauthorized: smtp.rejectUnauthorized, ...(smtp.ca !== undefined && { ca: trustedAuthorities(smtp.ca) }) },
     logger: false,
     debug: false,
     ...securityOptions(smtp),
@@ -71,6 +106,32 @@ export function transportOptionsFor(
   if (extra.name !== undefined) options.name = extra.name;
   if (extra.idleTimeoutMs !== undefined) options.idleTimeout = extra.idleTimeoutMs;
   return options;
+}
+
+/** Whether these settings start in plain text (NINGUNA, STARTTLS, or unset off 465): a port that speaks TLS first never greets them. */
+function startsPlain(smtp: ResolvedSmtp): boolean {
+  return securityOptions(smtp).secure !== true;
+}
+
+/**
+ * The public authorities plus the profile's `ca` file: Node's `ca` option
+ * replaces its trust store, and a company's own authority must not cost the
+ * trust in the public ones (an order may name another server). The file was
+ * checked when the configuration was loaded (io/smtp-ca.ts); one that became
+ * unreadable since fails the send as SMTP_TLS naming it.
+ */
+function trustedAuthorities(file: string): string[] {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MailerError(ErrorCodes.SMTP_TLS, `The certificate authority file ${file} ("ca") cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      field: 'ca',
+      value: file,
+      cause: err,
+    });
+  }
+  return [...tls.rootCertificates, pem];
 }
 
 function securityOptions(smtp: ResolvedSmtp): Pick<SMTPPoolOptions, 'secure' | 'requireTLS' | 'ignoreTLS'> {
@@ -135,6 +196,7 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     await Promise.all(
       closing.map(async (entry) => {
         await Promise.allSettled([...entry.inFlight]);
+        await quitIdleConnections(entry.transport);
         entry.transport.close();
       }),
     );
@@ -206,6 +268,121 @@ export function offersSmtpUtf8(options: SMTPPoolOptions, timeoutMs: number, secr
   });
 }
 
+/** What closing politely needs of nodemailer's pool (SMTPPool and its PoolResources, not in its typings). */
+interface PoolInternals {
+  transporter?: { _connections?: { available?: boolean; _closed?: boolean; connection?: SMTPConnection; close?: () => void }[] };
+}
+
+/**
+ * Says QUIT on each open connection of a pooled transport and waits (at
+ * most QUIT_WAIT_MS) for the server's answer, which closes it. Called once
+ * the transport's sends have settled, so no connection carries a message (one
+ * may still be resetting after the last one: QUIT follows the RSET). Why:
+ * nodemailer's pool closes its connections without a word, which servers log
+ * as a lost connection and some count against the client.
+ */
+async function quitIdleConnections(transport: Transporter<SMTPPoolSentMessageInfo, SMTPPoolOptions>): Promise<void> {
+  const resources = (transport as unknown as PoolInternals).transporter?._connections ?? [];
+  await Promise.all(
+    resources
+      .filter((resource) => resource._closed !== true && resource.connection !== undefined)
+      .map(
+        (resource) =>
+          new Promise<void>((resolve) => {
+            const connection = resource.connection!;
+            // No message may be handed to a connection that is saying goodbye.
+            resource.available = false;
+            const done = (): void => {
+              clearTimeout(timer);
+              resource.close?.();
+              resolve();
+            };
+            const timer = setTimeout(done, QUIT_WAIT_MS);
+            connection.once('end', done);
+            connection.once('error', done);
+            connection.quit();
+          }),
+      ),
+  );
+}
+
+/**
+ * Whether `host:port` speaks TLS first. The probe first listens: a plain SMTP
+ * server speaks first (its greeting, or the `220-` with which Postfix's
+ * postscreen opens its pregreet test), and is then left with a QUIT and no
+ * byte of TLS, so no server counts the probe as a client that talks too
+ * early. Only after PROBE_SILENT_MS of silence does it send a TLS ClientHello
+ * (any certificate accepted: it only asks what the port speaks, and sends
+ * nothing over it but QUIT); a completed handshake within PROBE_MS in all
+ * means TLS first.
+ */
+export function speaksTlsFirst(host: string, port: number, timeoutMs = PROBE_MS): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port });
+    let secure: tls.TLSSocket | undefined;
+    let settled = false;
+    const finish = (result: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(silence);
+      for (const s of [socket, secure]) s?.on('error', () => undefined);
+      if (result) secure?.end('QUIT\r\n');
+      else socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    let silence: NodeJS.Timeout | undefined;
+    const onGreeting = (): void => {
+      socket.end('QUIT\r\n');
+      finish(false);
+    };
+    socket.once('data', onGreeting);
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => {
+      silence = setTimeout(() => {
+        socket.off('data', onGreeting);
+        secure = tls.connect({ socket, rejectUnauthorized: false, ...(isName(host) && { servername: host }) });
+        secure.once('secureConnect', () => finish(true));
+        secure.once('error', () => finish(false));
+      }, Math.min(PROBE_SILENT_MS, timeoutMs));
+    });
+  });
+}
+
+function isName(host: string): boolean {
+  return !/^[\d.]+$/.test(host) && !host.includes(':');
+}
+
+/** The failure of plain-text settings against a port that speaks TLS first. */
+function tlsPortError(smtp: ResolvedSmtp): MailerError {
+  const security = smtp.security ?? 'STARTTLS';
+  return new MailerError(
+    ErrorCodes.SMTP_TLS,
+    `Port ${smtp.port} speaks TLS from the first byte (implicit TLS) but Seguridad is ${security}: the server never greets a plain connection. ${diagnosisAdvice('tls-port', 'en')}`,
+    { value: `Seguridad ${security}, Puerto ${smtp.port}`, smtp: { errno: 'ETLSPORT', diagnosis: 'tls-port' } },
+  );
+}
+
+/**
+ * Whether the entry's port speaks TLS first, probed at most once per
+ * transport (concurrent sends share the probe) and never again once a send
+ * went through or the port answered in plain text. Why once: a slow send to
+ * a plain server (a large attachment) costs that server one short extra
+ * connection, not one per message.
+ */
+function probeOnce(entry: Entry, smtp: ResolvedSmtp): Promise<boolean> {
+  if (entry.tlsFirst === false) return Promise.resolve(false);
+  if (entry.tlsFirst === undefined) {
+    entry.tlsFirst = speaksTlsFirst(smtp.host, smtp.port).then((tlsFirst) => {
+      if (!tlsFirst) entry.tlsFirst = false;
+      else entry.tlsFirst = undefined; // a later send (after the settings were fixed elsewhere) probes again
+      return tlsFirst;
+    });
+  }
+  return entry.tlsFirst;
+}
+
 /**
  * One sendMail bounded by `remainingMs` (what is left of the order's
  * `timeoutMs`, which the error names). The abort signal makes nodemailer drop
@@ -216,7 +393,16 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
   const controller = new AbortController();
   const secrets = [smtp.password];
   return new Promise<SmtpSendInfo>((resolve, reject) => {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(probeTimer);
+      return true;
+    };
     const timer = setTimeout(() => {
+      if (!settle()) return;
       controller.abort();
       reject(
         new MailerError(ErrorCodes.SMTP_TIMEOUT, `Sending took longer than ${timeoutMs} ms (TiempoEspera)`, {
@@ -224,14 +410,24 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
         }),
       );
     }, remainingMs);
+    // Plain-text settings on a port that speaks TLS first get no greeting at all: probe the port when the send is slow.
+    const probeTimer =
+      startsPlain(smtp) && entry.tlsFirst !== false
+        ? setTimeout(() => {
+            void probeOnce(entry, smtp).then((tlsFirst) => {
+              if (!tlsFirst || !settle()) return;
+              controller.abort();
+              reject(tlsPortError(smtp));
+            });
+          }, Math.min(PROBE_AFTER_MS, remainingMs))
+        : undefined;
     entry.transport.sendMail({ ...message, signal: controller.signal }).then(
       (info) => {
-        clearTimeout(timer);
-        resolve(info);
+        entry.tlsFirst = false;
+        if (settle()) resolve(info);
       },
       (err: unknown) => {
-        clearTimeout(timer);
-        reject(toSendError(err, { secrets }));
+        if (settle()) reject(toSendError(err, { secrets }));
       },
     );
   });

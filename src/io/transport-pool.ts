@@ -55,6 +55,7 @@ export function keyOf(smtp: ResolvedSmtp, lane: string, maxConnections: number):
     smtp.user ?? '',
     secret,
     smtp.rejectUnauthorized,
+    smtp.ca ?? '',
     maxConnections,
   ]);
 }

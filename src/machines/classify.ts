@@ -28,11 +28,19 @@
  * - Anything not recognised → INTERNAL, fail: a bug must be visible in errores/
  *   rather than loop through the retry schedule.
  *
+ * What the reply points at (`smtp.diagnosis`, from REPLY_TABLE) changes the
+ * advice, never the decision: a sender the account may not use is SMTP_PERMANENT
+ * even when the server refuses it at `RCPT` (Postfix's
+ * reject_sender_login_mismatch answers every recipient with `553 5.7.1 <sender>:
+ * Sender address rejected`), because the recipients are not what to correct.
+ * The English advice is added to the message, which is what the log shows.
+ *
  * Messages never carry credentials: everything after `AUTH PLAIN`/`AUTH LOGIN`
  * on a line is cut, and any `secrets` given are masked wherever they appear
  * (also base64-encoded, the form AUTH sends them in).
  */
-import { ErrorCodes, MailerError, isMailerError, type ErrorCode, type SmtpErrorInfo } from '../errors.js';
+import { ErrorCodes, MailerError, isMailerError, type ErrorCode, type SmtpDiagnosis, type SmtpErrorInfo } from '../errors.js';
+import { diagnosisAdvice } from '../i18n.js';
 
 export type SendDecision = 'retry' | 'fail';
 
@@ -42,6 +50,47 @@ const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.SMTP_TIMEOUT,
   ErrorCodes.SMTP_TEMPORARY,
 ]);
+
+/**
+ * What a refusal points at, read from the reply (its code, enhanced status
+ * code and words), in the manner of ZoneMTA's bounce table: the first row whose
+ * pattern matches `<code> <text>` wins. Rows are ordered from the most to the
+ * least specific: a sender refusal often says `5.7.1` too, and a full mailbox
+ * (`552 5.2.2`) is the recipient's problem, not the size of the message.
+ */
+export const REPLY_TABLE: readonly (readonly [RegExp, ReplyDiagnosis])[] = [
+  // Postfix reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch, Exchange SendAsDenied, Gmail, generic.
+  [/sender address rejected|not owned by user|send ?as ?denied|\b5\.7\.60\b|\b[45]\.1\.[78]\b|not (?:allowed|authori[sz]ed|permitted) to send (?:as|from|on behalf)|sender (?:is )?not (?:allowed|authori[sz]ed|permitted)|from address (?:is )?not (?:allowed|verified|authori[sz]ed)|sender verify failed/i, 'sender'],
+  // Full or over-quota mailbox: 552 by RFC 5321, but the recipient's problem.
+  [/\b[45]\.2\.2\b|mailbox (?:is )?full|over ?quota|quota exceeded/i, 'mailbox'],
+  [/\b[45]\.3\.4\b|\b[45]\.2\.3\b|^552\b|message (?:file )?too (?:big|large)|(?:message )?size (?:limit )?exceed|exceeds? (?:the )?(?:fixed |maximum )?(?:message )?size/i, 'size'],
+  [/relay(?:ing)? (?:access )?(?:denied|not permitted|not allowed|prohibited)|unable to relay|not permitted to relay|\b5\.7\.64\b/i, 'relay'],
+  [/\b[45]\.1\.[0-6]\b|\b[45]\.2\.1\b|user unknown|unknown (?:user|recipient|mailbox)|no such (?:user|mailbox|recipient|address)|mailbox (?:unavailable|not found|does not exist|disabled)|recipient (?:not found|unknown)|invalid recipient|does not exist/i, 'mailbox'],
+  [/\b[45]\.7\.\d{1,3}\b|spam|block(?:ed|list)|black ?list|policy|dmarc|\bspf\b|dkim|reputation|greylist|denied/i, 'policy'],
+];
+
+/** The diagnoses REPLY_TABLE can give (the TLS ones come from the handshake, not a reply). */
+export type ReplyDiagnosis = Extract<SmtpDiagnosis, 'sender' | 'size' | 'mailbox' | 'relay' | 'policy'>;
+
+/** The diagnosis of a reply by REPLY_TABLE; undefined when no row matches. */
+export function diagnoseReply(reply: number | undefined, response: string): ReplyDiagnosis | undefined {
+  const line = `${reply ?? ''} ${response.replace(/^\d{3}[ -]/, '')}`.trim();
+  return REPLY_TABLE.find(([pattern]) => pattern.test(line))?.[1];
+}
+
+/** Codes whose message carries the server's refusal; only these get a diagnosis of the reply. */
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.SMTP_PERMANENT,
+  ErrorCodes.SMTP_TEMPORARY,
+  ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED,
+]);
+
+/**
+ * OpenSSL's words for a TLS handshake that met a server speaking plain text
+ * (its `220` greeting read as a TLS record): implicit TLS against a
+ * plain/STARTTLS port.
+ */
+const PLAIN_PORT = /wrong version number|packet length too long|http request|unknown protocol/i;
 
 /** Node/nodemailer codes meaning "the connection did not work out"; retried. */
 const CONNECTION_CODES = new Set([
@@ -111,9 +160,22 @@ export function toSendError(err: unknown, options: ToSendErrorOptions = {}): Mai
   const e: ErrorLike = typeof err === 'object' && err !== null ? (err as ErrorLike) : { message: String(err) };
   const clean = (text: string): string => redact(text, options.secrets ?? []);
   const smtp = smtpInfo(e, clean);
-  const code = codeFor(e, smtp);
-  const message = clean(str(e.message) ?? 'SMTP send failed');
+  let code = codeFor(e, smtp);
+  let message = clean(str(e.message) ?? 'SMTP send failed');
+  const diagnosis = diagnosisFor(code, smtp, message);
+  if (diagnosis !== undefined) {
+    smtp.diagnosis = diagnosis;
+    // Not the recipients' fault: the sender, or the message itself, was refused at RCPT.
+    if (code === ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED && (diagnosis === 'sender' || diagnosis === 'size')) code = ErrorCodes.SMTP_PERMANENT;
+    message = `${message.replace(/[.\s]+$/, '')}. ${diagnosisAdvice(diagnosis, 'en')}`;
+  }
   return new MailerError(code, message, { smtp });
+}
+
+function diagnosisFor(code: ErrorCode, smtp: SmtpErrorInfo, message: string): SmtpDiagnosis | undefined {
+  if (REFUSAL_CODES.has(code) && smtp.response !== undefined) return diagnoseReply(smtp.responseCode, smtp.response);
+  if (code === ErrorCodes.SMTP_TLS && PLAIN_PORT.test(message)) return 'plain-port';
+  return undefined;
 }
 
 function codeFor(e: ErrorLike, smtp: SmtpErrorInfo): ErrorCode {

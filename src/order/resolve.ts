@@ -132,7 +132,12 @@ function resolveSmtp(order: OrderSmtp, profile: CompanyProfile | undefined, conf
     ...creds,
     timeoutMinutes: first('timeoutMinutes') ?? DEFAULT_TIMEOUT_MINUTES,
     rejectUnauthorized: profile?.smtp?.rejectUnauthorized ?? config.smtp.rejectUnauthorized ?? true,
+    ...caOf(profile?.smtp?.ca ?? config.smtp.ca),
   };
+}
+
+function caOf(ca: string | undefined): { ca?: string } {
+  return ca === undefined ? {} : { ca };
 }
 
 /**

@@ -293,7 +293,11 @@ export function collectTree(written: string): TreeResult {
         const reference = frame.badReference;
         report(frame.ordinal, 0, {
           error: () =>
-            new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `<${clip(path)}> uses ${reference}, which XML does not define`, { field: path, value: reference }),
+            new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `<${clip(path)}> uses ${reference}, which XML does not define`, {
+              field: path,
+              value: reference,
+              xml: { kind: 'referenceUndefined', name: reference },
+            }),
         });
       }
       if (frame.kind === 'leaf') frame.element!.text = frame.parts!.length === 1 ? frame.parts![0]! : frame.parts!.join('');
@@ -315,7 +319,12 @@ export function collectTree(written: string): TreeResult {
     if (item.warning) tree.warnings.push(item.warning);
   }
   if (moreErrors > 0) {
-    tree.errors.push(new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `… and ${moreErrors} more elements with references XML does not define`, { value: String(moreErrors) }));
+    tree.errors.push(
+      new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `… and ${moreErrors} more elements with references XML does not define`, {
+        value: String(moreErrors),
+        xml: { kind: 'moreReferencesUndefined', count: moreErrors },
+      }),
+    );
   }
   return { ok: true, tree };
 }

@@ -27,7 +27,8 @@
  * than MAX_DEPTH is an error, not a stack overflow: the scan is iterative);
  * time linear in the length of the text.
  */
-import { ErrorCodes, MailerError } from '../errors.js';
+import { ErrorCodes, MailerError, type XmlProblem } from '../errors.js';
+import { describeXmlProblem } from '../i18n.js';
 
 /** Receives a well-formed document's events in document order (see `scanXml`). */
 export interface XmlVisitor {
@@ -53,10 +54,15 @@ const REFERENCE = /&(?:#x[0-9a-fA-F]*|#[0-9]*|\w{1,20});/y;
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
-/** A well-formedness error at offset `at` of `text`, with its line and column. */
-function malformed(text: string, at: number, what: string): MailerError {
+/**
+ * A well-formedness error at offset `at` of `text`: its line and column and
+ * what was wrong travel as data (`xml`), from which i18n words the operator's
+ * sentence; the message, for the log, is that sentence in English.
+ */
+function malformed(text: string, at: number, problem: Omit<XmlProblem, 'line' | 'column'>): MailerError {
   const { line, col } = lineAndColumn(text, at);
-  return new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `Malformed XML at line ${line}, column ${col}: ${what}`, { value: `line ${line}, col ${col}: ${what}` });
+  const xml: XmlProblem = { ...problem, line, column: col };
+  return new MailerError(ErrorCodes.ORDER_XML_MALFORMED, `Malformed XML at line ${line}, column ${col}: ${describeXmlProblem(xml, 'en')}`, { xml });
 }
 
 function lineAndColumn(text: string, at: number): { line: number; col: number } {
@@ -71,6 +77,12 @@ function lineAndColumn(text: string, at: number): { line: number; col: number } 
 
 /** A name cut for an error message (names may be megabytes long). */
 const shown = (name: string): string => (name.length > 60 ? `${name.slice(0, 60)}…` : name);
+
+/** The tag name written right after the `<` at `lt` (up to white space, `>` or `/`), cut for a message. */
+function tagNameAt(text: string, lt: number): string {
+  const name = /^[^\s>/]*/.exec(text.slice(lt + 1, lt + 62))?.[0] ?? '';
+  return shown(name);
+}
 
 /**
  * Scans `text` (DTD markup must have been refused already, see
@@ -96,29 +108,29 @@ export function scanXml(text: string, visitor: XmlVisitor): MailerError | undefi
     if (lt === -1) break;
     if (text.startsWith('<!--', lt)) {
       const close = text.indexOf('-->', lt + 4);
-      if (close === -1) return malformed(text, lt, 'comment not closed (-->)');
+      if (close === -1) return malformed(text, lt, { kind: 'commentUnclosed' });
       pos = close + 3;
     } else if (text.startsWith('<![CDATA[', lt)) {
       const close = text.indexOf(']]>', lt + 9);
-      if (close === -1) return malformed(text, lt, 'CDATA section not closed (]]>)');
-      if (openFrom.length === 0) return malformed(text, lt, 'CDATA outside the root element');
+      if (close === -1) return malformed(text, lt, { kind: 'cdataUnclosed' });
+      if (openFrom.length === 0) return malformed(text, lt, { kind: 'cdataOutsideRoot' });
       visitor.text(lt + 9, close, true);
       pos = close + 3;
     } else if (text.startsWith('<?', lt)) {
       const close = text.indexOf('?>', lt + 2);
-      if (close === -1) return malformed(text, lt, 'processing instruction not closed (?>)');
-      if (lt > 0 && /^<\?xml[\s?]/.test(text.slice(lt, lt + 6))) return malformed(text, lt, 'XML declaration allowed only at the start of the document.');
+      if (close === -1) return malformed(text, lt, { kind: 'instructionUnclosed' });
+      if (lt > 0 && /^<\?xml[\s?]/.test(text.slice(lt, lt + 6))) return malformed(text, lt, { kind: 'declarationNotFirst' });
       pos = close + 2;
     } else if (text.startsWith('<!', lt)) {
-      return malformed(text, lt, "unexpected '<!'");
+      return malformed(text, lt, { kind: 'unexpectedBang' });
     } else if (text.startsWith('</', lt)) {
       const result = endTag(text, lt, openFrom, openTo);
       if (result instanceof MailerError) return result;
       visitor.close();
       pos = result;
     } else {
-      if (openFrom.length === 0 && rootSeen) return malformed(text, lt, 'Multiple possible root nodes found.');
-      if (openFrom.length > MAX_DEPTH) return malformed(text, lt, `elements nested more than ${MAX_DEPTH} deep`);
+      if (openFrom.length === 0 && rootSeen) return malformed(text, lt, { kind: 'secondRoot', name: tagNameAt(text, lt) });
+      if (openFrom.length > MAX_DEPTH) return malformed(text, lt, { kind: 'tooDeep', count: MAX_DEPTH });
       const result = startTag(text, lt, visitor);
       if (result instanceof MailerError) return result;
       rootSeen = true;
@@ -132,9 +144,9 @@ export function scanXml(text: string, visitor: XmlVisitor): MailerError | undefi
   }
   if (openFrom.length > 0) {
     const last = openFrom.length - 1;
-    return malformed(text, openFrom[last]! - 1, `Unclosed tag '${shown(text.slice(openFrom[last], openTo[last]))}'.`);
+    return malformed(text, openFrom[last]! - 1, { kind: 'elementUnclosed', name: shown(text.slice(openFrom[last], openTo[last])) });
   }
-  if (!rootSeen) return malformed(text, 0, 'Start tag expected.');
+  if (!rootSeen) return malformed(text, 0, { kind: 'noRoot' });
   return undefined;
 }
 
@@ -142,7 +154,7 @@ export function scanXml(text: string, visitor: XmlVisitor): MailerError | undefi
 function checkText(text: string, from: number, to: number): MailerError | undefined {
   for (let amp = ampersandIn(text, from, to); amp !== -1; amp = ampersandIn(text, amp + 1, to)) {
     REFERENCE.lastIndex = amp;
-    if (!REFERENCE.test(text) || REFERENCE.lastIndex > to) return malformed(text, amp, "char '&' is not expected.");
+    if (!REFERENCE.test(text) || REFERENCE.lastIndex > to) return malformed(text, amp, { kind: 'bareAmpersand' });
   }
   return undefined;
 }
@@ -156,7 +168,7 @@ function ampersandIn(source: string, from: number, to: number): number {
 /** Only white space may stand outside the root element. */
 function outsideText(text: string, from: number, to: number, rootSeen: boolean): MailerError | undefined {
   for (let i = from; i < to; i++) {
-    if (!isSpace(text.charCodeAt(i))) return malformed(text, i, rootSeen ? 'Extra text at the end' : `char '${text[i]}' is not expected.`);
+    if (!isSpace(text.charCodeAt(i))) return malformed(text, i, rootSeen ? { kind: 'textAfterRoot' } : { kind: 'textBeforeRoot', found: text[i]! });
   }
   return undefined;
 }
@@ -164,24 +176,26 @@ function outsideText(text: string, from: number, to: number, rootSeen: boolean):
 /** `</name S?>` at `lt`, matching the innermost open element; returns the offset after it. */
 function endTag(text: string, lt: number, openFrom: number[], openTo: number[]): number | MailerError {
   const close = text.indexOf('>', lt + 2);
-  if (close === -1) return malformed(text, lt, `Closing tag '${shown(text.slice(lt + 2, lt + 62))}' doesn't have proper closing.`);
+  if (close === -1) return malformed(text, lt, { kind: 'endTagUnterminated', name: tagNameAt(text, lt + 1) });
   let nameEnd = lt + 2;
   while (nameEnd < close && !isSpace(text.charCodeAt(nameEnd))) nameEnd++;
   const name = text.slice(lt + 2, nameEnd);
   for (let i = nameEnd; i < close; i++) {
-    if (!isSpace(text.charCodeAt(i))) return malformed(text, lt, `Closing tag '${shown(name)}' can't have attributes or invalid starting.`);
+    if (!isSpace(text.charCodeAt(i))) return malformed(text, lt, { kind: 'endTagJunk', name: shown(name) });
   }
   const top = openFrom.length - 1;
-  if (top < 0) return malformed(text, lt, `Closing tag '${shown(name)}' has not been opened.`);
+  if (top < 0) return malformed(text, lt, { kind: 'endTagUnopened', name: shown(name) });
   const from = openFrom[top]!;
   const length = openTo[top]! - from;
   if (length !== name.length || !text.startsWith(name, from)) {
     const opened = lineAndColumn(text, from - 1);
-    return malformed(
-      text,
-      lt,
-      `Expected closing tag '${shown(text.slice(from, from + length))}' (opened in line ${opened.line}, col ${opened.col}) instead of closing tag '${shown(name)}'.`,
-    );
+    return malformed(text, lt, {
+      kind: 'endTagMismatch',
+      name: shown(name),
+      expected: shown(text.slice(from, from + length)),
+      openedLine: opened.line,
+      openedColumn: opened.col,
+    });
   }
   openFrom.pop();
   openTo.pop();
@@ -203,13 +217,13 @@ function startTag(text: string, lt: number, visitor: XmlVisitor): { nameFrom: nu
   }
   const nameTo = i;
   const name = text.slice(nameFrom, nameTo);
-  if (!NAME.test(name)) return malformed(text, lt, name === '' ? "Invalid space after '<'." : `Tag '${shown(name)}' is an invalid name.`);
+  if (!NAME.test(name)) return malformed(text, lt, name === '' ? { kind: 'tagNameMissing' } : { kind: 'tagNameInvalid', name: shown(name) });
   visitor.open(nameFrom, nameTo);
   const seen = new Set<string>();
   for (;;) {
     const spaceFrom = i;
     while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (i >= n) return malformed(text, lt, `Attributes for '${shown(name)}' have open quote.`);
+    if (i >= n) return malformed(text, lt, { kind: 'attributeQuoteOpen', name: shown(name) });
     const c = text.charCodeAt(i);
     if (c === 0x3e) return { nameFrom, nameTo, selfClosing: false, next: i + 1 };
     if (c === 0x2f && text.charCodeAt(i + 1) === 0x3e) return { nameFrom, nameTo, selfClosing: true, next: i + 2 };
@@ -220,17 +234,17 @@ function startTag(text: string, lt: number, visitor: XmlVisitor): { nameFrom: nu
       i++;
     }
     const attrName = text.slice(attrFrom, i);
-    if (spaceFrom === attrFrom) return malformed(text, attrFrom, `Attribute '${shown(attrName)}' has no space in starting.`);
+    if (spaceFrom === attrFrom) return malformed(text, attrFrom, { kind: 'attributeNoSpace', name: shown(attrName) });
     while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== 0x3d) return malformed(text, attrFrom, `boolean attribute '${shown(attrName)}' is not allowed.`);
+    if (text.charCodeAt(i) !== 0x3d) return malformed(text, attrFrom, { kind: 'attributeNoValue', name: shown(attrName) });
     i++;
     while (i < n && isSpace(text.charCodeAt(i))) i++;
     const quote = text[i];
-    if (quote !== '"' && quote !== "'") return malformed(text, attrFrom, `Attribute '${shown(attrName)}' is without value.`);
+    if (quote !== '"' && quote !== "'") return malformed(text, attrFrom, { kind: 'attributeUnquoted', name: shown(attrName) });
     const valueEnd = text.indexOf(quote, i + 1);
-    if (valueEnd === -1) return malformed(text, lt, `Attributes for '${shown(name)}' have open quote.`);
-    if (!NAME.test(attrName)) return malformed(text, attrFrom, `Attribute '${shown(attrName)}' is an invalid name.`);
-    if (seen.has(attrName)) return malformed(text, attrFrom, `Attribute '${shown(attrName)}' is repeated.`);
+    if (valueEnd === -1) return malformed(text, lt, { kind: 'attributeQuoteOpen', name: shown(name) });
+    if (!NAME.test(attrName)) return malformed(text, attrFrom, { kind: 'attributeNameInvalid', name: shown(attrName) });
+    if (seen.has(attrName)) return malformed(text, attrFrom, { kind: 'attributeRepeated', name: shown(attrName) });
     seen.add(attrName);
     visitor.attribute(attrName, text.slice(i + 1, valueEnd));
     i = valueEnd + 1;

@@ -21,6 +21,10 @@ export interface SystemdUnitOptions {
   configFile?: string;
   /** `--dir` passed to `run`, absolute (when no configuration file names the order folder). */
   dir?: string;
+  /** `--attachments`, `--error-mail` and `--language` passed to `run` (the common options: src/cli/options.ts). */
+  attachments?: string;
+  errorMail?: string;
+  language?: string;
   workingDirectory?: string;
   /** `User=`; default root (systemd's default for system units). */
   user?: string;
@@ -62,8 +66,8 @@ export function quoteExecArg(arg: string): string {
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** The full command line: `<node> <script> run [--config FILE] [--dir FOLDER]`. */
-export function execStart(opts: Pick<SystemdUnitOptions, 'execPath' | 'script' | 'configFile' | 'dir'>): string {
+/** The full command line: `<node> <flags> <script> run [--config FILE] [--dir FOLDER] […]`. */
+export function execStart(opts: ServiceArgsOptions): string {
   return serviceArgs(opts).map(quoteExecArg).join(' ');
 }
 
@@ -104,15 +108,22 @@ export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([
   '--v8-pool-size=1',
 ]);
 
-/** The argv the service runs, unquoted (shared with the Windows task). */
-export function serviceArgs(opts: { execPath: string; script: string; configFile?: string; dir?: string }): string[] {
+/** What the service's command line is made of. */
+export type ServiceArgsOptions = Pick<SystemdUnitOptions, 'execPath' | 'script' | 'configFile' | 'dir' | 'attachments' | 'errorMail' | 'language'>;
+
+/** The argv the service runs, unquoted (shared with the Windows task): `run` with the common options given. */
+export function serviceArgs(opts: ServiceArgsOptions): string[] {
+  const option = (name: string, value: string | undefined): string[] => (value === undefined ? [] : [name, value]);
   return [
     opts.execPath,
     ...SERVICE_NODE_FLAGS,
     opts.script,
     'run',
-    ...(opts.configFile !== undefined ? ['--config', opts.configFile] : []),
-    ...(opts.dir !== undefined ? ['--dir', opts.dir] : []),
+    ...option('--config', opts.configFile),
+    ...option('--dir', opts.dir),
+    ...option('--attachments', opts.attachments),
+    ...option('--error-mail', opts.errorMail),
+    ...option('--language', opts.language),
   ];
 }
 
@@ -144,6 +155,8 @@ export function systemdUnit(opts: SystemdUnitOptions): string {
     `TimeoutStopSec=${STOP_TIMEOUT_SECONDS}`,
     'StandardOutput=journal',
     'StandardError=journal',
+    // Lines start with their priority (<3> error, <4> warning; io/journal.ts): `journalctl -p err` finds the errors.
+    'SyslogLevelPrefix=true',
     '',
     '[Install]',
     'WantedBy=multi-user.target',

@@ -15,7 +15,8 @@
 import path from 'node:path';
 
 import { ErrorCodes, MailerError } from '../errors.js';
-import { serviceArgs } from './systemd.js';
+import { serviceArgs, type ServiceArgsOptions } from './systemd.js';
+import { eventCreateArgs } from '../io/eventlog.js';
 
 export interface WindowsTaskOptions {
   /** `node.exe` (`process.execPath` on the Windows machine). */
@@ -26,6 +27,10 @@ export interface WindowsTaskOptions {
   configFile?: string;
   /** `--dir` passed to `run`, absolute. */
   dir?: string;
+  /** `--attachments`, `--error-mail` and `--language` passed to `run`. */
+  attachments?: string;
+  errorMail?: string;
+  language?: string;
   /**
    * The folder the mailer starts in (the task's "Start in"); default the
    * program's folder (the one holding `script`). Without one, Task Scheduler
@@ -111,7 +116,7 @@ function workingDirectoryOf(opts: Pick<WindowsTaskOptions, 'script' | 'workingDi
 }
 
 /** `<Arguments>`: the script, `run` and its options, each quoted for node. */
-export function taskArguments(opts: Pick<WindowsTaskOptions, 'execPath' | 'script' | 'configFile' | 'dir'>): string {
+export function taskArguments(opts: ServiceArgsOptions): string {
   return serviceArgs(opts)
     .slice(1)
     .map((arg) => quoteWindowsArg(noExpansion(arg, 'Arguments')))
@@ -229,4 +234,14 @@ export function schtasksCommand(xmlPath: string, name: string, user?: string): s
   if (/["%\r\n]/.test(xmlPath)) usage(`the task file path cannot contain " or %`, '--out', xmlPath);
   const runAs = isSystem(user) ? '' : ` /RU "${account(user!)}" /RP *`;
   return `schtasks /Create /TN "${name}" /XML "${xmlPath}"${runAs} /F`;
+}
+
+/**
+ * The line that registers the mailer's event source (io/eventlog.ts) by
+ * writing a first event with it: eventcreate creates a source the first time
+ * it is used, which needs an administrator. Run once at installation, so that
+ * a task running as an account that is not one can write its errors there too.
+ */
+export function eventSourceCommand(text: string): string {
+  return ['eventcreate', ...eventCreateArgs('INFORMATION', text)].map(quoteWindowsArg).join(' ');
 }

@@ -119,6 +119,41 @@ describe('check', { timeout: 120_000 }, () => {
     expect(existsSync(path.join(dir, '.proscai-mailer'))).toBe(false);
   });
 
+  it('finds an order by its id wherever the mailer keeps it (deferred, then enviados/) and says where; an unknown id exits 1 saying so', async () => {
+    let refuse = true;
+    const server = await startSmtpSink({ rcptError: () => (refuse ? { code: 451, message: '4.7.1 try again later' } : undefined) });
+    try {
+      const dir = await makeTmpDir('proscai-check-');
+      await writeFile(path.join(dir, '_CFD_MAIL_REQ_0100.XML'), simpleOrder({ port: server.port }));
+      expect((await runCli(['once', '--dir', dir, '--retry', '3600'])).code).toBe(4);
+      const claimed = (await readdir(path.join(dir, '.proscai-mailer', 'claims')))[0]!;
+      const deferred = await runCli(['check', '0100', '--dir', dir]);
+      expect(deferred.code, deferred.stderr).toBe(0);
+      const at = path.join(dir, '.proscai-mailer', 'claims', claimed, '_CFD_MAIL_REQ_0100.XML');
+      expect(deferred.stdout).toMatch(
+        new RegExp(`^La orden «0100» se encontró tomada por proscai-mailer en este equipo, en espera de reintento \\(próximo intento \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\(UTC[+-]\\d\\d:\\d\\d\\)\\): ${at.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}\\n`),
+      );
+      expect(deferred.stdout).toContain('La orden _CFD_MAIL_REQ_0100.XML es válida');
+      const report = JSON.parse((await runCli(['check', '0100', '--dir', dir, '--json'])).stdout) as CheckReport;
+      expect(report.found).toMatchObject({ place: 'deferred', path: at, others: [] });
+
+      refuse = false;
+      expect((await runCli(['retry', '0100', '--dir', dir])).code).toBe(0);
+      expect((await runCli(['once', '--dir', dir])).code).toBe(0);
+      const sent = await runCli(['check', '0100', '--dir', dir, '--language', 'en']);
+      expect(sent.stdout).toContain(`The order "0100" was found in enviados/ (already sent): ${path.join(dir, 'enviados', '_CFD_MAIL_REQ_0100.XML')}\n`);
+
+      const none = await runCli(['check', '0101', '--dir', dir, '--language', 'en', '--json']);
+      expect(none.code).toBe(1);
+      expect(JSON.parse(none.stdout)).toEqual({ query: '0101', dir, notFound: true });
+      const noneText = await runCli(['check', '0101', '--dir', dir, '--language', 'en']);
+      expect(noneText.code).toBe(1);
+      expect(noneText.stderr).toContain(`No order "0101" was found: looked in the order folder ${dir}, among the ones this machine took`);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('exits 1 for a file that does not exist, 2 for a bad configuration', async () => {
     const dir = await makeTmpDir('proscai-check-');
     const missing = await runCli(['check', path.join(dir, '_CFD_MAIL_REQ_NONE.XML')]);

@@ -57,7 +57,7 @@ describe('retry', { timeout: 120_000 }, () => {
     expect(await readdir(path.join(dir, 'enviados'))).toEqual([name('R1')]);
 
     const trace = await runCli(['trace', 'R1', '--dir', dir]);
-    expect(trace.stdout).toMatch(/FALLÓ: ATTACHMENT_MISSING[\s\S]*devuelta a la cola por «proscai-mailer retry» \(desde errores\/\)[\s\S]*sent → archiving/);
+    expect(trace.stdout).toMatch(/FALLÓ: El adjunto «docs\\R1\.pdf» .* no existe: se buscó en .* \[ATTACHMENT_MISSING\][\s\S]*devuelta a la cola por «proscai-mailer retry» \(desde errores\/\)[\s\S]*aceptada por el servidor SMTP/);
     expect(trace.stdout).toContain('Resultado: enviada');
   });
 

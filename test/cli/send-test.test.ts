@@ -1,10 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { registerSendTestCommand, runSendTest, type SendTestIo } from '../../src/cli/send-test.js';
+import { diagnosisAdvice } from '../../src/i18n.js';
 import { scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 
@@ -62,6 +64,47 @@ describe('send-test on the command line', () => {
     const e = capture();
     const { file: ok } = await configFile({ smtp: { host: '127.0.0.1', port: 25 } });
     expect(await runSendTest({ config: ok, to: 'yo@acme.example', company: 'NADIE' }, e.io)).toBe(2);
+  });
+
+  it('«ca» names a PEM file, relative to the configuration file: the company authority is trusted', async () => {
+    const sink = await scopedSink({ tls: 'starttls' });
+    const { dir, file } = await configFile({ smtp: { host: '127.0.0.1', port: sink.port, security: 'STARTTLS', ca: 'autoridad.pem' } });
+    await copyFile(fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.url)), path.join(dir, 'autoridad.pem'));
+    const c = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, c.io)).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('a «ca» that is missing or not a PEM certificate: exit 2 with a sentence naming the key and the file, nothing sent', async () => {
+    const sink = await scopedSink({ tls: 'starttls' });
+    const { dir, file } = await configFile({
+      smtp: { host: '127.0.0.1', port: sink.port, security: 'STARTTLS' },
+      companies: { ACME: { smtp: { host: '127.0.0.1', port: sink.port, ca: 'falta.pem' } } },
+    });
+    const missing = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, missing.io)).toBe(2);
+    expect(missing.err()).toContain(`La configuración no es válida: companies.ACME.smtp.ca: the certificate authority file ${path.join(dir, 'falta.pem')} does not exist`);
+    await writeFile(path.join(dir, 'falta.pem'), 'esto no es un certificado\n');
+    const notPem = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, notPem.io)).toBe(2);
+    expect(notPem.err()).toContain(`${path.join(dir, 'falta.pem')} holds no PEM certificate`);
+    await writeFile(path.join(dir, 'falta.pem'), '-----BEGIN CERTIFICATE-----\nMIIBroken\n-----END CERTIFICATE-----\n');
+    const broken = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, broken.io)).toBe(2);
+    expect(broken.err()).toContain(`${path.join(dir, 'falta.pem')} holds a certificate that cannot be read`);
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('STARTTLS against a port that speaks TLS first: exit 1 within seconds, «Seguridad» and «Puerto» do not match', async () => {
+    const sink = await scopedSink({ tls: 'implicit' });
+    const { file } = await configFile({ smtp: { host: '127.0.0.1', port: sink.port, security: 'STARTTLS', timeoutMinutes: 2 } });
+    const c = capture();
+    const started = Date.now();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example' }, c.io)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(c.err()).toBe(
+      `El puerto ${sink.port} de 127.0.0.1 habla TLS desde el primer byte (TLS implícito) y no saludó a la conexión sin cifrar que pide «security»: "STARTTLS". ${diagnosisAdvice('tls-port', 'es')}\n`,
+    );
   });
 
   it('--to is required', async () => {

@@ -122,8 +122,8 @@ describe('proscai-mailer service print', () => {
         child.on('close', (code) => resolve({ code, stderr }));
       });
       expect(result.code).toBe(0);
-      // The folder's name arrived intact (spaces, accents, &): the mailer says it watches it, and worked in it.
-      expect(result.stderr).toContain(`vigila ${orders} (`);
+      // The folder's name arrived intact (spaces, accents, &): the mailer names it, and worked in it.
+      expect(result.stderr).toContain(`revisa una vez las órdenes de ${orders}.`);
       expect(existsSync(path.join(orders, '.proscai-mailer'))).toBe(true);
     },
     60_000,
@@ -157,6 +157,58 @@ describe('proscai-mailer service print', () => {
       }
     },
     60_000,
+  );
+
+  it('the documented `service print --env-file FILE` works through the installed command, also when FILE cannot be read here (Node 20 would take --env-file for itself and exit 9)', async () => {
+    const dir = await makeTmpDir();
+    // The usual case: the file holds passwords and is readable by root only, or is written after the unit.
+    const envFile = path.join(dir, 'not-readable-here', 'env');
+    const args = ['service', 'print', '--platform', 'linux', ...(HERE === 'linux' ? ['--env-file', envFile] : ['--env-file', '/etc/proscai-mailer/env', '--node', '/usr/bin/node', '--script', '/opt/pm/dist/main.js'])];
+    // The command as installed: POSIX runs dist/main.js through its shebang; npm's Windows shim runs node with the shebang's arguments.
+    const shebang = (await fs.readFile(CLI, 'utf8')).split('\n')[0]!;
+    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node( |$)/);
+    const nodeArgs = shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter(Boolean);
+    const [command, argv] = HERE === 'linux' ? [CLI, args] : [process.execPath, [...nodeArgs, CLI, ...args]];
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let [stdout, stderr] = ['', ''];
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result.stderr).not.toContain('not found');
+    expect(result.code).toBe(0);
+    expect(serviceKeys(result.stdout).EnvironmentFile).toBe(HERE === 'linux' ? envFile : '/etc/proscai-mailer/env');
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    "the unit starts as written: its ExecStart, run as systemd runs it with the variables of its EnvironmentFile, watches the folder the file names (POSIX: systemd units run on Linux; the Windows task's command line is run in the test above)",
+    async () => {
+      const dir = await makeTmpDir();
+      const orders = path.join(dir, 'órdenes de envío');
+      await fs.mkdir(orders);
+      const envFile = path.join(dir, 'env');
+      await fs.writeFile(envFile, `MAILER_DIR=${orders}\n`);
+      const printed = await runCli(['service', 'print', '--env-file', envFile]);
+      expect(printed.code).toBe(0);
+      const keys = serviceKeys(printed.stdout);
+      expect(keys.EnvironmentFile).toBe(envFile);
+      const [node, ...args] = splitExecStart(keys.ExecStart!);
+      // EnvironmentFile=: KEY=VALUE lines added to the service's environment.
+      const fromFile = Object.fromEntries((await fs.readFile(envFile, 'utf8')).split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const child = spawn(node!, args, { env: { PATH: process.env.PATH, ...fromFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 15_000;
+      while (!stderr.includes(`vigila ${orders} (`) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toContain(`vigila ${orders} (`);
+      child.kill('SIGTERM'); // KillSignal=SIGTERM
+      expect(await exited).toBe(0);
+      expect(existsSync(path.join(orders, '.proscai-mailer'))).toBe(true);
+    },
+    30_000,
   );
 
   it('writes the Windows task as UTF-16 with --out and prints the schtasks line', async () => {

@@ -3,10 +3,13 @@
  * waiting, deferred (a 451 with --retry 3600), failed and sent, with and
  * without a running mailer.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/status.js';
+import { ErrorCodes, MailerError } from '../../src/errors.js';
+import { clearNoticeProblem, noticeStatePath, recordNoticeProblem } from '../../src/io/notify-delivery.js';
+import type { ResolvedSmtp } from '../../src/ports.js';
 import { eventually, expectStopped, runCli, startCli, stopMailer } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
@@ -41,10 +44,12 @@ async function busyFolder(): Promise<string> {
 let shared: Promise<string> | undefined;
 const sharedFolder = (): Promise<string> => (shared ??= busyFolder());
 
+/** The JSON report; exit status 1 exactly when it lists alerts. */
 async function statusJson(dir: string): Promise<StatusReport> {
   const result = await runCli(['status', '--dir', dir, '--json']);
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as StatusReport;
+  const report = JSON.parse(result.stdout) as StatusReport;
+  expect(result.code, result.stderr).toBe(report.alerts.length > 0 ? 1 : 0);
+  return report;
 }
 
 const row = (report: StatusReport, company: string) => report.companies.find((c) => c.company === company);
@@ -70,12 +75,15 @@ describe('status', { timeout: 120_000 }, () => {
     expect(wait).toBeGreaterThan(3500_000);
     expect(wait).toBeLessThanOrEqual(3600_000);
     expect(report.failed.map((f) => [f.fileName, f.company])).toEqual([['_CFD_MAIL_REQ_F1.XML', 'ACME']]);
+    // BETA's last send got a 451 and none of its sends succeeded since: an alert (exit status 1) until one does.
+    expect(report.alerts).toMatchObject([{ code: 'smtp_failing', company: 'BETA', orderId: 'D1', error: { code: 'SMTP_TEMPORARY', smtpCode: 451 } }]);
   });
 
   it('prints an aligned table with the deferred order and its SMTP reply, in Spanish or English', async () => {
     const dir = await sharedFolder();
     const es = await runCli(['status', '--dir', dir]);
-    expect(es.code).toBe(0);
+    expect(es.code).toBe(1); // BETA's 451 (see above)
+    expect(es.stdout).toMatch(/^Atención: el último envío de BETA falló a las .+ \(orden D1\): SMTP_TEMPORARY: .*451 4\.7\.1 try again later/m);
     expect(es.stdout).toContain('no está en ejecución');
     expect(es.stdout).toMatch(/^Empresa\s+En espera\s+En curso\s+Diferidas\s+Fallidas 24 h\s+Enviadas 24 h$/m);
     expect(es.stdout).toMatch(/^ACME\s+1\s+0\s+0\s+1\s+1$/m);
@@ -103,6 +111,7 @@ describe('status', { timeout: 120_000 }, () => {
       }, 90_000, 'the running mailer to send the waiting orders')) as StatusReport;
       expect(report.mailer.owner?.pid).toBe(run.child.pid);
       expect(row(report, 'BETA')).toMatchObject({ deferred: 1, sent24h: 1 });
+      expect(report.alerts).toEqual([]); // BETA sent W2: its 451 is no longer the last word
       expect(row(report, '?')).toMatchObject({ waiting: 0, failed24h: 1 });
       const text = await runCli(['status', '--dir', dir]);
       expect(text.stdout).toContain(`en ejecución (pid ${run.child.pid}`);
@@ -113,6 +122,24 @@ describe('status', { timeout: 120_000 }, () => {
     expectStopped(await run.exited);
     expect((await statusJson(dir)).mailer.running).toBe(false);
   }, 180_000);
+
+  it('notices failing is an alert: exit status 1 with its code, 0 once a notice got through (the state file as the notifier keeps it)', async () => {
+    const dir = await makeTmpDir('proscai-status-');
+    const state = noticeStatePath(path.join(dir, '.proscai-mailer'));
+    await mkdir(path.dirname(state), { recursive: true });
+    const smtp = { host: '127.0.0.1', port: 2525, security: 'NINGUNA', timeoutMinutes: 1 } as unknown as ResolvedSmtp;
+    await recordNoticeProblem(state, smtp, new MailerError(ErrorCodes.SMTP_TEMPORARY, '421 4.3.2 try later', { smtp: { responseCode: 421, response: '421 4.3.2 try later' } }));
+    const failing = await runCli(['status', '--dir', dir, '--json']);
+    expect(failing.code).toBe(1);
+    expect((JSON.parse(failing.stdout) as StatusReport).alerts).toMatchObject([{ code: 'notices_failing', server: '127.0.0.1:2525', error: { smtpCode: 421 } }]);
+    const en = await runCli(['status', '--dir', dir, '--language', 'en']);
+    expect(en.code).toBe(1);
+    expect(en.stdout).toContain('Warning: failure notices cannot be sent through 127.0.0.1:2525: SMTP_TEMPORARY: 421 4.3.2 try later');
+    await clearNoticeProblem(state);
+    const fine = await runCli(['status', '--dir', dir]);
+    expect(fine.code).toBe(0);
+    expect(fine.stdout).not.toContain('Atención');
+  });
 
   it('exits 2 on a configuration error', async () => {
     expect((await runCli(['status'])).code).toBe(2);

@@ -5,6 +5,9 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyStateNode } from 'xstate';
+import { STATE_PHRASES, statePhrase } from '../../src/cli/trace.js';
+import { orderMachine } from '../../src/machines/order.js';
 import { runCli } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
@@ -36,28 +39,42 @@ async function deferredThenSent(): Promise<string> {
 }
 
 describe('trace', { timeout: 120_000 }, () => {
-  it('shows the deferred try with the 451 reply, the retry and the final done, by id or file name', async () => {
+  it('tells the deferred try with the 451 reply, the retry and the outcome in the operator\'s words, by id or file name', async () => {
     const result = await runCli(['trace', '0042_20261127093015', '--dir', dir]);
     expect(result.code, result.stderr).toBe(0);
     const out = result.stdout;
     expect(out).toContain('Orden 0042_20261127093015 (_CFD_MAIL_REQ_0042_20261127093015.XML), empresa ACME');
-    const failedTry = out.indexOf('sending → retryOrGiveUp');
-    const deferred = out.search(/el intento 1 falló; se reintentará el \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+SMTP_TEMPORARY: .*451 4\.7\.1 try again later/);
-    const resumed = out.indexOf('detected → resuming');
-    const secondTry = out.indexOf('intento 2');
-    const done = out.indexOf('archiving → done');
-    expect(failedTry).toBeGreaterThan(0);
-    expect(out.slice(failedTry, out.indexOf('\n', failedTry))).toContain('451 4.7.1 try again later');
-    expect(deferred).toBeGreaterThan(failedTry);
-    expect(resumed).toBeGreaterThan(deferred);
-    expect(secondTry).toBeGreaterThan(resumed);
-    expect(done).toBeGreaterThan(secondTry);
-    expect(out).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}sent → archiving/m);
+    const T = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d';
+    const timeline = [
+      `${T}  tomando el archivo de la carpeta de órdenes`,
+      `${T}  leyendo la orden`,
+      `${T}  enviando \\(intento 1\\)`,
+      `${T}  el envío falló; se decide si se reintenta: El servidor SMTP rechazó el mensaje de forma temporal: 451 4\\.7\\.1 try again later\\. \\[SMTP_TEMPORARY\\]`,
+      `${T}  en espera; reintento programado para el ${T}`,
+      // The same reply is not repeated on the outcome line of the try.
+      `${T}  el intento 1 falló; se reintentará el ${T}\\n`,
+      `${T}  retomada al iniciar proscai-mailer \\(ya estaba tomada\\)`,
+      `${T}  enviando \\(intento 2\\)`,
+      `${T}  aceptada por el servidor SMTP`,
+      `${T}  archivando la orden enviada`,
+      `${T}  terminado`,
+    ];
+    let at = 0;
+    for (const line of timeline) {
+      const found = out.slice(at).search(new RegExp(`^${line}`, 'm'));
+      expect(found, `${line} after offset ${at} in\n${out}`).toBeGreaterThanOrEqual(0);
+      at += found + 1;
+    }
+    // No internal state names or XState event names.
+    expect(out).not.toMatch(/→|retryOrGiveUp|archiving|sending|done:|error:|\(init\)|xstate/);
     expect(out).toMatch(/Resultado: enviada \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)\.\n$/);
 
     const byName = await runCli(['trace', '_cfd_mail_req_0042_20261127093015.xml', '--dir', dir, '--language', 'en']);
     expect(byName.code).toBe(0);
+    expect(byName.stdout).toMatch(/  the send failed; deciding whether to try again: The SMTP server refused the message temporarily: 451 4\.7\.1 try again later\. \[SMTP_TEMPORARY\]\n/);
+    expect(byName.stdout).toMatch(/  waiting; retry scheduled for \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n/);
     expect(byName.stdout).toContain('try 1 failed; next try at');
+    expect(byName.stdout).toMatch(/  sending \(try 2\)\n/);
     expect(byName.stdout).toMatch(/Outcome: sent/);
     const byPath = await runCli(['trace', path.join(dir, 'enviados', '_CFD_MAIL_REQ_0042_20261127093015.XML'), '--dir', dir]);
     expect(byPath.stdout).toBe(result.stdout);
@@ -101,5 +118,33 @@ describe('trace', { timeout: 120_000 }, () => {
     const result = await runCli(['trace', 'old1', '--dir', dir, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect((JSON.parse(result.stdout) as { to: string }[]).map((l) => l.to)).toEqual(['first', 'first-b', 'second', 'third']);
+  });
+});
+
+describe('trace phrases', () => {
+  /** Every state of a machine, nested ones included, by key. */
+  const statesOf = (node: AnyStateNode): string[] => Object.values(node.states).flatMap((child) => [child.key, ...statesOf(child)]);
+
+  it('has a phrase in both languages for every state of the order machine', () => {
+    const states = statesOf(orderMachine.root);
+    expect(states.length).toBeGreaterThan(20);
+    const missing = states.filter((state) => STATE_PHRASES[state] === undefined);
+    expect(missing, 'states of machines/order.ts without a phrase in STATE_PHRASES').toEqual([]);
+    for (const state of states) {
+      for (const lang of ['es', 'en'] as const) {
+        const text = statePhrase(state, lang, { attempts: 3, next: '2026-11-27 10:32:00' });
+        expect(text, `${state} (${lang})`).not.toBe(state);
+        expect(text, `${state} (${lang})`).not.toMatch(/\{\w+\}/);
+      }
+    }
+    // No phrase left over for a state the machine no longer has.
+    expect(Object.keys(STATE_PHRASES).filter((name) => !states.includes(name))).toEqual([]);
+  });
+
+  it('fills the attempt and the next try, and says so when the next try is not known', () => {
+    expect(statePhrase('sending', 'es', { attempts: 2 })).toBe('enviando (intento 2)');
+    expect(statePhrase('deferred', 'es', { next: '2026-11-27 10:32:00' })).toBe('en espera; reintento programado para el 2026-11-27 10:32:00');
+    expect(statePhrase('deferred', 'en')).toBe('waiting for a retry');
+    expect(statePhrase('someFutureState', 'es')).toBe('someFutureState');
   });
 });

@@ -233,6 +233,34 @@ describe('once with the shared samples', () => {
     expect(sink.messages).toHaveLength(0);
   });
 
+  it("prints the terminal's log lines in Spanish by default and in English with --language en; the log file keeps English event names", async () => {
+    const order = (id: string) => simpleOrder({ port: sink.port, attachments: ['no-existe.pdf'], extra: '<Zzz>1</Zzz>' }).replace('<Asunto>', `<!-- ${id} --><Asunto>`);
+    const dir = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(dir, '_CFD_MAIL_REQ_T1.XML'), order('T1'));
+    const es = await runCli(['once', '--dir', dir]);
+    expect(es.code).toBe(1);
+    const spanish = es.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, ''));
+    expect(spanish[0]).toBe(`INFO: proscai-mailer revisa una vez las órdenes de ${dir}.`);
+    expect(spanish).toContain('AVISO: _CFD_MAIL_REQ_T1.XML: se ignoran elementos desconocidos: Zzz');
+    expect(spanish.find((l) => l.startsWith('ERROR: T1: '))).toMatch(/^ERROR: T1: no se envió \(quedó en errores\/\)\. El adjunto «no-existe\.pdf» \(campo Adjuntos\/Archivo\) no existe/);
+    expect(spanish.at(-1)).toBe('INFO: Enviadas: 0; fallidas: 1; en espera de reintento: 0.');
+    // None of the lines as logged in English (a system error quoted inside a Spanish sentence may be English).
+    expect(es.stderr).not.toMatch(/WARN:|INFO: Sent|T1: failed|unknown elements ignored|Attachment "|makes one pass/);
+    const events = (await logLines(dir)).map((l) => l.event);
+    expect(events).toEqual(expect.arrayContaining(['supervisor.started', 'order.unknown_elements', 'order.failed', 'supervisor.stopped']));
+
+    const other = await makeTmpDir('proscai-e2e-');
+    await writeFile(path.join(other, '_CFD_MAIL_REQ_T2.XML'), order('T2'));
+    const en = await runCli(['once', '--dir', other, '--language', 'en']);
+    expect(en.code).toBe(1);
+    const english = en.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, ''));
+    expect(english[0]).toBe(`INFO: proscai-mailer makes one pass over the orders in ${other}.`);
+    expect(english).toContain('WARN: _CFD_MAIL_REQ_T2.XML: unknown elements ignored: Zzz');
+    expect(english.find((l) => l.startsWith('ERROR: T2: '))).toMatch(/^ERROR: T2: failed: /);
+    expect(english.at(-1)).toBe('INFO: Sent: 0; failed: 1; queued for a retry: 0.');
+    expect(en.stderr).not.toMatch(/AVISO|Enviadas|no se envió|desconocid|adjunto/);
+  });
+
   it('exits 2 on a usage error and when no order folder is given', async () => {
     expect((await runCli(['once', '--no-such-flag'])).code).toBe(2);
     expect((await runCli(['once'])).code).toBe(2);

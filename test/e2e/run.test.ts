@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { consoleKeyEnv, eventually, expectStopped, runCli, stopMailer, stopsCleanly, type RunningCli } from '../helpers/cli.js';
+import { consoleKeyEnv, eventually, expectStopped, preloadEnv, runCli, stopMailer, stopsCleanly, type RunningCli } from '../helpers/cli.js';
 import { scopedCli, scopedScriptedSmtp, scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 import { expectEachSentOnceBeyondInFlight } from '../reliability/kit.js';
@@ -24,7 +24,7 @@ function daemon(args: string[], env: Record<string, string> = {}): RunningCli {
 
 /** The daemon holds its lock and watches once its log says so. */
 async function started(cli: RunningCli): Promise<void> {
-  await eventually(() => cli.stderr().includes('supervisor.started') || cli.stderr().includes('vigila'), 15_000, 'daemon start');
+  await eventually(() => /supervisor\.started|vigila|is watching/.test(cli.stderr()), 15_000, 'daemon start');
 }
 
 /** Writes an order the way the ERP's "write then rename" does; resolves at the rename. */
@@ -94,6 +94,62 @@ describe('run (the daemon)', () => {
       expect((await readdir(path.join(dir, '.proscai-mailer'))).filter((n) => n.startsWith('instance-'))).toEqual([]);
     }
   });
+
+  it('Ctrl+C says how many sends it waits for and for how long at most; a second Ctrl+C stops at once, and the next start sends those orders exactly once', async () => {
+    const cases = [
+      { language: 'es', orders: ['CC1', 'CC2'], waiting: 'Deteniendo: se espera a que terminen 2 envíos en curso, como máximo 2 min. Pulse Ctrl+C otra vez para detener ya: esas órdenes quedan tomadas y se envían al siguiente inicio.', now: 'Detenido sin esperar; órdenes que quedan tomadas para el siguiente inicio: 2 (estado de salida 4).' },
+      { language: 'en', orders: ['CC3'], waiting: 'Stopping: waiting for 1 send in progress to finish, at most 2 min. Press Ctrl+C again to stop now: the order stays claimed and is sent at the next start.', now: 'Stopped without waiting; orders left claimed for the next start: 1 (exit status 4).' },
+    ] as const;
+    for (const { language, orders, waiting, now } of cases) {
+      // Every send stalls after MAIL FROM: in flight until the order's TiempoEspera (2 minutes by default).
+      const server = await scopedScriptedSmtp({ reply: ({ command }) => (command === 'MAIL' ? { action: 'stall' } : undefined) });
+      const dir = await makeTmpDir('proscai-run-');
+      const keys = await makeTmpDir('proscai-key-');
+      const [first, second] = [path.join(keys, 'first'), path.join(keys, 'second')];
+      // POSIX: real SIGINTs. Windows: `kill` would terminate, so each key press is emitted in the child (as consoleKeyEnv does).
+      const presses = preloadEnv(`const { existsSync } = await import('node:fs');
+let pending = [${JSON.stringify(first)}, ${JSON.stringify(second)}];
+const timer = setInterval(() => { if (existsSync(pending[0])) { pending.shift(); process.emit('SIGINT', 'SIGINT'); if (pending.length === 0) clearInterval(timer); } }, 25);
+timer.unref();`);
+      const cli = daemon(['--dir', dir, '--language', language], stopsCleanly ? {} : presses);
+      await started(cli);
+      for (const id of orders) await dropOrder(dir, `_CFD_MAIL_REQ_${id}.XML`, simpleOrder({ port: server.port }));
+      await eventually(() => server.log.filter((l) => l.line.startsWith('MAIL')).length === orders.length, 10_000, 'every send to start');
+      const press = async (trigger: string) => (stopsCleanly ? cli.child.kill('SIGINT') : writeFile(trigger, ''));
+
+      await press(first);
+      await eventually(() => cli.stderr().includes(waiting), 5_000, `the stopping line: ${waiting}`);
+      // The first Ctrl+C waits: the sends are still in flight.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(cli.child.exitCode).toBeNull();
+      await press(second);
+      const pressedAt = Date.now();
+      const exit = await cli.exited;
+      expect(Date.now() - pressedAt).toBeLessThan(5_000);
+      expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 4, signal: null });
+      expect(exit.stderr).toContain(now);
+      expect(server.messages).toHaveLength(0);
+      // The log file names both steps with stable English events.
+      const logged = (await readFile(path.join(dir, '.proscai-mailer', 'logs', 'mailer.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logged.find((l) => l.event === 'supervisor.stopping')).toMatchObject({ signal: 'SIGINT', inFlight: orders.length, boundMs: 120_000 });
+      expect(logged.find((l) => l.event === 'supervisor.stopped_now')).toMatchObject({ signal: 'SIGINT', inFlight: orders.length });
+      // Nothing lost: the orders in flight are claimed in the work area, not in errores/ nor gone.
+      const claims = path.join(dir, '.proscai-mailer', 'claims');
+      const claimed = (await Promise.all((await readdir(claims)).map((host) => readdir(path.join(claims, host))))).flat().filter((n) => n.endsWith('.XML'));
+      expect(claimed.sort()).toEqual(orders.map((id) => `_CFD_MAIL_REQ_${id}.XML`));
+      expect(existsSync(path.join(dir, 'errores'))).toBe(false);
+
+      // The next start sends each claimed order exactly once.
+      server.setReply(undefined);
+      const restart = await runCli(['once', '--dir', dir]);
+      expect(restart.code).toBe(0);
+      expect(restart.ms).toBeLessThan(10_000);
+      expect(server.messages).toHaveLength(orders.length);
+      const ids = server.messages.map((m) => /^Message-ID: (.*)$/im.exec(m.raw.toString())?.[1]).sort();
+      expect(ids).toEqual(orders.map((id) => `<proscai.${id}@acme.example>`));
+      expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(orders.map((id) => `_CFD_MAIL_REQ_${id}.XML`));
+    }
+  }, 90_000);
 
   it('does not read an order still being written, and wastes no time once it is complete', async () => {
     const sink = await scopedSink();

@@ -235,6 +235,22 @@ describe('resolveAttachments', () => {
     expect((await refusal({ path: 'C00001\\notas.txt\\x.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
   });
 
+  it('names the absolute path it looked at, after the attachment folder and pathMap, in the error and its message', async () => {
+    const relative = await refusal({ path: 'C00001\\no-existe.xml' });
+    expect(relative).toMatchObject({ code: ErrorCodes.ATTACHMENT_MISSING, value: 'C00001\\no-existe.xml', path: path.join(adj, 'C00001', 'no-existe.xml') });
+    expect(relative.message).toContain(path.join(adj, 'C00001', 'no-existe.xml'));
+    const mapped = await refusal({ path: '\\\\SERVIDOR\\Compartido\\CFD\\C00001\\F-9.pdf' });
+    expect(mapped).toMatchObject({ code: ErrorCodes.ATTACHMENT_MISSING, path: path.join(adj, 'C00001', 'F-9.pdf') });
+    const folder = await refusal({ path: 'carpeta.pdf' });
+    expect(folder).toMatchObject({ code: ErrorCodes.ATTACHMENT_UNREADABLE, path: path.join(adj, 'carpeta.pdf') });
+    const climbing = await refusal({ path: '..\\fuera\\secreto.xml' });
+    expect(climbing).toMatchObject({ code: ErrorCodes.ATTACHMENT_OUTSIDE, path: path.join(outside, 'secreto.xml') });
+    // The first of several bad attachments keeps its path; the message names the others' paths.
+    const several = await refusal({ path: 'falta.pdf' }, { path: 'C00001\\no-existe.xml' });
+    expect(several.path).toBe(path.join(adj, 'falta.pdf'));
+    expect(several.message).toContain(path.join(adj, 'C00001', 'no-existe.xml'));
+  });
+
   it.runIf(links.file)('refuses a dangling symlink with ATTACHMENT_MISSING (needs file symlinks: on Windows a privilege)', async () => {
     expect((await refusal({ path: 'roto.xml' })).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
   });

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -9,6 +11,10 @@ import { sendTest } from '../../src/io/send-test.js';
 import { explainSendTestFailure } from '../../src/io/send-test-text.js';
 import { toSendError } from '../../src/machines/classify.js';
 import { scopedSink as sink } from '../helpers/scoped.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+/** The test server's certificate, which is its own authority. */
+const SINK_CERT_FILE = fixture('cert.pem');
 
 async function closedPort(): Promise<number> {
   const probe = net.createServer();
@@ -106,12 +112,30 @@ describe('sendTest: refused, in plain words', () => {
     expect(result.message).not.toContain(PASSWORD);
   });
 
-  it('a certificate this machine does not trust: SMTP_TLS about the certificate', async () => {
+  it('a certificate this machine does not trust: SMTP_TLS, advises the profile\'s «ca» (Node ignores the system\'s store), not turning verification off', async () => {
     const s = await sink({ tls: 'starttls' });
     const result = await sendTest({ config: configWith({ port: s.port, security: 'STARTTLS' }), to: 'yo@acme.example' });
     expect(result.code).toBe(ErrorCodes.SMTP_TLS);
     expect(result.message).toContain('certificado');
-    expect(result.message).toContain('rejectUnauthorized');
+    expect(result.message).toContain('«ca» del perfil «smtp»');
+    expect(result.message).toContain('el nombre del servidor se sigue verificando');
+    expect(result.message).not.toContain('rejectUnauthorized');
+    expect(result.message).not.toMatch(/instálelo en este equipo/);
+  });
+
+  it('the same server with its authority in «ca»: accepted, and the name is still verified', async () => {
+    const s = await sink({ tls: 'starttls' });
+    const ok = await sendTest({ config: configWith({ port: s.port, security: 'STARTTLS', ca: SINK_CERT_FILE }), to: 'yo@acme.example' });
+    expect(ok).toMatchObject({ ok: true });
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('«ca» keeps name verification on: a trusted certificate for another name is refused, saying so', async () => {
+    const s = await sink({ tls: 'starttls', serverOptions: { key: readFileSync(fixture('other-name-key.pem')), cert: readFileSync(fixture('other-name-cert.pem')) } });
+    const result = await sendTest({ config: configWith({ port: s.port, security: 'STARTTLS', ca: fixture('other-name-cert.pem') }), to: 'yo@acme.example' });
+    expect(result.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(result.message).toContain('no corresponde al nombre «127.0.0.1»');
+    expect(s.messages).toHaveLength(0);
   });
 
   it('SSL against a port without TLS: SMTP_TLS, names the port rule, no OpenSSL noise', async () => {

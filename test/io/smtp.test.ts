@@ -1,15 +1,19 @@
 import net from 'node:net';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError, type ErrorCode } from '../../src/errors.js';
-import { createTransportPool, sendTimeoutMs, transportOptionsFor, type TransportPool } from '../../src/io/smtp.js';
+import { PROBE_AFTER_MS, QUIT_WAIT_MS, createTransportPool, speaksTlsFirst, sendTimeoutMs, transportOptionsFor, type TransportPool } from '../../src/io/smtp.js';
 import { classifySendError } from '../../src/machines/classify.js';
 import type { ResolvedSmtp } from '../../src/ports.js';
-import { afterThisTest, scopedSink as sink } from '../helpers/scoped.js';
+import { afterThisTest, scopedScriptedSmtp, scopedSink as sink } from '../helpers/scoped.js';
 import type { SmtpSinkOptions } from '../helpers/smtp-sink.js';
 import { makeSmtp } from './send-fixtures.js';
 
+/** The test servers' certificate, which is its own authority (test/fixtures/tls). */
+const CA_FILE = fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.url));
 
 function pool(timeoutMs?: number): TransportPool {
   const p = createTransportPool(timeoutMs === undefined ? {} : { timeoutMs });
@@ -374,5 +378,116 @@ describe('TiempoEspera bounds the whole send', () => {
     stall = false;
     const info = await p.send(smtp, 'ACME', 2, message());
     expect(info.response).toContain('250 queued');
+  });
+});
+
+describe('Seguridad against the wrong kind of port', () => {
+  it('STARTTLS against a port that speaks TLS first (465-style, says nothing to a plain client): SMTP_TLS "tls-port" within seconds, not a retried timeout', async () => {
+    const s = await sink({ tls: 'implicit' });
+    const started = Date.now();
+    // TiempoEspera of a minute: the failure must not wait for it.
+    const err = await sendError(pool(60_000), makeSmtp(s.port, { security: 'STARTTLS' }));
+    const elapsed = Date.now() - started;
+    expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(err.smtp?.diagnosis).toBe('tls-port');
+    expect(classifySendError(err)).toBe('fail');
+    expect(err.message).toMatch(/^Port \d+ speaks TLS from the first byte \(implicit TLS\) but Seguridad is STARTTLS/);
+    expect(elapsed).toBeLessThan(8_000);
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('unset Seguridad on such a port (not 465) is the same mismatch; NINGUNA too', async () => {
+    const s = await sink({ tls: 'implicit' });
+    for (const security of [undefined, 'NINGUNA'] as const) {
+      const err = await sendError(pool(60_000), makeSmtp(s.port, { security }));
+      expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+      expect(err.smtp?.diagnosis).toBe('tls-port');
+    }
+  });
+
+  it('a plain server that greets late is not mistaken for TLS: the send goes through after the probe', async () => {
+    const s = await scopedScriptedSmtp({ greetingDelayMs: PROBE_AFTER_MS + 1_500 });
+    const p = pool(30_000);
+    await p.send(makeSmtp(s.port, { security: 'NINGUNA' }), 'ACME', 1, message());
+    expect(s.messages).toHaveLength(1);
+    // The probe was one extra connection, which got its ClientHello refused; the next send probes no more.
+    const sessionsAfterFirst = s.totalSessions;
+    expect(sessionsAfterFirst).toBe(2);
+    await p.send(makeSmtp(s.port, { security: 'NINGUNA' }), 'ACME', 1, message());
+    expect(s.messages).toHaveLength(2);
+    expect(s.totalSessions).toBe(sessionsAfterFirst);
+  });
+
+  it('the probe sends no TLS to a server that greets: only QUIT, so no server sees a client talking before its greeting', async () => {
+    const plain = await scopedScriptedSmtp();
+    expect(await speaksTlsFirst('127.0.0.1', plain.port)).toBe(false);
+    await eventually(() => plain.log.length > 0);
+    expect(plain.log.map((entry) => entry.line)).toEqual(['QUIT']);
+    const implicit = await sink({ tls: 'implicit' });
+    expect(await speaksTlsFirst('127.0.0.1', implicit.port)).toBe(true);
+    // Silent and not TLS either (a stalled server): not TLS, within the probe's bound.
+    const silent = await rawServer(() => undefined);
+    const started = Date.now();
+    expect(await speaksTlsFirst('127.0.0.1', silent.port, 2_500)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('SSL against a plain port: SMTP_TLS "plain-port" at once', async () => {
+    const s = await sink();
+    const err = await sendError(pool(60_000), makeSmtp(s.port, { security: 'SSL' }));
+    expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(err.smtp?.diagnosis).toBe('plain-port');
+  });
+});
+
+describe('a company certificate authority («ca»)', () => {
+  it('trusts the server whose authority is in the file, over STARTTLS and SSL; without it the certificate is refused', async () => {
+    for (const tls of ['starttls', 'implicit'] as const) {
+      const s = await sink({ tls });
+      const security = tls === 'starttls' ? 'STARTTLS' : 'SSL';
+      await pool().send(makeSmtp(s.port, { security, ca: CA_FILE }), 'ACME', 1, message());
+      expect(s.messages).toHaveLength(1);
+      const err = await sendError(pool(), makeSmtp(s.port, { security }));
+      expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+    }
+  });
+
+  it('a «ca» file gone since the configuration was loaded: SMTP_TLS naming the file', async () => {
+    const s = await sink({ tls: 'starttls' });
+    const err = await sendError(pool(), makeSmtp(s.port, { security: 'STARTTLS', ca: `${CA_FILE}.gone` }));
+    expect(err.code).toBe(ErrorCodes.SMTP_TLS);
+    expect(err.message).toContain(`${CA_FILE}.gone`);
+  });
+
+  it('keeps the public authorities and name verification (the options nodemailer gets)', () => {
+    const options = transportOptionsFor(makeSmtp(587, { ca: CA_FILE }), 1, 1000);
+    const ca = (options.tls as { ca: string[] }).ca;
+    expect(ca.length).toBeGreaterThan(tls.rootCertificates.length);
+    expect(ca).toEqual(expect.arrayContaining([...tls.rootCertificates]));
+    expect(options.tls).not.toHaveProperty('checkServerIdentity');
+    expect(options.tls).toMatchObject({ rejectUnauthorized: true });
+  });
+});
+
+describe('closing says QUIT', () => {
+  it('closeAll ends every pooled connection with QUIT, answered before the socket closes', async () => {
+    const s = await scopedScriptedSmtp();
+    const p = createTransportPool();
+    await Promise.all([1, 2, 3].map(() => p.send(makeSmtp(s.port, { security: 'NINGUNA' }), 'ACME', 2, message())));
+    expect(s.totalSessions).toBe(2);
+    await p.closeAll();
+    await eventually(() => s.openSessions === 0);
+    const quits = s.log.filter((entry) => /^QUIT\b/i.test(entry.line)).map((entry) => entry.session);
+    expect(quits.sort()).toEqual([1, 2]);
+  });
+
+  it('a server that does not answer QUIT does not hold closing up for more than QUIT_WAIT_MS', async () => {
+    const s = await scopedScriptedSmtp({ reply: ({ command }) => (command === 'QUIT' ? { action: 'stall' } : undefined) });
+    const p = createTransportPool();
+    await p.send(makeSmtp(s.port, { security: 'NINGUNA' }), 'ACME', 1, message());
+    const started = Date.now();
+    await p.closeAll();
+    expect(Date.now() - started).toBeLessThan(QUIT_WAIT_MS + 1_000);
+    await eventually(() => s.openSessions === 0);
   });
 });

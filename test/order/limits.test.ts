@@ -83,5 +83,6 @@ describe('orders of megabytes', () => {
     expect(errors).toHaveLength(MAX_TREE_ERRORS + 1);
     expect(errors[0]!.field).toBe('X');
     expect(errors[MAX_TREE_ERRORS]!.message).toBe(`… and ${600_000 - MAX_TREE_ERRORS} more elements with references XML does not define`);
+    expect(errors[MAX_TREE_ERRORS]!.xml).toEqual({ kind: 'moreReferencesUndefined', count: 600_000 - MAX_TREE_ERRORS });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import iconv from 'iconv-lite';
+import { describeError } from '../../src/i18n.js';
 import { parseOrder } from '../../src/order/parse.js';
 import { codes, fixture, orderXml, parseFail, parseOk, parseText } from './helpers.js';
 
@@ -156,12 +157,18 @@ describe('parseOrder: XML reading', () => {
   it('refuses an entity XML does not define, naming the element', () => {
     expect(codes(parseFail(orderXml('<Asunto>a&nbsp;b</Asunto>')))).toEqual(['ORDER_XML_MALFORMED@Asunto']);
     expect(codes(parseFail(orderXml('<Asunto>a&#0;b</Asunto>')))).toEqual(['ORDER_XML_MALFORMED@Asunto']);
+    const [error] = parseFail(orderXml('<Asunto>a&nbsp;b</Asunto>'));
+    expect(error!.xml).toEqual({ kind: 'referenceUndefined', name: '&nbsp;' });
+    expect(describeError(error!, 'es')).toBe('El XML de la orden está mal formado en el campo «Asunto»: &nbsp; no es una referencia que XML defina (escriba el carácter mismo; «&» se escribe «&amp;»).');
+    expect(describeError(error!, 'en')).toBe('The order\'s XML is malformed in the field "Asunto": &nbsp; is not a reference XML defines (write the character itself; "&" is written "&amp;").');
   });
 
   it('refuses malformed XML with its line and column', () => {
     const errors = parseFail('<?xml version="1.0"?>\n<OrdenEnvio>\n  <Para>a@b.mx</Paraa>\n</OrdenEnvio>');
     expect(codes(errors)).toEqual(['ORDER_XML_MALFORMED@']);
     expect(errors[0].message).toMatch(/line 3, column \d+/);
+    expect(errors[0].xml).toMatchObject({ kind: 'endTagMismatch', line: 3, expected: 'Para', name: 'Paraa' });
+    expect(describeError(errors[0], 'es')).toBe('El XML de la orden está mal formado en la línea 3, columna 15: se esperaba </Para> (abierto en la línea 3, columna 3) y se encontró </Paraa>.');
   });
 
   it('refuses another root element, naming it', () => {

@@ -90,7 +90,7 @@ async function dropStaged(world: World, ids: string[]): Promise<void> {
 }
 
 /** One line per log line in `--verbose` terminal output (pino-pretty: `[HH:MM:ss] LEVEL: …`). */
-const TERMINAL_LINE = /^\[\d{2}:\d{2}:\d{2}(?:\.\d+)?\] (?:TRACE|DEBUG|INFO|WARN|ERROR|FATAL):/;
+const TERMINAL_LINE = /^\[\d{2}:\d{2}:\d{2}(?:\.\d+)?\] (?:RASTREO|DETALLE|INFO|AVISO|ERROR|FATAL):/;
 
 describe('a full disk', () => {
   it.runIf(canMount)(
@@ -115,12 +115,12 @@ describe('a full disk', () => {
       const ballast = await fillDisk(world.disk);
       await dropStaged(world, whileFull);
       await eventually(async () => (await ordersIn(path.join(world.dir, 'enviados'))).length === 1 + whileFull.length, 30_000, 'sent while full');
-      await eventually(() => cli.stderr().includes('cannot write the log file'), 10_000, 'the log file to fail');
+      await eventually(() => cli.stderr().includes('no se puede escribir el archivo de registro'), 10_000, 'the log file to fail');
 
       await rm(ballast);
       await stageOrders(world, after);
       await dropStaged(world, after.slice(0, 1));
-      await eventually(() => cli.stderr().includes('takes lines again'), 30_000, 'the log file to take lines again');
+      await eventually(() => cli.stderr().includes('vuelve a recibir líneas'), 30_000, 'the log file to take lines again');
       await dropStaged(world, after.slice(1));
       await eventually(async () => (await Promise.all(after.slice(1).map(sentInLog))).every(Boolean), 30_000, 'the later sends in the log');
 
@@ -191,7 +191,7 @@ describe('a full disk', () => {
       await dropStaged(world, ids.slice(1));
       await eventually(async () => (await ordersIn(path.join(world.dir, 'enviados'))).length === ids.length, 30_000, 'sent while full');
       // A log batch went to the full disk (batches are written at least every second).
-      await eventually(() => cli.stderr().includes('cannot write the log file'), 10_000, 'the log file to fail');
+      await eventually(() => cli.stderr().includes('no se puede escribir el archivo de registro'), 10_000, 'the log file to fail');
 
       // The spec's bound on a stop is the sends in flight finishing (TiempoEspera,
       // at most 10 minutes; systemd waits 660 s). Nothing is in flight here, so

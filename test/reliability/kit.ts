@@ -18,9 +18,12 @@ export const ORDER_NAME = /^_CFD_MAIL_REQ_.*\.XML$/i;
 /** Starts `proscai-mailer <command> …`; killed with SIGKILL after the test if still alive. */
 export const startMailer = scopedCli;
 
-/** The daemon holds its lock and has started its supervisor once its log says so. */
+/** What `run` and `once` print, in either language, once they hold the lock and their supervisor starts (JSON lines carry the event name). */
+const START_LINE = /supervisor\.started|vigila |revisa una vez|is watching |makes one pass/;
+
+/** The mailer holds its lock and has started its supervisor once its terminal says so. */
 export async function started(cli: RunningCli): Promise<void> {
-  await eventually(() => cli.stderr().includes('supervisor.started') || cli.stderr().includes('vigila'), 15_000, 'daemon start');
+  await eventually(() => START_LINE.test(cli.stderr()), 15_000, 'daemon start');
 }
 
 export interface World {
