@@ -217,3 +217,15 @@ export function shorten(value: string, max = 200): string {
   const oneLine = value.replace(/[\r\n]+/g, '⏎');
   return oneLine.length > max ? `${oneLine.slice(0, max)}… (${value.length} caracteres)` : oneLine;
 }
+
+/** Codes after which the same order may succeed on a later try (spec §3's temporary failures). */
+const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.SMTP_CONNECTION,
+  ErrorCodes.SMTP_TIMEOUT,
+  ErrorCodes.SMTP_TEMPORARY,
+]);
+
+/** True for the codes spec §3 calls temporary failures. */
+export function isTemporaryCode(code: ErrorCode): boolean {
+  return TEMPORARY_CODES.has(code);
+}

@@ -39,7 +39,7 @@ import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type ParseResult } from '../order/types.js';
 import type { RecentParses } from './parse-cache.js';
-import type { EventLogger } from './transitions.js';
+import { logHeld, type EventLogger } from './transitions.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -58,20 +58,6 @@ export interface IntakeDeps {
   parse?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
   /** Told of every file left in the order folder because it could not be read now. */
   logger?: Pick<EventLogger, 'warn'>;
-}
-
-/**
- * The warning for an order left in the order folder because another program
- * holds its file open (FS_HELD, from the intake's read or the order's claim):
- * `<id>: held open by another program (EBUSY): <path>: …; it stays in the
- * order folder…` (the error's message, io/fsutil.ts `heldError`, says what,
- * the errno and the path).
- */
-export function logHeld(logger: Pick<EventLogger, 'warn'>, order: { orderId: string; fileName: string; company?: string }, error: { code: string; message: string }): void {
-  logger.warn(
-    { event: 'order.held', ...order, errorCode: error.code, error: error.message },
-    `${order.orderId}: ${error.message}; it stays in the order folder and is tried again on the next pass`,
-  );
 }
 
 /** Why the intake could not read a file now: another program holds it open (FS_HELD), or anything else. */

@@ -14,7 +14,6 @@ import type { InspectionEvent } from 'xstate';
 import { ErrorCodes, type SerializedError } from '../errors.js';
 import { crashedOrderId, ORDER_ID_PREFIX } from '../machines/child-ids.js';
 import type { OrderContext } from '../machines/order.js';
-import { logHeld } from './intake.js';
 
 /** The subset of pino's Logger this needs (so tests can pass a recorder). */
 export interface EventLogger {
@@ -22,6 +21,20 @@ export interface EventLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/**
+ * The warning for an order left in the order folder because another program
+ * holds its file open (FS_HELD, from the intake's read or the order's claim):
+ * `<id>: held open by another program (EBUSY): <path>: …; it stays in the
+ * order folder…` (the error's message, io/fsutil.ts `heldError`, says what,
+ * the errno and the path).
+ */
+export function logHeld(logger: Pick<EventLogger, 'warn'>, order: { orderId: string; fileName: string; company?: string }, error: { code: string; message: string }): void {
+  logger.warn(
+    { event: 'order.held', ...order, errorCode: error.code, error: error.message },
+    `${order.orderId}: ${error.message}; it stays in the order folder and is tried again on the next pass`,
+  );
 }
 
 interface Seen {

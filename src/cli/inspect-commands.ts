@@ -11,7 +11,7 @@ import { ErrorCodes, isMailerError } from '../errors.js';
 import { describeError } from '../i18n.js';
 import { loadConfig } from '../io/config-file.js';
 import { ExitCode } from './exit-codes.js';
-import { configOrExit } from './program.js';
+import { configOrExit } from './options.js';
 import { checkRef, formatCheck, formatNotFound, orderDirOf } from './check.js';
 import { h } from './help.js';
 import { addCommonOptions, type CommonOptions } from './options.js';

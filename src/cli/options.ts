@@ -8,8 +8,13 @@
  */
 import { Option, type Command } from 'commander';
 import type { Flags } from '../config/load.js';
-import type { Language } from '../config/types.js';
-import { h } from './help.js';
+import type { Config, Language } from '../config/types.js';
+import { isMailerError, type MailerError } from '../errors.js';
+import { t } from '../i18n.js';
+import { loadConfig } from '../io/config-file.js';
+import { configReason } from './config-errors.js';
+import { ExitCode } from './exit-codes.js';
+import { cliLanguage, h } from './help.js';
 
 export interface CommonOptions {
   dir?: string;
@@ -54,4 +59,24 @@ export function addCommonOptions(command: Command, lang: Language): Command {
 export function addSendingOptions(command: Command, lang: Language, { poll }: { poll: boolean }): Command {
   if (poll) command.option(h('flags.poll', lang), h('opt.poll', lang));
   return command.option(h('flags.retry', lang), h('opt.retry', lang)).option('--verbose', h('opt.verbose', lang));
+}
+
+/** The language for messages printed before the configuration is known: `--language`, else the one the command line was read in. */
+function earlyLanguage(options: CommonOptions): Language {
+  if (options.language === 'en' || options.language === 'es') return options.language;
+  return cliLanguage(process.argv.slice(2));
+}
+
+/** Builds the configuration or prints why it is invalid. */
+export async function configOrExit(options: CommonOptions): Promise<Config | number> {
+  try {
+    return await loadConfig({ flags: flagsOf(options), env: process.env });
+  } catch (error) {
+    if (isMailerError(error)) {
+      const lang = earlyLanguage(options);
+      process.stderr.write(`${t('config.invalid', lang, { reason: configReason((error as MailerError).message, lang) })}\n`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
 }

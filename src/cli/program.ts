@@ -7,44 +7,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { Config, Language } from '../config/types.js';
-import { isMailerError, type MailerError } from '../errors.js';
 import { t } from '../i18n.js';
-import { loadConfig } from '../io/config-file.js';
 import { exists } from '../io/fsutil.js';
 import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireResult, type InstanceLock } from '../io/lock.js';
 import { createLogger, Events, registerSecret } from '../io/log.js';
 import { systemLogOption } from '../io/eventlog.js';
-import { createMailer, type LockLoss, type StopProgress } from '../main.js';
+import { createMailer, type LockLoss, type StopProgress } from '../mailer.js';
 import type { Counts, SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
-import { configReason } from './config-errors.js';
 import { cliLanguage, h, localizeProgram } from './help.js';
-import { addCommonOptions, addSendingOptions, flagsOf, type CommonOptions } from './options.js';
+import { addCommonOptions, addSendingOptions, configOrExit, type CommonOptions } from './options.js';
 import { registerSendTestCommand } from './send-test.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerServiceCommands } from './service.js';
 import { registerInspectCommands } from './inspect-commands.js';
 
-
-/** The language for messages printed before the configuration is known: `--language`, else the one the command line was read in. */
-function earlyLanguage(options: CommonOptions): Language {
-  if (options.language === 'en' || options.language === 'es') return options.language;
-  return cliLanguage(process.argv.slice(2));
-}
-
-/** Builds the configuration or prints why it is invalid. */
-export async function configOrExit(options: CommonOptions): Promise<Config | number> {
-  try {
-    return await loadConfig({ flags: flagsOf(options), env: process.env });
-  } catch (error) {
-    if (isMailerError(error)) {
-      const lang = earlyLanguage(options);
-      process.stderr.write(`${t('config.invalid', lang, { reason: configReason((error as MailerError).message, lang) })}\n`);
-      return ExitCode.USAGE;
-    }
-    throw error;
-  }
-}
 
 function secretsOf(config: Config): string[] {
   const secrets: string[] = [];

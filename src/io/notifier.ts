@@ -39,7 +39,7 @@ import { hostname } from 'node:os';
 
 import type { Language } from '../config/types.js';
 import type { MailerError } from '../errors.js';
-import { isTemporaryCode } from '../machines/classify.js';
+import { isTemporaryCode } from '../errors.js';
 import type { Address } from '../order/types.js';
 import type { FailureReport, Notifier, ResolvedSmtp } from '../ports.js';
 import { Events } from './log.js';

@@ -39,17 +39,10 @@
  * on a line is cut, and any `secrets` given are masked wherever they appear
  * (also base64-encoded, the form AUTH sends them in).
  */
-import { ErrorCodes, MailerError, isMailerError, type ErrorCode, type SmtpDiagnosis, type SmtpErrorInfo } from '../errors.js';
+import { ErrorCodes, MailerError, isMailerError, isTemporaryCode, type ErrorCode, type SmtpDiagnosis, type SmtpErrorInfo } from '../errors.js';
 import { diagnosisAdvice } from '../i18n.js';
 
 export type SendDecision = 'retry' | 'fail';
-
-/** Codes after which the same order may succeed on a later try. */
-const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.SMTP_CONNECTION,
-  ErrorCodes.SMTP_TIMEOUT,
-  ErrorCodes.SMTP_TEMPORARY,
-]);
 
 /**
  * What a refusal points at, read from the reply (its code, enhanced status
@@ -147,11 +140,6 @@ export interface ToSendErrorOptions {
 /** `retry` when trying the same order again later may succeed, else `fail`. */
 export function classifySendError(err: unknown): SendDecision {
   return isTemporaryCode(toSendError(err).code) ? 'retry' : 'fail';
-}
-
-/** True for the codes spec §3 calls temporary failures. */
-export function isTemporaryCode(code: ErrorCode): boolean {
-  return TEMPORARY_CODES.has(code);
 }
 
 /** Maps anything thrown by nodemailer or node while sending to a MailerError with our stable code. */

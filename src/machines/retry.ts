@@ -6,7 +6,7 @@
  * decision restored from disk after a restart is the same as the live one.
  */
 import type { SerializedError } from '../errors.js';
-import { isTemporaryCode } from './classify.js';
+import { isTemporaryCode } from '../errors.js';
 
 export type RetryDecision = 'retry' | 'fail';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { classifySendError, isTemporaryCode, redact, toSendError } from '../../src/machines/classify.js';
+import { isTemporaryCode } from '../../src/errors.js';
+import { classifySendError, redact, toSendError } from '../../src/machines/classify.js';
 
 /** An error shaped the way nodemailer's _formatError builds them. */
 function nmError(message: string, props: Record<string, unknown>): Error {
