@@ -4,7 +4,7 @@
 # process.platform is 'win32', paths use '\' and Windows sharing rules apply.
 #
 #   scripts/windows-lane.sh                      # the whole suite
-#   scripts/windows-lane.sh test/io/watcher.test.ts -t 'renamed'   # vitest arguments
+#   scripts/windows-lane.sh test/io/store/watcher.test.ts -t 'renamed'   # vitest arguments
 #
 # Needs the Linux lane's `npm ci` and `npm run build` first (dist/ is the same
 # JavaScript on both systems). Installs what is missing and keeps it in

@@ -4,7 +4,7 @@
  *
  * Codes are part of the operator interface: they appear in the log, in the
  * `.error.txt` notes and in the troubleshooting docs, so they never change
- * meaning once released. Operator-facing wording lives in `src/i18n.ts`.
+ * meaning once released. Operator-facing wording lives in `src/text/i18n.ts`.
  */
 
 export const ErrorCodes = {
@@ -63,7 +63,7 @@ export interface SmtpErrorInfo {
   command?: string;
   /** Low-level error code from node (ECONNREFUSED, ETIMEDOUT…) or nodemailer (EAUTH…). */
   errno?: string;
-  /** What the reply or the failed handshake points at, for the advice operators read (machines/classify.ts). */
+  /** What the reply or the failed handshake points at, for the advice operators read (io/smtp/errors.ts). */
   diagnosis?: SmtpDiagnosis;
 }
 
@@ -92,7 +92,7 @@ export interface MailerErrorOptions {
 
 /**
  * The kinds of well-formedness problems the order scanner reports (order/xml.ts,
- * order/tree.ts). Stable keys: i18n.ts words each one in both languages.
+ * order/tree.ts). Stable keys: text/i18n.ts words each one in both languages.
  */
 export const XML_PROBLEM_KINDS = [
   'commentUnclosed',

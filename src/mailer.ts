@@ -9,24 +9,24 @@ import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent
 import { createIntakeLogic } from './actors/intake.js';
 import { createOrderActors } from './actors/order-actors.js';
 import { RecentParses } from './actors/parse-cache.js';
-import { createTransitionLogger, type EventLogger } from './actors/transitions.js';
+import { createTransitionLogger, type EventLogger } from './io/log/transitions.js';
 import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
-import { resolveAttachments } from './io/attachments.js';
+import { resolveAttachments } from './io/store/attachments.js';
 import type { MailerError } from './errors.js';
-import { t } from './i18n.js';
-import { createNotifier } from './io/notifier.js';
-import { noticeStatePath } from './io/notify-delivery.js';
-import { createHealthRecorder, healthPaths, shortFsError } from './io/health.js';
-import { watchClaims, watchSends } from './io/health-watch.js';
-import { Events } from './io/log.js';
-import { configureFs } from './io/fastfs.js';
-import { createThreadedTransportPool } from './io/smtp-thread.js';
-import { sendTimeoutMs } from './io/transport-pool.js';
-import { createParseThread } from './io/parse-thread.js';
-import { createOrderStore } from './io/store.js';
-import type { NotAFile } from './io/fsutil.js';
-import { waitUntilComplete, watchOrders } from './io/watcher.js';
+import { t } from './text/i18n.js';
+import { createNotifier } from './io/smtp/notifier.js';
+import { noticeStatePath } from './io/smtp/notice.js';
+import { createHealthRecorder, healthPaths, shortFsError } from './io/host/health.js';
+import { watchClaims, watchSends } from './io/host/health-watch.js';
+import { Events } from './io/log/log.js';
+import { configureFs } from './io/store/file-calls.js';
+import { createThreadedTransportPool } from './io/smtp/threads.js';
+import { sendTimeoutMs } from './io/smtp/transport-pool.js';
+import { createParseThread } from './io/parse/thread.js';
+import { createOrderStore } from './io/store/store.js';
+import type { NotAFile } from './io/store/files.js';
+import { waitUntilComplete, watchOrders } from './io/store/watcher.js';
 import { findProfile, resolveProfileSmtp } from './order/resolve.js';
 import { parseAddress } from './config/schema.js';
 import { orderIdOf } from './order/types.js';
@@ -85,7 +85,7 @@ export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<
   };
 }
 
-/** The single-instance lock as the mailer holds it (src/io/lock.ts's InstanceLock, or a test's). */
+/** The single-instance lock as the mailer holds it (src/io/host/lock.ts's InstanceLock, or a test's). */
 export interface MailerLock {
   release(): Promise<void>;
   /** Calls `listener` once if the lock is lost while held (INSTANCE_LOCK_LOST). */
@@ -161,7 +161,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     ...(config.hostId !== null && { hostId: config.hostId }),
     onWarning: (error) => logger.warn({ event: 'store.warning', errorCode: error.code, error: error.message }, error.message),
   });
-  // What needs a person now, where `status` reads it (io/health.ts).
+  // What needs a person now, where `status` reads it (io/host/health.ts).
   const health = createHealthRecorder({
     paths: healthPaths(config),
     host: store.hostId,

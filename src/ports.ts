@@ -46,7 +46,7 @@ export interface ResolvedAttachment {
   size: number;
   /**
    * The file's bytes, read while it was checked, when it is up to 256 KB (see
-   * INLINE_ATTACHMENT_MAX in io/attachments.ts); larger files are streamed
+   * INLINE_ATTACHMENT_MAX in io/store/attachments.ts); larger files are streamed
    * from `path` at send time.
    */
   content?: Buffer;

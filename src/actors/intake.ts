@@ -39,7 +39,7 @@ import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type ParseResult } from '../order/types.js';
 import type { RecentParses } from './parse-cache.js';
-import { logHeld, type EventLogger } from './transitions.js';
+import { logHeld, type EventLogger } from '../io/log/transitions.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -54,7 +54,7 @@ export interface IntakeDeps {
   concurrency?: number;
   /** Where the parse is kept for the order actor (see parse-cache.ts). */
   recentParses?: RecentParses;
-  /** Parses an order whose company the scan cannot tell (io/parse-thread.ts: large ones off the main thread); default: here. */
+  /** Parses an order whose company the scan cannot tell (io/parse/thread.ts: large ones off the main thread); default: here. */
   parse?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
   /** Told of every file left in the order folder because it could not be read now. */
   logger?: Pick<EventLogger, 'warn'>;
@@ -126,7 +126,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
 
     const handle = async (event: File): Promise<void> => {
       const { fileName, location } = event;
-      // Reads that complete synchronously (io/fastfs.ts on a local disk) chain
+      // Reads that complete synchronously (io/store/file-calls.ts on a local disk) chain
       // as microtasks: without a pause now and then a backlog of thousands
       // would be read in one go, holding up sends, timers and signals.
       if (pause === undefined && ++sinceYield >= YIELD_EVERY) {

@@ -7,12 +7,12 @@
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type { Config } from '../config/types.js';
 import { ErrorCodes, toMailerError, type MailerError, type SerializedError } from '../errors.js';
-import { describeError, renderErrorNote } from '../i18n.js';
+import { describeError, renderErrorNote } from '../text/i18n.js';
 import type { ArchiveFailedInput, ClaimOutput, FailureRouting, LoadOrderOutput, NotifyInput, RouteInput } from '../machines/order.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type AfterSend, type ParseResult } from '../order/types.js';
-import { incompleteError } from '../io/readiness.js';
+import { incompleteError } from '../io/store/readiness.js';
 import type { Notifier, OrderStore, PersistedOrderState, ResolvedOrder, Sender, SendResult } from '../ports.js';
 import type { ResolvedAttachment } from '../ports.js';
 import type { RecentParses } from './parse-cache.js';
@@ -30,7 +30,7 @@ export interface OrderActorDeps {
   registerSecret?: (secret: string) => void;
   /** Unknown elements are logged once per order. */
   onWarnings?: (fileName: string, warnings: string[]) => void;
-  /** Parses an order's bytes (io/parse-thread.ts: large ones off the main thread); default: here. */
+  /** Parses an order's bytes (io/parse/thread.ts: large ones off the main thread); default: here. */
   parse?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
   /** Parses in isolation (a worker), for an order suspected of having stopped the mailer; default: not read at all. */
   parseIsolated?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;

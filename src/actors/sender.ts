@@ -5,14 +5,14 @@
  *
  * Guarantees: attachments are all checked before any SMTP traffic (a bad one
  * fails the order and nothing is sent, never a partial e-mail); every failure
- * is a MailerError whose code tells retry from fail (machines/classify.ts).
+ * is a MailerError whose code tells retry from fail (io/smtp/errors.ts).
  */
 import { fromPromise } from 'xstate';
 
 import { ErrorCodes, MailerError } from '../errors.js';
-import { resolveAttachments, type AttachmentOptions } from '../io/attachments.js';
-import type { SmtpSendInfo, TransportPool } from '../io/smtp.js';
-import { toSendError } from '../machines/classify.js';
+import { resolveAttachments, type AttachmentOptions } from '../io/store/attachments.js';
+import type { SmtpSendInfo, TransportPool } from '../io/smtp/pool.js';
+import { toSendError } from '../io/smtp/errors.js';
 import { composeMessage } from '../order/compose.js';
 import type { ResolvedAttachment, ResolvedOrder, Sender, SendResult } from '../ports.js';
 

@@ -13,10 +13,10 @@ import type { Command } from 'commander';
 import { maskConfig } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
-import { t } from '../i18n.js';
-import { loadConfig } from '../io/config-file.js';
+import { t } from '../text/i18n.js';
+import { loadConfig } from '../io/host/config-file.js';
 import { ExitCode } from './exit-codes.js';
-import { configReason } from './config-errors.js';
+import { configReason } from '../text/config-errors.js';
 import { h } from './help.js';
 import { addCommonOptions, addSendingOptions, flagsOf, type CommonOptions } from './options.js';
 

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, type Help, type Option } from 'commander';
 import type { Language } from '../config/types.js';
-import { HELP_TEXT, type HelpKey } from './help-texts.js';
+import { HELP_TEXT, type HelpKey } from '../text/help.js';
 
 /** One help text in `lang`. */
 export function h(key: HelpKey, lang: Language): string {

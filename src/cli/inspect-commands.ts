@@ -8,8 +8,8 @@
 import type { Command } from 'commander';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
-import { describeError } from '../i18n.js';
-import { loadConfig } from '../io/config-file.js';
+import { describeError } from '../text/i18n.js';
+import { loadConfig } from '../io/host/config-file.js';
 import { ExitCode } from './exit-codes.js';
 import { configOrExit } from './options.js';
 import { checkRef, formatCheck, formatNotFound, orderDirOf } from './check.js';

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { Config, Language } from '../config/types.js';
-import { t } from '../i18n.js';
-import { exists } from '../io/fsutil.js';
-import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireResult, type InstanceLock } from '../io/lock.js';
-import { createLogger, Events, registerSecret } from '../io/log.js';
-import { systemLogOption } from '../io/eventlog.js';
+import { t } from '../text/i18n.js';
+import { exists } from '../io/store/files.js';
+import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireResult, type InstanceLock } from '../io/host/lock.js';
+import { createLogger, Events, registerSecret } from '../io/log/log.js';
+import { systemLogOption } from '../io/log/eventlog.js';
 import { createMailer, type LockLoss, type StopProgress } from '../mailer.js';
 import type { Counts, SupervisorMode } from '../machines/supervisor.js';
 import { ExitCode, onceExitCode } from './exit-codes.js';
@@ -53,7 +53,7 @@ export function summaryOf(counts: Counts, lang: Language): string {
  * result to an exit status.
  *
  * When the lock is lost while the mailer runs (the order folder removed or
- * restored, a share remounted: src/io/lock.ts notices within about a second),
+ * restored, a share remounted: src/io/host/lock.ts notices within about a second),
  * the mailer stops taking orders and lets the sends in progress finish. `once`
  * then ends (status 4, or 1 when an order failed). `run` waits for the folder
  * to exist again and takes the lock again, with a new log file and a new

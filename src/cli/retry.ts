@@ -16,13 +16,13 @@
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
-import { describeError, formatLocalTime } from '../i18n.js';
-import { FAILED_PATTERN } from '../io/archive.js';
-import { listOrderFilesOrNone, unnumberedName } from '../io/fsutil.js';
-import { appendLogEntry, hostOf } from '../io/inspect-files.js';
-import { acquireInstanceLock, type AcquireResult, type InstanceOwner } from '../io/lock.js';
-import { logFileOf } from '../io/log-reader.js';
-import { createOrderStore, type FsOrderStore } from '../io/store.js';
+import { describeError, formatLocalTime } from '../text/i18n.js';
+import { FAILED_PATTERN } from '../io/store/archive.js';
+import { listOrderFilesOrNone, unnumberedName } from '../io/store/files.js';
+import { appendLogEntry, hostOf } from '../io/store/inspect.js';
+import { acquireInstanceLock, type AcquireResult, type InstanceOwner } from '../io/host/lock.js';
+import { logFileOf } from '../io/log/reader.js';
+import { createOrderStore, type FsOrderStore } from '../io/store/store.js';
 import { orderIdOf } from '../order/types.js';
 import { orderIdOfRef } from './trace.js';
 

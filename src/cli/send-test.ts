@@ -11,11 +11,11 @@ import type { Command } from 'commander';
 import type { Flags } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError } from '../errors.js';
-import { t } from '../i18n.js';
-import { loadConfig } from '../io/config-file.js';
-import { sendTest } from '../io/send-test.js';
+import { t } from '../text/i18n.js';
+import { loadConfig } from '../io/host/config-file.js';
+import { sendTest } from '../io/smtp/send-test.js';
 import { ExitCode } from './exit-codes.js';
-import { configReason } from './config-errors.js';
+import { configReason } from '../text/config-errors.js';
 import { h } from './help.js';
 import { addCommonOptions, flagsOf } from './options.js';
 

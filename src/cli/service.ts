@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { ErrorCodes, isMailerError, MailerError } from '../errors.js';
-import { SYSTEM_UNIT_DIR, writeTextFile, writeUnitFile, writeUtf16File } from '../io/service-files.js';
+import { SYSTEM_UNIT_DIR, writeTextFile, writeUnitFile, writeUtf16File } from '../io/host/service-files.js';
 import { systemctlCommand, systemdUnit, unitName } from '../service/systemd.js';
 import { eventSourceCommand, schtasksCommand, taskName, windowsTaskXml } from '../service/windows-task.js';
 import { ExitCode } from './exit-codes.js';

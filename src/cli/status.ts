@@ -17,12 +17,12 @@
  *   said in the report. The log, not `enviados/`, because RECICLAR and
  *   ELIMINAR leave nothing in `enviados/`.
  * - notices failing: the state file the notifier keeps in the work area while
- *   failure notices cannot be sent (io/notify-delivery.ts).
+ *   failure notices cannot be sent (io/smtp/notice.ts).
  * Claims of other machines sharing the folder are not counted.
  *
  * Alerts (`alerts`, each with a stable `code`): what needs a person now. The
  * order folder missing or not a folder; notices failing; and, from the
- * mailer's health file (io/health.ts), the log file not writable, claims
+ * mailer's health file (io/host/health.ts), the log file not writable, claims
  * failing because the work area refuses writes, and the last SMTP failure of
  * each company until one of its sends succeeds. `status` also looks itself
  * where the mailer may have been unable to write the health file
@@ -34,16 +34,16 @@
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { companyOf } from '../actors/intake.js';
-import { formatLocalTime } from '../i18n.js';
+import { formatLocalTime } from '../text/i18n.js';
 import { orderIdOf } from '../order/types.js';
-import { failedTimes, hostOf, isNotAFile, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/inspect-files.js';
-import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log-reader.js';
-import { Events } from '../io/log.js';
-import { orderFolderState } from '../io/lock.js';
-import { createOrderStore } from '../io/store.js';
-import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/notify-delivery.js';
-import { unnumberedName } from '../io/fsutil.js';
-import { healthPaths, probeAsStatus, readHealth } from '../io/health.js';
+import { failedTimes, hostOf, isNotAFile, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/store/inspect.js';
+import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log/reader.js';
+import { Events } from '../io/log/log.js';
+import { orderFolderState } from '../io/host/lock.js';
+import { createOrderStore } from '../io/store/store.js';
+import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/smtp/notice.js';
+import { unnumberedName } from '../io/store/files.js';
+import { healthPaths, probeAsStatus, readHealth } from '../io/host/health.js';
 import { ExitCode } from './exit-codes.js';
 
 export interface Counts {

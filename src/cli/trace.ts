@@ -21,11 +21,11 @@
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import type { ErrorCode, SerializedError, XmlProblem } from '../errors.js';
-import { describeError } from '../i18n.js';
+import { describeError } from '../text/i18n.js';
 import { orderIdOf } from '../order/types.js';
-import { unnumberedName } from '../io/fsutil.js';
-import { collectLogEntries, logFileOf, lostSendsOf, type LogEntry } from '../io/log-reader.js';
-import { Events } from '../io/log.js';
+import { unnumberedName } from '../io/store/files.js';
+import { collectLogEntries, logFileOf, lostSendsOf, type LogEntry } from '../io/log/reader.js';
+import { Events } from '../io/log/log.js';
 
 export interface TraceResult {
   /** What the person typed. */
@@ -199,7 +199,7 @@ export function statePhrase(state: string, lang: Language, params: { attempts?: 
   return phrase === undefined ? state : fill(phrase[lang], params);
 }
 
-/** The failure a log line records, rebuilt from its fields (see actors/transitions.ts `errorFields`). */
+/** The failure a log line records, rebuilt from its fields (see io/log/transitions.ts `errorFields`). */
 function serializedOf(e: LogEntry): SerializedError | undefined {
   if (typeof e.errorCode !== 'string') return undefined;
   const smtpCode = typeof e.smtpCode === 'number' ? e.smtpCode : undefined;

@@ -1,6 +1,6 @@
 /**
  * Builds the one `Config` from its four sources. PURE: the caller reads the
- * file (src/io/config-file.ts) and hands in `process.env` and the parsed flags;
+ * file (src/io/host/config-file.ts) and hands in `process.env` and the parsed flags;
  * nothing here touches the file system or the real environment, so every
  * precedence rule is testable with plain objects.
  *
@@ -196,7 +196,7 @@ function mapTargets(map: Record<string, string>, base: string): Record<string, s
 /**
  * A profile's `smtp` as the mailer uses it: the password resolved, the `ca`
  * file's path made absolute (from the configuration file's folder). Whether
- * that file is a readable PEM is checked by io/smtp-ca.ts, which reads it.
+ * that file is a readable PEM is checked by io/host/ca-files.ts, which reads it.
  */
 function smtpOf(smtp: SmtpProfile, key: string, env: Record<string, string | undefined>, base: string): SmtpProfile {
   const out = withPassword(smtp, key, env);

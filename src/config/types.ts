@@ -7,7 +7,7 @@ import type { AfterSend, Security } from '../order/types.js';
 
 export type Language = 'es' | 'en';
 
-/** How the per-order file calls are made: see `Config.fsMode` and io/fastfs.ts. */
+/** How the per-order file calls are made: see `Config.fsMode` and io/store/file-calls.ts. */
 export type FsMode = 'auto' | 'sync' | 'async';
 export const FS_MODES: readonly FsMode[] = ['auto', 'sync', 'async'];
 
@@ -107,7 +107,7 @@ export interface Config {
    */
   notify: NotifyRoute | null;
   /**
-   * How the per-order file calls are made (io/fastfs.ts): `auto` (default)
+   * How the per-order file calls are made (io/store/file-calls.ts): `auto` (default)
    * synchronous on local disks, asynchronous on network shares or once a call
    * was slow; `async` always through the thread pool (a mapped network drive
    * on Windows, which `auto` cannot recognise); `sync` always synchronous.

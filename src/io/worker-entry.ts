@@ -1,6 +1,6 @@
 /**
  * Where a worker thread's module is: beside the module that starts it once
- * built (`dist/io/<name>.js`). When running from the TypeScript sources
+ * built (`dist/io/<room>/<name>.js`). When running from the TypeScript sources
  * (tests), a bootstrap registers tsx's loader in the worker first, then
  * imports the .ts module.
  */

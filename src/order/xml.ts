@@ -28,7 +28,7 @@
  * time linear in the length of the text.
  */
 import { ErrorCodes, MailerError, type XmlProblem } from '../errors.js';
-import { describeXmlProblem } from '../i18n.js';
+import { describeXmlProblem } from '../text/i18n.js';
 
 /** Receives a well-formed document's events in document order (see `scanXml`). */
 export interface XmlVisitor {

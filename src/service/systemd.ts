@@ -1,6 +1,6 @@
 /**
  * The systemd unit that runs `proscai-mailer run` at boot on Linux. PURE: it
- * only builds text; `src/io/service-files.ts` writes it and the operator runs
+ * only builds text; `src/io/host/service-files.ts` writes it and the operator runs
  * `systemctl` (the program never does).
  *
  * Guarantees: every path or name is written so that systemd reads back exactly
@@ -155,7 +155,7 @@ export function systemdUnit(opts: SystemdUnitOptions): string {
     `TimeoutStopSec=${STOP_TIMEOUT_SECONDS}`,
     'StandardOutput=journal',
     'StandardError=journal',
-    // Lines start with their priority (<3> error, <4> warning; io/journal.ts): `journalctl -p err` finds the errors.
+    // Lines start with their priority (<3> error, <4> warning; io/log/journal.ts): `journalctl -p err` finds the errors.
     'SyslogLevelPrefix=true',
     '',
     '[Install]',

@@ -1,7 +1,7 @@
 /**
  * The Windows Task Scheduler task (schema 1.2, Windows Vista / Server 2008 and
  * later) that runs `proscai-mailer run` at boot. PURE: it only builds text;
- * `src/io/service-files.ts` writes it as UTF-16 LE with a byte-order mark (the
+ * `src/io/host/service-files.ts` writes it as UTF-16 LE with a byte-order mark (the
  * encoding the XML declares and the one Task Scheduler itself exports), and the
  * operator registers it with the `schtasks` line from `schtasksCommand`.
  *
@@ -16,7 +16,7 @@ import path from 'node:path';
 
 import { ErrorCodes, MailerError } from '../errors.js';
 import { serviceArgs, type ServiceArgsOptions } from './systemd.js';
-import { eventCreateArgs } from '../io/eventlog.js';
+import { eventCreateArgs } from '../io/log/eventlog.js';
 
 export interface WindowsTaskOptions {
   /** `node.exe` (`process.execPath` on the Windows machine). */
@@ -237,7 +237,7 @@ export function schtasksCommand(xmlPath: string, name: string, user?: string): s
 }
 
 /**
- * The line that registers the mailer's event source (io/eventlog.ts) by
+ * The line that registers the mailer's event source (io/log/eventlog.ts) by
  * writing a first event with it: eventcreate creates a source the first time
  * it is used, which needs an administrator. Run once at installation, so that
  * a task running as an account that is not one can write its errors there too.

@@ -8,12 +8,12 @@ import { createActor, toPromise } from 'xstate';
 
 import { createSendLogic, createSender, type OrderSender } from '../../src/actors/sender.js';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { resolveAttachments } from '../../src/io/attachments.js';
-import { createTransportPool, type TransportPool } from '../../src/io/smtp.js';
+import { resolveAttachments } from '../../src/io/store/attachments.js';
+import { createTransportPool, type TransportPool } from '../../src/io/smtp/pool.js';
 import { messageIdFor } from '../../src/order/compose.js';
 import type { Order } from '../../src/order/types.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { makeOrder, makeResolved, makeSmtp } from '../io/send-fixtures.js';
+import { makeOrder, makeResolved, makeSmtp } from '../io/smtp/send-fixtures.js';
 
 let root: string;
 let adj: string;

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireInstanceLock } from '../../src/io/lock.js';
+import { acquireInstanceLock } from '../../src/io/host/lock.js';
 import { eventually, expectStopped, runCli, stopMailer } from '../helpers/cli.js';
 import { mailerFailure, scopedCli, scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/status.js';
-import { sanitizeHostId } from '../../src/io/fsutil.js';
+import { sanitizeHostId } from '../../src/io/store/files.js';
 import { runCli, type Account } from '../helpers/cli.js';
 import { READER, READER_RUNS_CLI, giveToReader } from '../helpers/held.js';
 import { startScriptedSmtp, type ScriptedSmtp } from '../helpers/scripted-smtp.js';

@@ -6,7 +6,7 @@
  * it got the lock, stays alive until killed (SIGTERM releases it cleanly on
  * POSIX; on Windows it terminates the process, as Task Scheduler's End does).
  */
-import { acquireInstanceLock } from '../../src/io/lock.js';
+import { acquireInstanceLock } from '../../src/io/host/lock.js';
 
 const [workDir, hostId, updateMs] = process.argv.slice(2);
 const result = await acquireInstanceLock({ workDir, hostId, ...(updateMs !== undefined && { staleMs: 2 * Number(updateMs), updateMs: Number(updateMs) }) });

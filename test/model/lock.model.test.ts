@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { createTestModel } from 'xstate/graph';
-import { isProcessAlive } from '../../src/io/lock.js';
+import { isProcessAlive } from '../../src/io/host/lock.js';
 import { expectStopped, stopsCleanly } from '../helpers/cli.js';
 import { ModelRules } from './model-rules.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';

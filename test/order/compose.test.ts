@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { addressesNeedingSmtpUtf8, composeMessage, messageIdFor, ORDER_HEADER } from '../../src/order/compose.js';
 import type { ResolvedAttachment } from '../../src/ports.js';
-import { makeOrder, makeResolved, makeSmtp } from '../io/send-fixtures.js';
+import { makeOrder, makeResolved, makeSmtp } from '../io/smtp/send-fixtures.js';
 
 let dir: string;
 let xml: ResolvedAttachment;

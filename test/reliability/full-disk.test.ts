@@ -8,7 +8,7 @@
  * SIGTERM while the disk is full stops the daemon at once.
  *
  * Mounting a tmpfs needs root on Linux (CI runs as root): elsewhere these
- * tests do not run, and their condition says so. test/io/log-files.test.ts
+ * tests do not run, and their condition says so. test/io/log/files.test.ts
  * covers the same logic without a mount, on both systems.
  */
 import { execFileSync } from 'node:child_process';

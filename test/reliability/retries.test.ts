@@ -13,7 +13,7 @@
  * that greets and then never answers EHLO (the same "no usable session within
  * the bound" path), with the send bound shortened by the test hook
  * PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS (TiempoEspera is whole minutes). The
- * never-greeting server itself is unit-tested in test/io/smtp.test.ts.
+ * never-greeting server itself is unit-tested in test/io/smtp/pool.test.ts.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { SERVICE_NODE_FLAGS } from '../../src/service/systemd.js';
-import { utf16leWithBom } from '../../src/io/service-files.js';
+import { utf16leWithBom } from '../../src/io/host/service-files.js';
 import {
   quoteWindowsArg,
   RESTART_COUNT,
