@@ -4,54 +4,89 @@
  *
  * Codes are part of the operator interface: they appear in the log, in the
  * `.error.txt` notes and in the troubleshooting docs, so they never change
- * meaning once released. Operator-facing wording lives in `src/text/i18n.ts`.
+ * meaning once released. Operator-facing wording lives in `src/text/errors.ts`.
  */
 
-export const ErrorCodes = {
-  // Reading an order (permanent: the order goes to errores/)
-  ORDER_UNREADABLE: 'ORDER_UNREADABLE',
-  ORDER_EMPTY: 'ORDER_EMPTY',
-  ORDER_TOO_LARGE: 'ORDER_TOO_LARGE',
-  ORDER_INCOMPLETE: 'ORDER_INCOMPLETE', // the file ends before </OrdenEnvio> and did not change for incompleteSettleSeconds: its writer stopped half-way
-  ORDER_ENCODING: 'ORDER_ENCODING',
-  ORDER_NOT_XML: 'ORDER_NOT_XML',
-  ORDER_XML_MALFORMED: 'ORDER_XML_MALFORMED',
-  ORDER_DOCTYPE: 'ORDER_DOCTYPE',
-  ORDER_ROOT: 'ORDER_ROOT',
-  ORDER_FIELD_MISSING: 'ORDER_FIELD_MISSING',
-  ORDER_FIELD_INVALID: 'ORDER_FIELD_INVALID',
-  ORDER_NO_RECIPIENT: 'ORDER_NO_RECIPIENT',
-  ORDER_ADDRESS_INVALID: 'ORDER_ADDRESS_INVALID',
-  ORDER_HEADER_INJECTION: 'ORDER_HEADER_INJECTION',
-  ORDER_TOO_COMPLEX: 'ORDER_TOO_COMPLEX', // reading the order needed more memory or time than the mailer allows (a worker thread stopped, not the mailer)
-  ORDER_CRASHED_MAILER: 'ORDER_CRASHED_MAILER', // the mailer stopped unexpectedly while this order was in flight, twice in a row: set aside so the other orders are sent
-  // Attachments (permanent)
-  ATTACHMENT_OUTSIDE: 'ATTACHMENT_OUTSIDE',
-  ATTACHMENT_MISSING: 'ATTACHMENT_MISSING',
-  ATTACHMENT_UNREADABLE: 'ATTACHMENT_UNREADABLE',
-  // SMTP
-  SMTP_CONNECTION: 'SMTP_CONNECTION', // refused, reset, DNS failure: temporary
-  SMTP_TIMEOUT: 'SMTP_TIMEOUT', // greeting, socket or whole-send timeout: temporary
-  SMTP_TEMPORARY: 'SMTP_TEMPORARY', // 4xx reply: temporary
-  SMTP_PERMANENT: 'SMTP_PERMANENT', // 5xx reply: permanent
-  SMTP_AUTH: 'SMTP_AUTH', // credentials refused (535): permanent
-  SMTP_TLS: 'SMTP_TLS', // TLS required/unavailable, certificate refused: permanent
-  SMTP_ALL_RECIPIENTS_REJECTED: 'SMTP_ALL_RECIPIENTS_REJECTED',
-  SMTP_SMTPUTF8_UNSUPPORTED: 'SMTP_SMTPUTF8_UNSUPPORTED', // an address has a non-ASCII local part and the server does not offer SMTPUTF8: permanent, nothing sent
-  RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
-  // Files and process
-  FS_MOVE_FAILED: 'FS_MOVE_FAILED', // moving, writing or deleting a file failed: the order stays where it was; temporary
-  FS_ACCESS_FAILED: 'FS_ACCESS_FAILED', // listing, reading or waiting on a file or folder failed (share down, file still being written): temporary
-  FS_HELD: 'FS_HELD', // an order file in the order folder is held open by another program (its writer, an antivirus): left there for a later pass, never failed
-  CLAIM_LOST: 'CLAIM_LOST',
-  CONFIG_INVALID: 'CONFIG_INVALID',
-  USAGE: 'USAGE',
-  INSTANCE_RUNNING: 'INSTANCE_RUNNING',
-  INSTANCE_LOCK_LOST: 'INSTANCE_LOCK_LOST', // the running mailer's single-instance lock vanished or was replaced (order folder removed, share remounted): it stops taking orders until it holds the lock again
-  INTERNAL: 'INTERNAL',
-} as const;
+/**
+ * What trying again can do about a failure. Readers decide by this and by
+ * nothing else, so a decision restored from disk after a restart is the same
+ * as the live one:
+ * - `schedule`: the same order may succeed on a later try (spec §3's temporary
+ *   failures: no answer from the SMTP server, a 4xx reply). It waits beside its
+ *   claim and is tried again on the `retry` schedule; when that is used up it
+ *   fails as RETRIES_EXHAUSTED.
+ * - `wait`: a file or folder could not be used just now (a share down, a file
+ *   held open, a full disk). The order stays where it is and is taken again
+ *   later; no try of the schedule is spent on it. Where the failure arises
+ *   says how: a refused claim leaves the file for the next scan, a refused
+ *   archive move is tried again a minute later, and the order machine's
+ *   `fsTemporary` guard waits only on FS_ACCESS_FAILED while reading.
+ * - `never`: another try cannot help. An order fails at once (errores/ and a
+ *   note); a command stops with the error.
+ */
+export type RetryClass = 'schedule' | 'wait' | 'never';
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/** One code's row of ERROR_TABLE. */
+export interface ErrorRow {
+  readonly retry: RetryClass;
+}
+
+/** The codes with their rows; `satisfies` keeps each code a literal key, so the table is also the list of codes. */
+const ROWS = {
+  // Reading an order
+  ORDER_UNREADABLE: { retry: 'never' },
+  ORDER_EMPTY: { retry: 'never' },
+  ORDER_TOO_LARGE: { retry: 'never' },
+  ORDER_INCOMPLETE: { retry: 'never' }, // the file ends before </OrdenEnvio> and did not change for incompleteSettleSeconds: its writer stopped half-way
+  ORDER_ENCODING: { retry: 'never' },
+  ORDER_NOT_XML: { retry: 'never' },
+  ORDER_XML_MALFORMED: { retry: 'never' },
+  ORDER_DOCTYPE: { retry: 'never' },
+  ORDER_ROOT: { retry: 'never' },
+  ORDER_FIELD_MISSING: { retry: 'never' },
+  ORDER_FIELD_INVALID: { retry: 'never' },
+  ORDER_NO_RECIPIENT: { retry: 'never' },
+  ORDER_ADDRESS_INVALID: { retry: 'never' },
+  ORDER_HEADER_INJECTION: { retry: 'never' },
+  ORDER_TOO_COMPLEX: { retry: 'never' }, // reading the order needed more memory or time than the mailer allows (a worker thread stopped, not the mailer)
+  ORDER_CRASHED_MAILER: { retry: 'never' }, // the mailer stopped unexpectedly while this order was in flight, twice in a row: set aside so the other orders are sent
+  // Attachments
+  ATTACHMENT_OUTSIDE: { retry: 'never' },
+  ATTACHMENT_MISSING: { retry: 'never' },
+  ATTACHMENT_UNREADABLE: { retry: 'never' },
+  // SMTP
+  SMTP_CONNECTION: { retry: 'schedule' }, // refused, reset, DNS failure
+  SMTP_TIMEOUT: { retry: 'schedule' }, // greeting, socket or whole-send timeout
+  SMTP_TEMPORARY: { retry: 'schedule' }, // 4xx reply
+  SMTP_PERMANENT: { retry: 'never' }, // 5xx reply
+  SMTP_AUTH: { retry: 'never' }, // credentials refused (535)
+  SMTP_TLS: { retry: 'never' }, // TLS required/unavailable, certificate refused
+  SMTP_ALL_RECIPIENTS_REJECTED: { retry: 'never' },
+  SMTP_SMTPUTF8_UNSUPPORTED: { retry: 'never' }, // an address has a non-ASCII local part and the server does not offer SMTPUTF8: nothing sent
+  RETRIES_EXHAUSTED: { retry: 'never' },
+  // Files and process
+  FS_MOVE_FAILED: { retry: 'wait' }, // moving, writing or deleting a file failed: the order stays where it was
+  FS_ACCESS_FAILED: { retry: 'wait' }, // listing, reading or waiting on a file or folder failed (share down, file still being written)
+  FS_HELD: { retry: 'wait' }, // an order file in the order folder is held open by another program (its writer, an antivirus): left there for a later pass, never failed
+  CLAIM_LOST: { retry: 'never' },
+  CONFIG_INVALID: { retry: 'never' },
+  USAGE: { retry: 'never' },
+  INSTANCE_RUNNING: { retry: 'never' },
+  INSTANCE_LOCK_LOST: { retry: 'never' }, // the running mailer's single-instance lock vanished or was replaced (order folder removed, share remounted): it stops taking orders until it holds the lock again
+  INTERNAL: { retry: 'never' },
+} as const satisfies Record<string, ErrorRow>;
+
+export type ErrorCode = keyof typeof ROWS;
+
+/**
+ * Every code with its retry class, in the spirit of ZoneMTA's bounce table:
+ * the retry policy is data, one row per code, and `Record` makes the compiler
+ * demand a row for every code.
+ */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorRow>> = ROWS;
+
+/** The codes by name (`ErrorCodes.SMTP_TIMEOUT === 'SMTP_TIMEOUT'`), in the table's order. */
+export const ErrorCodes = Object.fromEntries(Object.keys(ROWS).map((code) => [code, code])) as { readonly [C in ErrorCode]: C };
 
 /** SMTP details kept from a failed conversation, for classification and notes. */
 export interface SmtpErrorInfo {
@@ -92,7 +127,7 @@ export interface MailerErrorOptions {
 
 /**
  * The kinds of well-formedness problems the order scanner reports (order/xml.ts,
- * order/tree.ts). Stable keys: text/i18n.ts words each one in both languages.
+ * order/tree.ts). Stable keys: text/errors.ts words each one in both languages.
  */
 export const XML_PROBLEM_KINDS = [
   'commentUnclosed',
@@ -146,7 +181,7 @@ export interface XmlProblem {
 
 /**
  * A failure with a stable code. `message` is English and meant for the log;
- * what operators read is produced from `code`, `field` and `value` by i18n.
+ * what operators read is produced from `code`, `field` and `value` by text/errors.ts.
  */
 export class MailerError extends Error {
   readonly code: ErrorCode;
@@ -218,14 +253,26 @@ export function shorten(value: string, max = 200): string {
   return oneLine.length > max ? `${oneLine.slice(0, max)}… (${value.length} caracteres)` : oneLine;
 }
 
-/** Codes after which the same order may succeed on a later try (spec §3's temporary failures). */
-const TEMPORARY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.SMTP_CONNECTION,
-  ErrorCodes.SMTP_TIMEOUT,
-  ErrorCodes.SMTP_TEMPORARY,
-]);
+/** The retry class of a code (see RetryClass). */
+export function retryClassOf(code: ErrorCode): RetryClass {
+  return ERROR_TABLE[code].retry;
+}
 
-/** True for the codes spec §3 calls temporary failures. */
+/** True for the codes spec §3 calls temporary failures: those retried on the schedule. */
 export function isTemporaryCode(code: ErrorCode): boolean {
-  return TEMPORARY_CODES.has(code);
+  return retryClassOf(code) === 'schedule';
+}
+
+/** What to do with an order whose send failed: `retry` it later, or `fail` it now. */
+export type SendDecision = 'retry' | 'fail';
+
+/**
+ * The one decision on a failed send (spec §3): 4xx replies, timeouts and
+ * refused or dropped connections retry; 5xx replies and everything else
+ * fail. Pure, and by the code alone: it takes the error the SMTP pool
+ * rejected with (a MailerError, io/smtp/errors.ts translates nodemailer's)
+ * or its persisted form, so the order machine decides the same on both.
+ */
+export function classifySendError(error: Pick<SerializedError, 'code'>): SendDecision {
+  return isTemporaryCode(error.code) ? 'retry' : 'fail';
 }

@@ -5,8 +5,9 @@
  * the bin is src/main.ts.
  */
 import path from 'node:path';
-import { createActor, fromCallback, fromPromise, toPromise, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, toPromise, type InspectionEvent } from 'xstate';
 import { createIntakeLogic } from './actors/intake.js';
+import { createWatchActors } from './actors/watch.js';
 import { createOrderActors } from './actors/order-actors.js';
 import { RecentParses } from './actors/parse-cache.js';
 import { createTransitionLogger, type EventLogger } from './io/log/transitions.js';
@@ -14,24 +15,24 @@ import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
 import { resolveAttachments } from './io/store/attachments.js';
 import type { MailerError } from './errors.js';
-import { t } from './text/i18n.js';
+import { t } from './text/messages.js';
 import { createNotifier } from './io/smtp/notifier.js';
-import { noticeStatePath } from './io/smtp/notice.js';
+import { noticeStatePath } from './io/host/notice-state.js';
 import { createHealthRecorder, healthPaths, shortFsError } from './io/host/health.js';
 import { watchClaims, watchSends } from './io/host/health-watch.js';
-import { Events } from './io/log/log.js';
-import { configureFs } from './io/store/file-calls.js';
+import { Events } from './io/log/events.js';
 import { createThreadedTransportPool } from './io/smtp/threads.js';
 import { sendTimeoutMs } from './io/smtp/transport-pool.js';
 import { createParseThread } from './io/parse/thread.js';
 import { createOrderStore } from './io/store/store.js';
-import type { NotAFile } from './io/store/files.js';
-import { waitUntilComplete, watchOrders } from './io/store/watcher.js';
+import { waitUntilComplete } from './io/store/readiness.js';
 import { findProfile, resolveProfileSmtp } from './order/resolve.js';
-import { parseAddress } from './config/schema.js';
+import { addressOf as parseAddress } from './order/addresses.js';
 import { orderIdOf } from './order/types.js';
-import { supervisorMachine, type LockResult, type ScanResult, type SupervisorMode, type SupervisorOutput } from './machines/supervisor.js';
-import { orderMachine, type OrderContext } from './machines/order.js';
+import { supervisorMachine } from './machines/supervisor.js';
+import type { LockResult, SupervisorMode, SupervisorOutput } from './machines/supervisor-types.js';
+import { orderMachine } from './machines/order.js';
+import type { OrderContext } from './machines/order-context.js';
 
 export interface MailerOptions {
   config: Config;
@@ -53,36 +54,6 @@ export interface MailerOptions {
   dieOnOrderId?: string;
   /** The log file and its outages (LoggerHandle.onFileState): recorded in the health file that `status` reads. */
   logFile?: { file: string; onFileState(listener: (error: Error | undefined) => void): void };
-}
-
-/**
- * Test hooks for the real CLI run as a child process (the reliability tests):
- * `PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS` bounds one send in ms instead of the
- * order's TiempoEspera minutes, `PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS` replaces
- * the minute an order waits before a blocked file is read or moved again,
- * `PROSCAI_MAILER_TEST_READY_WAIT_MS` the minute a file in the order folder
- * that is held open or still being written is waited for before it is left
- * for the next pass; `PROSCAI_MAILER_TEST_DIE_ON_ORDER` an order id whose
- * reading makes the process kill itself at once, with no handler running (as
- * an out-of-memory abort or a killed service ends it: the crash-loop tests).
- * Deliberately not configuration keys: no operator should need them, and an
- * unset or invalid value leaves the production behaviour untouched.
- */
-export function testHooksFromEnv(env: Record<string, string | undefined>): Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs' | 'dieOnOrderId'> {
-  const ms = (name: string): number | undefined => {
-    const value = Number(env[name]);
-    return Number.isInteger(value) && value > 0 ? value : undefined;
-  };
-  const sendTimeoutMs = ms('PROSCAI_MAILER_TEST_SEND_TIMEOUT_MS');
-  const archiveRetryMs = ms('PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS');
-  const readyWaitMs = ms('PROSCAI_MAILER_TEST_READY_WAIT_MS');
-  const dieOnOrderId = env.PROSCAI_MAILER_TEST_DIE_ON_ORDER || undefined;
-  return {
-    ...(dieOnOrderId !== undefined && { dieOnOrderId }),
-    ...(sendTimeoutMs !== undefined && { sendTimeoutMs }),
-    ...(archiveRetryMs !== undefined && { archiveRetryMs }),
-    ...(readyWaitMs !== undefined && { readyWaitMs }),
-  };
 }
 
 /** The single-instance lock as the mailer holds it (src/io/host/lock.ts's InstanceLock, or a test's). */
@@ -139,27 +110,29 @@ function isMissing(error: unknown): boolean {
 }
 
 /** Wires the machines to the real file system, SMTP and logger, and starts the supervisor. */
-export function createMailer(mailerOptions: MailerOptions): Mailer {
-  const options: MailerOptions = { ...testHooksFromEnv(process.env), ...mailerOptions };
+export function createMailer(options: MailerOptions): Mailer {
   const { config, logger } = options;
-  const fsCalls = configureFs({
-    mode: config.fsMode,
-    folders: [config.dir, config.workDir, config.attachments],
-    onSlow: ({ op, target, ms, reason }) =>
-      logger.warn(
-        { event: 'fs.async', reason, op, target, ms },
-        reason === 'network'
-          ? `${target} is on a network share: file calls are made asynchronously`
-          : `a file call took ${ms} ms (${op} ${target}): file calls are made asynchronously from now on`,
-      ),
-  });
-  logger.debug({ event: 'fs.mode', mode: config.fsMode, calls: fsCalls }, `file calls: ${fsCalls}`);
   const store = createOrderStore({
     dir: config.dir,
     workDir: config.workDir,
     recycleDir: config.recycleDir,
     ...(config.hostId !== null && { hostId: config.hostId }),
-    onWarning: (error) => logger.warn({ event: 'store.warning', errorCode: error.code, error: error.message }, error.message),
+    onWarning: (error) => logger.warn({ event: Events.STORE_WARNING, errorCode: error.code, error: error.message }, error.message),
+    fsMode: config.fsMode,
+    fsFolders: [config.attachments],
+    onFileCalls: (note) => {
+      if (note.kind === 'mode') {
+        logger.debug({ event: Events.FS_MODE, mode: note.mode, calls: note.calls }, `file calls: ${note.calls}`);
+        return;
+      }
+      const { reason, op, target, ms } = note;
+      logger.warn(
+        { event: Events.FS_ASYNC, reason, op, target, ms },
+        reason === 'network'
+          ? `${target} is on a network share: file calls are made asynchronously`
+          : `a file call took ${ms} ms (${op} ${target}): file calls are made asynchronously from now on`,
+      );
+    },
   });
   // What needs a person now, where `status` reads it (io/host/health.ts).
   const health = createHealthRecorder({
@@ -180,16 +153,13 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
   });
   /** The startup scan missed part of the folder or the claims (MailerOutput.scanIncomplete). */
   let scanIncomplete = false;
-  const staleMs = config.staleClaimSeconds * 1000;
-  /** Claims of machines that stopped beating go back to the order folder (several mailers on one share). */
-  const housekeeping = async () => {
-    try {
-      const taken = await store.takeOverStaleClaims(staleMs);
-      if (taken.length > 0) logger.warn({ event: 'claims.taken_over', count: taken.length, fileNames: taken }, `${taken.length} stale claims given back`);
-    } catch (error) {
-      logger.warn({ event: 'claims.takeover_failed', error: String((error as Error)?.message ?? error) }, 'stale-claim takeover failed');
-    }
-  };
+  const { scan, watcher } = createWatchActors({
+    config,
+    store,
+    listClaimed: () => claims.listClaimed(),
+    logger,
+    onScanIncomplete: () => (scanIncomplete = true),
+  });
   const pool = createThreadedTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
   pool.warmUp();
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
@@ -216,23 +186,12 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     sender: watchSends(sender, health),
     notifier,
     resolveAttachments: (resolved) =>
-      resolveAttachments(resolved.order, { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap }),
+      resolveAttachments(resolved.order, { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap, calls: store.calls }),
     ...(options.registerSecret && { registerSecret: options.registerSecret }),
     onWarnings: (fileName, warnings) =>
-      logger.warn({ event: 'order.unknown_elements', fileName, elements: warnings }, `${fileName}: ${warnings.join('; ')}`),
+      logger.warn({ event: Events.ORDER_UNKNOWN_ELEMENTS, fileName, elements: warnings }, `${fileName}: ${warnings.join('; ')}`),
   });
 
-  /** Entries named like an order that are not files, each warned about once per process: never taken, never followed. */
-  const notFilesWarned = new Set<string>();
-  const warnNotAFile = ({ fileName, kind }: NotAFile) => {
-    if (notFilesWarned.has(fileName)) return;
-    notFilesWarned.add(fileName);
-    const what = kind === 'link' ? 'a symbolic link' : kind === 'folder' ? 'a folder' : 'not a regular file';
-    logger.warn(
-      { event: 'order.not_a_file', fileName, kind },
-      `${fileName}: named like an order but it is ${what}, not a file; it is left alone and never sent (put the order file itself in the order folder)`,
-    );
-  };
   const readOrNothing = async (read: () => Promise<Buffer>) => {
     try {
       return await read();
@@ -251,25 +210,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
       releaseLock: fromPromise(async ({ input }: { input: { handle?: { release(): Promise<void> } } }) => {
         await input.handle?.release();
       }),
-      scan: fromPromise<ScanResult, void>(async () => {
-        const say = (error: MailerError): void => {
-          scanIncomplete = true;
-          logger.error({ event: Events.SCAN_FAILED, errorCode: error.code, error: error.message }, error.message);
-        };
-        const failed = (error: MailerError): never => {
-          say(error);
-          throw error;
-        };
-        await housekeeping().catch(failed);
-        // Claims that cannot be listed are said at error level (and in `status`); the waiting orders are still tried.
-        const claimed = await claims.listClaimed().catch((error: MailerError) => {
-          say(error);
-          return [] as string[];
-        });
-        const { files, notFiles } = await store.scanInbox().catch(failed);
-        for (const entry of notFiles) warnNotAFile(entry);
-        return { claimed, inbox: files, notFiles: notFiles.map((e) => e.fileName) };
-      }),
+      scan,
       intake: createIntakeLogic({
         config,
         recentParses,
@@ -278,6 +219,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
           readOrNothing(() =>
             waitUntilComplete(path.join(config.dir, fileName), {
               signal,
+              calls: store.calls,
               incompleteSettleMs: config.incompleteSettleSeconds * 1000,
               ...(options.readyWaitMs !== undefined && { maxWaitMs: options.readyWaitMs }),
             }),
@@ -285,38 +227,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
         readClaimed: (fileName) => readOrNothing(() => store.read(fileName, 'claimed')),
         logger,
       }),
-      watcher: fromCallback(({ sendBack }) => {
-        // Names are gathered for one tick and sent as one event: a rescan of a
-        // folder with 100,000 orders is one event for the supervisor, not 100,000.
-        let batch: string[] = [];
-        let stopped = false;
-        const seen = (fileName: string) => {
-          if (batch.length === 0) {
-            setImmediate(() => {
-              const fileNames = batch;
-              batch = [];
-              if (!stopped) sendBack({ type: 'FILE.SEEN', fileNames });
-            });
-          }
-          batch.push(fileName);
-        };
-        const watcher = watchOrders({
-          dir: config.dir,
-          pollSeconds: config.poll,
-          onOrder: (fileName) => seen(fileName),
-          onNotAFile: warnNotAFile,
-          onError: (error) => logger.warn({ event: 'watch.error', errorCode: error.code, error: error.message }, error.message),
-        });
-        // Heartbeat well within the stale time; takeover checks at the rescan pace.
-        const beat = setInterval(() => void store.heartbeat().catch(() => {}), Math.max(1000, Math.min(staleMs / 4, 30_000)));
-        const takeover = setInterval(() => void housekeeping(), Math.max(1000, Math.min(staleMs, config.poll * 1000)));
-        return () => {
-          stopped = true;
-          clearInterval(beat);
-          clearInterval(takeover);
-          void watcher.close();
-        };
-      }),
+      watcher,
       order: orderMachine.provide({
         actors: orderActors,
         ...(options.archiveRetryMs !== undefined && { delays: { archiveRetryDelay: options.archiveRetryMs } }),
@@ -333,7 +244,7 @@ export function createMailer(mailerOptions: MailerOptions): Mailer {
     if (lockLost !== undefined) return;
     lockLost = { error, at: new Date() };
     logger.error(
-      { event: 'instance.lock_lost', errorCode: error.code, error: error.message, dir: config.dir },
+      { event: Events.INSTANCE_LOCK_LOST, errorCode: error.code, error: error.message, dir: config.dir },
       t('instance.lock_lost', config.language, { dir: config.dir, reason: error.message }),
     );
     actor.send({ type: 'STOP' });

@@ -33,13 +33,14 @@
 import { fromCallback } from 'xstate';
 import type { Config } from '../config/types.js';
 import { ErrorCodes } from '../errors.js';
-import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor.js';
+import type { IntakeEvent, SupervisorEvent } from '../machines/supervisor-types.js';
 import { scanCompany } from '../order/company-scan.js';
 import { parseOrder } from '../order/parse.js';
-import { resolveOrder, resolvePartial } from '../order/resolve.js';
+import { laneOfParsed, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type ParseResult } from '../order/types.js';
 import type { RecentParses } from './parse-cache.js';
 import { logHeld, type EventLogger } from '../io/log/transitions.js';
+import { Events } from '../io/log/events.js';
 
 export interface IntakeDeps {
   config: Config;
@@ -71,28 +72,9 @@ function logUnread(logger: Pick<EventLogger, 'warn'>, fileName: string, error: u
   const message = String((error as Error)?.message ?? error);
   if (unreadReason(error) === 'held') return logHeld(logger, { orderId: orderIdOf(fileName) ?? fileName, fileName }, { code: ErrorCodes.FS_HELD, message });
   logger.warn(
-    { event: 'order.unreadable', fileName, ...(typeof code === 'string' && { errorCode: code }), error: message },
+    { event: Events.ORDER_UNREADABLE, fileName, ...(typeof code === 'string' && { errorCode: code }), error: message },
     `${fileName}: not readable yet; it stays in the order folder and is tried again on the next pass (${message})`,
   );
-}
-
-/** The lane key of an order's bytes (the same rule the resolver applies). Pure. */
-export function companyOf(bytes: Buffer, fileName: string, config: Config): string {
-  return companyOfParsed(parseOrder(bytes, fileName), fileName, config);
-}
-
-/** The lane key of an already parsed order. Pure. */
-export function companyOfParsed(parsed: ParseResult, fileName: string, config: Config): string {
-  if (parsed.ok) {
-    const resolved = resolveOrder(parsed.order, config);
-    if (resolved.ok) return resolved.resolved.company;
-    const { order } = parsed;
-    return resolvePartial(
-      { id: order.id, fileName, company: order.company, smtp: order.smtp, from: order.from, errorMail: order.errorMail },
-      config,
-    ).company;
-  }
-  return resolvePartial(parsed.partial, config).company;
 }
 
 /** The intake lets the event loop run after this many files (see `handle`). */
@@ -117,7 +99,7 @@ export function createIntakeLogic(deps: IntakeDeps) {
     const parseForCompany = async (bytes: Buffer, fileName: string): Promise<string> => {
       const parsed = deps.parse ? await deps.parse(bytes, fileName) : parseOrder(bytes, fileName);
       deps.recentParses?.remember(fileName, bytes, parsed);
-      return companyOfParsed(parsed, fileName, deps.config);
+      return laneOfParsed(parsed, deps.config);
     };
 
     /** Files started since the intake last let the event loop run, and the pause every reader waits out. */

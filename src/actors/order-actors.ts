@@ -7,12 +7,12 @@
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type { Config } from '../config/types.js';
 import { ErrorCodes, toMailerError, type MailerError, type SerializedError } from '../errors.js';
-import { describeError, renderErrorNote } from '../text/i18n.js';
-import type { ArchiveFailedInput, ClaimOutput, FailureRouting, LoadOrderOutput, NotifyInput, RouteInput } from '../machines/order.js';
+import { describeError, renderErrorNote } from '../text/errors.js';
+import type { ArchiveFailedInput, ClaimOutput, FailureRouting, LoadOrderOutput, NotifyInput, RouteInput } from '../machines/order-context.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder, resolvePartial } from '../order/resolve.js';
 import { orderIdOf, type AfterSend, type ParseResult } from '../order/types.js';
-import { incompleteError } from '../io/store/readiness.js';
+import { incompleteError } from '../order/complete.js';
 import type { Notifier, OrderStore, PersistedOrderState, ResolvedOrder, Sender, SendResult } from '../ports.js';
 import type { ResolvedAttachment } from '../ports.js';
 import type { RecentParses } from './parse-cache.js';

@@ -1,70 +1,37 @@
 /**
- * The sender: resolved order → checked attachments → composed message →
- * pooled SMTP transport of the order's lane. And `createSendLogic`, the XState
- * actor logic the order machine invokes to do exactly that.
+ * The sender: resolved order and its checked attachments → composed message →
+ * pooled SMTP transport of the order's lane.
  *
- * Guarantees: attachments are all checked before any SMTP traffic (a bad one
- * fails the order and nothing is sent, never a partial e-mail); every failure
- * is a MailerError whose code tells retry from fail (io/smtp/errors.ts).
+ * Guarantees: every failure is a MailerError whose code tells retry from
+ * fail (`classifySendError`, errors.ts): the one the pool rejected with (a
+ * pool translates a failed send once, io/smtp/pool.ts), passed on as it is;
+ * anything else a pool broke its promise with is INTERNAL. The attachments come
+ * resolved and checked by the caller (actors/order-actors.ts `sendOrder`,
+ * before any SMTP traffic), so a bad one never becomes a partial e-mail.
  */
-import { fromPromise } from 'xstate';
-
-import { ErrorCodes, MailerError } from '../errors.js';
-import { resolveAttachments, type AttachmentOptions } from '../io/store/attachments.js';
-import type { SmtpSendInfo, TransportPool } from '../io/smtp/pool.js';
-import { toSendError } from '../io/smtp/errors.js';
+import { toMailerError } from '../errors.js';
+import type { SmtpSendInfo, TransportPool } from '../io/smtp/transport-pool.js';
 import { composeMessage } from '../order/compose.js';
 import type { ResolvedAttachment, ResolvedOrder, Sender, SendResult } from '../ports.js';
 
-export interface SenderDeps extends Partial<AttachmentOptions> {
+export interface SenderDeps {
   pool: TransportPool;
   /** Connections the company (the lane) may hold at once (Config / company profile). */
   maxConnectionsFor(company: string): number;
-  // attachmentsDir / orderDir / pathMap: needed by `sendOrder` only; a caller
-  // that resolves attachments itself and calls `send` may leave them out.
 }
 
-/** A Sender that can also check the attachments of an order itself. */
-export interface OrderSender extends Sender {
-  /** Resolves the order's attachments (failing before any SMTP if one is bad), then sends. */
-  sendOrder(resolved: ResolvedOrder): Promise<SendResult>;
-}
-
-export function createSender(deps: SenderDeps): OrderSender {
-  const { attachmentsDir, orderDir } = deps;
-  const attachmentOptions: AttachmentOptions | undefined =
-    attachmentsDir !== undefined && orderDir !== undefined
-      ? { attachmentsDir, orderDir, pathMap: deps.pathMap ?? {} }
-      : undefined;
-
+export function createSender(deps: SenderDeps): Sender {
   async function send(resolved: ResolvedOrder, attachments: ResolvedAttachment[]): Promise<SendResult> {
     const message = composeMessage(resolved, attachments);
     try {
       const info = await deps.pool.send(resolved.smtp, resolved.company, deps.maxConnectionsFor(resolved.company), message);
       return toSendResult(info, resolved.messageId);
     } catch (err) {
-      throw toSendError(err, { secrets: [resolved.smtp.password] });
+      throw toMailerError(err);
     }
   }
 
-  async function sendOrder(resolved: ResolvedOrder): Promise<SendResult> {
-    if (attachmentOptions === undefined) {
-      throw new MailerError(ErrorCodes.INTERNAL, 'createSender: sendOrder needs attachmentsDir and orderDir');
-    }
-    const attachments = await resolveAttachments(resolved.order, attachmentOptions);
-    return send(resolved, attachments);
-  }
-
-  return { send, sendOrder, close: () => deps.pool.closeAll() };
-}
-
-/**
- * Actor logic for the order machine: `invoke: { src: createSendLogic(sender),
- * input: ({ context }) => ({ resolved: context.resolved }) }`. Resolves with
- * the SendResult, rejects with a MailerError.
- */
-export function createSendLogic(sender: Pick<OrderSender, 'sendOrder'>) {
-  return fromPromise<SendResult, { resolved: ResolvedOrder }>(({ input }) => sender.sendOrder(input.resolved));
+  return { send, close: () => deps.pool.closeAll() };
 }
 
 /**

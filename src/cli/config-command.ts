@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { maskConfig } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
-import { t } from '../text/i18n.js';
+import { t } from '../text/messages.js';
 import { loadConfig } from '../io/host/config-file.js';
 import { ExitCode } from './exit-codes.js';
 import { configReason } from '../text/config-errors.js';

@@ -1,7 +1,7 @@
 /**
  * Exit statuses that schedulers and scripts rely on (spec section 4).
  */
-import type { Counts } from '../machines/supervisor.js';
+import type { Counts } from '../machines/supervisor-types.js';
 
 export const ExitCode = {
   OK: 0,

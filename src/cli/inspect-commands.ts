@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
-import { describeError } from '../text/i18n.js';
+import { describeError } from '../text/errors.js';
 import { loadConfig } from '../io/host/config-file.js';
 import { ExitCode } from './exit-codes.js';
 import { configOrExit } from './options.js';

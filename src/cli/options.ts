@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import type { Flags } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
-import { t } from '../text/i18n.js';
+import { t } from '../text/messages.js';
 import { loadConfig } from '../io/host/config-file.js';
 import { configReason } from '../text/config-errors.js';
 import { ExitCode } from './exit-codes.js';

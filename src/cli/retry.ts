@@ -16,15 +16,16 @@
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError, type MailerError } from '../errors.js';
-import { describeError, formatLocalTime } from '../text/i18n.js';
+import { describeError, formatLocalTime } from '../text/errors.js';
 import { FAILED_PATTERN } from '../io/store/archive.js';
 import { listOrderFilesOrNone, unnumberedName } from '../io/store/files.js';
-import { appendLogEntry, hostOf } from '../io/store/inspect.js';
-import { acquireInstanceLock, type AcquireResult, type InstanceOwner } from '../io/host/lock.js';
+import { appendLogEntry } from '../io/log/log.js';
+import { acquireInstanceLock, hostOf, type AcquireResult, type InstanceOwner } from '../io/host/lock.js';
 import { logFileOf } from '../io/log/reader.js';
 import { createOrderStore, type FsOrderStore } from '../io/store/store.js';
 import { orderIdOf } from '../order/types.js';
 import { orderIdOfRef } from './trace.js';
+import { Events } from '../io/log/events.js';
 
 export interface RetryTarget {
   /** An order id or file name (case-insensitive); ignored with `failed`. */
@@ -106,7 +107,7 @@ async function requeueFailed(store: FsOrderStore, config: Config, target: RetryT
       report.requeued.push({ from: fileName, to });
       await appendLogEntry(
         logFileOf(config),
-        { event: 'order.retry_requested', orderId: orderIdOf(to) ?? to, fileName: to, via: 'errores' },
+        { event: Events.ORDER_RETRY_REQUESTED, orderId: orderIdOf(to) ?? to, fileName: to, via: 'errores' },
         `${to}: put back in the queue from errores/`,
       );
     } catch (error) {
@@ -153,7 +154,7 @@ async function rescheduleOne(
     report.rescheduled.push({ fileName, previousNextTryAt: new Date(state.nextTryAt).toISOString() });
     await appendLogEntry(
       logFileOf(config),
-      { event: 'order.retry_requested', orderId: orderIdOf(fileName) ?? fileName, fileName, via: 'deferred' },
+      { event: Events.ORDER_RETRY_REQUESTED, orderId: orderIdOf(fileName) ?? fileName, fileName, via: 'deferred' },
       `${fileName}: next try moved to now`,
     );
   }

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import type { Flags } from '../config/load.js';
 import type { Config, Language } from '../config/types.js';
 import { isMailerError } from '../errors.js';
-import { t } from '../text/i18n.js';
+import { t } from '../text/messages.js';
 import { loadConfig } from '../io/host/config-file.js';
 import { sendTest } from '../io/smtp/send-test.js';
 import { ExitCode } from './exit-codes.js';

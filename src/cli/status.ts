@@ -17,7 +17,7 @@
  *   said in the report. The log, not `enviados/`, because RECICLAR and
  *   ELIMINAR leave nothing in `enviados/`.
  * - notices failing: the state file the notifier keeps in the work area while
- *   failure notices cannot be sent (io/smtp/notice.ts).
+ *   failure notices cannot be sent (io/host/notice-state.ts).
  * Claims of other machines sharing the folder are not counted.
  *
  * Alerts (`alerts`, each with a stable `code`): what needs a person now. The
@@ -33,15 +33,18 @@
  */
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
-import { companyOf } from '../actors/intake.js';
-import { formatLocalTime } from '../text/i18n.js';
+import { laneLabel, UNKNOWN_LANE } from '../order/lane.js';
+import { parseOrder } from '../order/parse.js';
+import { laneOfParsed } from '../order/resolve.js';
+import { formatLocalTime } from '../text/errors.js';
 import { orderIdOf } from '../order/types.js';
-import { failedTimes, hostOf, isNotAFile, readFileIfPossible, readMailerProcess, type MailerProcess } from '../io/store/inspect.js';
+import { failedTimes, isNotAFile, readFileIfPossible } from '../io/store/inspect.js';
 import { collectLogEntries, logFileOf, lostSendsOf } from '../io/log/reader.js';
-import { Events } from '../io/log/log.js';
-import { orderFolderState } from '../io/host/lock.js';
+import { enteredState } from '../io/log/transitions.js';
+import { Events } from '../io/log/events.js';
+import { hostOf, orderFolderState, readMailerProcess, type MailerProcess } from '../io/host/lock.js';
 import { createOrderStore } from '../io/store/store.js';
-import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/smtp/notice.js';
+import { noticeStatePath, readNoticeProblem, type NoticeProblem } from '../io/host/notice-state.js';
 import { unnumberedName } from '../io/store/files.js';
 import { healthPaths, probeAsStatus, readHealth } from '../io/host/health.js';
 import { ExitCode } from './exit-codes.js';
@@ -165,13 +168,10 @@ async function gatherAlerts(config: Config, folder: 'folder' | 'missing' | 'not_
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const UNKNOWN = '?';
-
-const keyOf = (company: unknown): string => (typeof company === 'string' && company.trim() !== '' ? company : UNKNOWN);
 const idOf = (fileName: string): string => orderIdOf(unnumberedName(fileName)) ?? fileName;
 
 function companyOfBytes(bytes: Buffer | undefined, fileName: string, config: Config): string {
-  return bytes === undefined ? UNKNOWN : keyOf(companyOf(bytes, fileName, config));
+  return bytes === undefined ? UNKNOWN_LANE : laneLabel(laneOfParsed(parseOrder(bytes, fileName), config));
 }
 
 /** Reads the folders, the claims and the log; see the module comment. */
@@ -206,7 +206,7 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   });
   for (const fileName of claimedNames) {
     const state = await store.loadState(fileName);
-    const company = state?.company !== undefined ? keyOf(state.company) : companyOfBytes(await readFileIfPossible(store.claimPath(fileName)), fileName, config);
+    const company = state?.company !== undefined ? laneLabel(state.company) : companyOfBytes(await readFileIfPossible(store.claimPath(fileName)), fileName, config);
     if (state?.nextTryAt === undefined || state.nextTryAt <= now.getTime() || state.sentAt !== undefined) {
       bump(company, 'sending');
       continue;
@@ -242,17 +242,17 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   // A log path that is not a file is an alert already (log_not_writable): the rest of the report still stands.
   const sent = (await isNotAFile(logFileOf(config))) ? { entries: [] } : await collectLogEntries(
     logFileOf(config),
-    (e) => (e.event === Events.ORDER_TRANSITION && e.to === 'sent' && recent(e.time)) || (e.event === Events.LOG_LINES_LOST && recent(e.until)),
+    (e) => (enteredState(e) === 'sent' && recent(e.time)) || (e.event === Events.LOG_LINES_LOST && recent(e.until)),
     { since, contains: ['"to":"sent"', `"${Events.LOG_LINES_LOST}"`] },
   );
   const logGaps: LogGap[] = [];
   for (const entry of sent.entries) {
     if (entry.event === Events.ORDER_TRANSITION) {
-      bump(keyOf(entry.company), 'sent24h');
+      bump(laneLabel(entry.company), 'sent24h');
       continue;
     }
     const sends = lostSendsOf(entry).filter((send) => recent(send.time));
-    for (const send of sends) bump(keyOf(send.company), 'sent24h');
+    for (const send of sends) bump(laneLabel(send.company), 'sent24h');
     logGaps.push({
       lines: Number(entry.lines) || 0,
       since: String(entry.since),
@@ -265,7 +265,7 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
 
   const companies = [...table.entries()]
     .map(([company, counts]) => ({ company, ...counts }))
-    .sort((a, b) => (a.company === UNKNOWN ? 1 : b.company === UNKNOWN ? -1 : a.company.localeCompare(b.company)));
+    .sort((a, b) => (a.company === UNKNOWN_LANE ? 1 : b.company === UNKNOWN_LANE ? -1 : a.company.localeCompare(b.company)));
   const totals = noCounts();
   for (const row of companies) for (const key of Object.keys(totals) as (keyof Counts)[]) totals[key] += row[key];
   return {

@@ -13,7 +13,7 @@
  * send that line records counts as the order's outcome.
  *
  * The text speaks in the operator's words: each state of the order machine
- * (machines/order.ts) has a phrase in both languages (STATE_PHRASES; a test
+ * (machines/order.ts) has a phrase in both languages (text/states.ts; a test
  * walks the machine's states), and each failure is the sentence the
  * `.error.txt` note gives. `--json` prints the log lines as they are, with the
  * machine's state names and English messages, for scripts.
@@ -21,11 +21,14 @@
 import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import type { ErrorCode, SerializedError, XmlProblem } from '../errors.js';
-import { describeError } from '../text/i18n.js';
+import { describeError } from '../text/errors.js';
 import { orderIdOf } from '../order/types.js';
 import { unnumberedName } from '../io/store/files.js';
 import { collectLogEntries, logFileOf, lostSendsOf, type LogEntry } from '../io/log/reader.js';
-import { Events } from '../io/log/log.js';
+import { enteredState } from '../io/log/transitions.js';
+import type { OrderStateName } from '../machines/order.js';
+import { statePhrase } from '../text/states.js';
+import { Events } from '../io/log/events.js';
 
 export interface TraceResult {
   /** What the person typed. */
@@ -59,7 +62,7 @@ function lostSendOf(entry: LogEntry, id: string): { time: string; company?: stri
 }
 
 /** Outcomes after which the order has nothing more to do. */
-const FINAL_OUTCOMES = new Set(['sent', 'failed', 'lost']);
+const FINAL_OUTCOMES: ReadonlySet<OrderStateName> = new Set<OrderStateName>(['sent', 'failed', 'lost']);
 
 /**
  * Keeps the gaps of the log that concern the order: the ones that record its
@@ -69,9 +72,9 @@ const FINAL_OUTCOMES = new Set(['sent', 'failed', 'lost']);
 function withGaps(entries: LogEntry[], id: string): LogEntry[] {
   const own = entries.filter((e) => e.event !== Events.LOG_LINES_LOST);
   const times = own.map((e) => Date.parse(String(e.time))).filter((t) => !Number.isNaN(t));
-  const outcome = own.filter((e) => e.event === Events.ORDER_TRANSITION && OUTCOME_STATES.has(String(e.to))).at(-1)?.to;
+  const outcome = own.map(enteredState).filter(isOutcomeState).at(-1);
   const first = times.length > 0 ? Math.min(...times) : Infinity;
-  const end = FINAL_OUTCOMES.has(String(outcome)) ? Math.max(...times) : Infinity;
+  const end = outcome !== undefined && FINAL_OUTCOMES.has(outcome) ? Math.max(...times) : Infinity;
   return entries.filter(
     (e) =>
       e.event !== Events.LOG_LINES_LOST ||
@@ -154,51 +157,6 @@ function zoneOf(at: Date): string {
   return `UTC${offset >= 0 ? '+' : '-'}${pad(Math.trunc(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
 }
 
-type Phrase = { es: string; en: string };
-
-/**
- * What each state of the order machine means to the operator; `{attempts}`
- * and `{next}` (the next try, local time) are filled from the log. Every
- * state of `orderMachine` has one (test/cli/trace.test.ts walks them).
- */
-export const STATE_PHRASES: Readonly<Record<string, Phrase>> = {
-  detected: { es: 'detectada en la carpeta de órdenes', en: 'found in the order folder' },
-  claiming: { es: 'tomando el archivo de la carpeta de órdenes', en: 'taking the file from the order folder' },
-  resuming: { es: 'retomada al iniciar proscai-mailer (ya estaba tomada)', en: 'picked up again when proscai-mailer started (it was already taken)' },
-  restoring: { es: 'revisando su estado guardado', en: 'checking its saved state' },
-  awaitingTurn: { es: 'esperando turno: estaba en curso cuando proscai-mailer se detuvo', en: 'waiting its turn: it was in progress when proscai-mailer stopped' },
-  markingInFlight: { es: 'marcada como en curso', en: 'marked as in progress' },
-  quarantining: { es: 'apartada: proscai-mailer se detuvo más de una vez mientras la procesaba', en: 'set aside: proscai-mailer stopped more than once while handling it' },
-  loading: { es: 'leyendo la orden', en: 'reading the order' },
-  loadBlocked: { es: 'no se puede leer por ahora (archivo ocupado o carpeta no disponible); se volverá a intentar', en: 'cannot be read right now (file busy or folder unavailable); will try again' },
-  parsed: { es: 'orden leída y válida', en: 'order read and valid' },
-  sending: { es: 'enviando (intento {attempts})', en: 'sending (try {attempts})' },
-  retryOrGiveUp: { es: 'el envío falló; se decide si se reintenta', en: 'the send failed; deciding whether to try again' },
-  deferring: { es: 'guardando el reintento', en: 'saving the retry' },
-  deferred: { es: 'en espera; reintento programado para el {next}', en: 'waiting; retry scheduled for {next}' },
-  waiting: { es: 'llegó la hora del reintento; esperando lugar para enviar', en: 'retry due; waiting for a free slot to send' },
-  sent: { es: 'aceptada por el servidor SMTP', en: 'accepted by the SMTP server' },
-  archiving: { es: 'archivando la orden enviada', en: 'archiving the sent order' },
-  savingSent: { es: 'enviada, pero no se pudo archivar; se guarda que ya se envió', en: 'sent, but it could not be archived; recording that it was sent' },
-  archiveBlocked: { es: 'enviada; se volverá a intentar archivarla (no se envía otra vez)', en: 'sent; archiving it will be tried again (it is not sent again)' },
-  failed: { es: 'falla definitiva', en: 'permanent failure' },
-  archivingFailed: { es: 'moviéndola a errores/ con su nota .error.txt', en: 'moving it to errores/ with its .error.txt note' },
-  archiveFailedBlocked: { es: 'no se pudo mover a errores/; se volverá a intentar', en: 'could not be moved to errores/; will try again' },
-  notifying: { es: 'enviando el aviso por correo', en: 'sending the e-mail notice' },
-  lost: { es: 'la tomó otro proscai-mailer', en: 'another proscai-mailer took it' },
-  skipped: { es: 'no se pudo tomar el archivo; sigue en la carpeta de órdenes', en: 'the file could not be taken; it stays in the order folder' },
-  done: { es: 'terminado', en: 'finished' },
-};
-
-/** `deferred` without a known next try. */
-const DEFERRED_UNTIMED: Phrase = { es: 'en espera de reintento', en: 'waiting for a retry' };
-
-/** The phrase of state `state` in `lang`; a name the table lacks (a log from another version) is shown as it is. */
-export function statePhrase(state: string, lang: Language, params: { attempts?: unknown; next?: string } = {}): string {
-  const phrase = state === 'deferred' && params.next === undefined ? DEFERRED_UNTIMED : STATE_PHRASES[state];
-  return phrase === undefined ? state : fill(phrase[lang], params);
-}
-
 /** The failure a log line records, rebuilt from its fields (see io/log/transitions.ts `errorFields`). */
 function serializedOf(e: LogEntry): SerializedError | undefined {
   if (typeof e.errorCode !== 'string') return undefined;
@@ -244,11 +202,12 @@ function describe(entries: LogEntry[], at: number, lang: Language, lastError: { 
       return fill(send === undefined ? tx.gap : tx.gapSent, params);
     }
     case 'order.transition': {
+      const to = enteredState(e);
       // The `order.failed` line that follows `failed` gives every reason at once.
-      const shown = error !== '' && error !== lastError.text && e.to !== 'failed' ? `: ${error}` : '';
+      const shown = error !== '' && error !== lastError.text && to !== 'failed' ? `: ${error}` : '';
       // A new try may fail the same way again: that is said again.
-      lastError.text = e.to === 'sending' ? '' : error || lastError.text;
-      const next = e.to === 'deferred' ? nextTryOf(entries, at) : undefined;
+      lastError.text = to === 'sending' ? '' : error || lastError.text;
+      const next = to === 'deferred' ? nextTryOf(entries, at) : undefined;
       return `${statePhrase(String(e.to), lang, { attempts: e.attempts, ...(next !== undefined && { next: localTime(next) }) })}${shown}`;
     }
     case 'order.deferred': {
@@ -272,18 +231,22 @@ function describe(entries: LogEntry[], at: number, lang: Language, lastError: { 
   }
 }
 
-const OUTCOME_STATES = new Set(['sent', 'failed', 'deferred', 'lost', 'skipped']);
+/** States that decide the order's outcome, each with its sentence in TEXT.outcome. */
+type OutcomeState = Extract<OrderStateName, keyof (typeof TEXT)[Language]['outcome']>;
+const OUTCOME_STATES: ReadonlySet<OrderStateName> = new Set<OutcomeState>(['sent', 'failed', 'deferred', 'lost', 'skipped']);
+const isOutcomeState = (state: OrderStateName | undefined): state is OutcomeState => state !== undefined && OUTCOME_STATES.has(state);
 
 /** The last thing that decided the order's fate. */
 function outcomeOf(result: TraceResult, lang: Language): string {
   const tx = TEXT[lang].outcome;
   let outcome: { kind: keyof typeof tx; at?: unknown; next?: unknown } = { kind: 'pending' };
   for (const e of result.entries) {
-    if (e.event === 'order.transition' && OUTCOME_STATES.has(String(e.to))) outcome = { kind: e.to as keyof typeof tx, at: e.time };
+    const to = enteredState(e);
+    if (isOutcomeState(to)) outcome = { kind: to, at: e.time };
     else if (e.event === 'order.deferred') outcome = { kind: 'deferred', at: e.time, next: e.nextTryAt };
     else if (e.event === 'order.retry_requested') outcome = { kind: 'retried', at: e.time };
     else if (e.event === Events.LOG_LINES_LOST && lostSendOf(e, result.orderId) !== undefined) outcome = { kind: 'sent', at: lostSendOf(e, result.orderId)!.time };
-    else if (e.event === 'order.transition' && (e.to === 'claiming' || e.to === 'resuming')) outcome = { kind: 'pending' };
+    else if (to === 'claiming' || to === 'resuming') outcome = { kind: 'pending' };
   }
   const id = result.entries.map((e) => e.orderId).find((x) => typeof x === 'string') ?? result.orderId;
   return fill(tx[outcome.kind], { at: localTime(outcome.at), next: localTime(outcome.next), id });

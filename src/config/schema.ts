@@ -7,10 +7,16 @@
  * Guarantees: every key not listed here is refused at every level (a typo such
  * as `polll` must not silently fall back to a default), and no secret is ever
  * quoted in an error message.
+ *
+ * Why not zod or valibot: the CONFIG_INVALID messages are operator interface
+ * (tests assert them word for word and text/config-errors.ts puts them into
+ * Spanish phrase by phrase), and neither library suggests the nearest known
+ * key (`did you mean "poll"?`) or words its messages ours; each rule would
+ * still need its own message and normalisation, so a library would replace
+ * only the few combinators below.
  */
 import { ErrorCodes, MailerError } from '../errors.js';
-import { parseAddress as parseOrderAddress, parseAddressList as parseOrderAddressList } from '../order/addresses.js';
-import type { Address } from '../order/types.js';
+import { addressOf, addressesOf } from '../order/addresses.js';
 import { FS_MODES } from './types.js';
 
 /** Checks and normalises one value found at `path` (a dotted key). */
@@ -23,22 +29,6 @@ export function configError(path: string, problem: string, value?: unknown): nev
     ...(path !== '' && { field: path }),
     ...(value !== undefined && { value: typeof value === 'string' ? value : String(JSON.stringify(value)) }),
   });
-}
-
-/**
- * Parses `a@b.mx, Name <c@d.mx>; e@f.mx` with the order parser's own rules
- * (src/order/addresses.ts), so an address the configuration accepts is one an
- * order would accept too. Undefined when any entry is invalid or none is given.
- */
-export function parseAddressList(text: string): Address[] | undefined {
-  const { addresses, errors } = parseOrderAddressList(text, 'config');
-  return errors.length === 0 && addresses.length > 0 ? addresses : undefined;
-}
-
-/** Exactly one `Display <address>` or `address`; undefined when invalid. */
-export function parseAddress(text: string): Address | undefined {
-  const parsed = parseOrderAddress(text, 'config');
-  return parsed instanceof MailerError ? undefined : parsed;
 }
 
 // ---- rule builders -------------------------------------------------------
@@ -73,10 +63,10 @@ export function oneOf(values: readonly string[]): Rule {
 }
 
 export const address: Rule = (v, p) =>
-  typeof v === 'string' && parseAddress(v) !== undefined ? v.trim() : configError(p, 'must be one e-mail address, `address` or `Name <address>`', v);
+  typeof v === 'string' && addressOf(v) !== undefined ? v.trim() : configError(p, 'must be one e-mail address, `address` or `Name <address>`', v);
 
 export const addressList: Rule = (v, p) =>
-  typeof v === 'string' && parseAddressList(v) !== undefined
+  typeof v === 'string' && addressesOf(v) !== undefined
     ? v.trim()
     : configError(p, 'must be one or more e-mail addresses separated by "," or ";"', v);
 

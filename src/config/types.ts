@@ -107,7 +107,7 @@ export interface Config {
    */
   notify: NotifyRoute | null;
   /**
-   * How the per-order file calls are made (io/store/file-calls.ts): `auto` (default)
+   * How the order store makes its per-order file calls (io/store/file-calls.ts): `auto` (default)
    * synchronous on local disks, asynchronous on network shares or once a call
    * was slow; `async` always through the thread pool (a mapped network drive
    * on Windows, which `auto` cannot recognise); `sync` always synchronous.

@@ -30,7 +30,8 @@ export type Grant = { kind: 'spawn'; order: PendingOrder } | { kind: 'resume'; f
 
 type QueueItem = Grant;
 
-const MINUTE = 60_000;
+/** The sliding window `perMinute` counts a lane's starts in. */
+const RATE_WINDOW_MS = 60_000;
 
 /**
  * How many orders of one lane may hold a slot. Slightly more than the
@@ -72,9 +73,9 @@ class Lane {
 
   /** Drops start times older than a minute; returns when the next one expires (or undefined). */
   rateWakeAt(now: number): number | undefined {
-    while (this.starts.length > 0 && this.starts[0]! <= now - MINUTE) this.starts.shift();
+    while (this.starts.length > 0 && this.starts[0]! <= now - RATE_WINDOW_MS) this.starts.shift();
     if (this.limits.perMinute === null || this.starts.length < this.limits.perMinute) return undefined;
-    return this.starts[0]! + MINUTE;
+    return this.starts[0]! + RATE_WINDOW_MS;
   }
 }
 

@@ -177,3 +177,9 @@ export function routingOf(resolved: ResolvedOrder | undefined): FailureRouting |
   if (!resolved) return undefined;
   return { company: resolved.company, errorMail: resolved.errorMail, smtp: resolved.smtp, from: resolved.from };
 }
+
+/** What a read order puts in the context: the order and where its failures go, or why it cannot be sent and where to report that. */
+export function loadedContext(output: LoadOrderOutput): Partial<OrderContext> {
+  if (output.ok) return { resolved: output.resolved, routing: routingOf(output.resolved) };
+  return { errors: output.errors, lastError: output.errors[0], routing: output.routing };
+}

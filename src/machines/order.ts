@@ -46,8 +46,8 @@
  *   of the *Blocked states), `ORDER.WANTS_SLOT` (its retry is due) and its
  *   done event (the slot, if held, is free).
  */
-import { assign, fromCallback, fromPromise, sendParent, setup, spawnChild, stopChild, type EventObject } from 'xstate';
-import type { SerializedError } from '../errors.js';
+import { assign, fromCallback, fromPromise, sendParent, setup, spawnChild, stopChild, type EventObject, type StateValueFrom } from 'xstate';
+import type { ErrorCode, SerializedError } from '../errors.js';
 import type { AfterSend } from '../order/types.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../ports.js';
 import {
@@ -56,6 +56,7 @@ import {
   crashError,
   errorOf,
   inFlightStateOf,
+  loadedContext,
   persistedStateOf,
   restoredAtClaim,
   restoredAtStart,
@@ -71,15 +72,20 @@ import {
   type OrderInput,
   type OrderOutput,
 } from './order-context.js';
-import { classifySerializedError } from './retry.js';
-
-export * from './order-context.js';
+import { classifySendError } from '../errors.js';
 
 function notProvided(name: string): never {
   throw new Error(`order machine: actor "${name}" was not provided`);
 }
 
-const MINUTE = 60_000;
+/** How long the order waits before it tries a failed archive move again. */
+const ARCHIVE_RETRY_MS = 60_000;
+
+/** Guard params from an actor's result. */
+const outputOf = <T>({ event }: { event: { output: T } }): { output: T } => ({ output: event.output });
+/** Guard and action params from an actor's failure (`error` is unknown: errorOf makes it a SerializedError). */
+const failureOf = ({ event }: { event: { type: string; error?: unknown } }): { error: SerializedError } => ({ error: errorOf(event) });
+const errorCodeOf = ({ event }: { event: { type: string; error?: unknown } }): { code: ErrorCode } => ({ code: errorOf(event).code });
 
 export const orderMachine = setup({
   types: {
@@ -87,6 +93,12 @@ export const orderMachine = setup({
     events: {} as OrderEvent,
     input: {} as OrderInput,
     output: {} as OrderOutput,
+    /**
+     * `idle`: waits on a timer or a slot with nothing in flight, its file safe
+     * on disk, so a stop need not wait for it (the supervisor reads this tag).
+     * `terminal`: the actor ends here, its outcome set.
+     */
+    tags: {} as 'idle' | 'terminal',
   },
   actors: {
     claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async () => notProvided('claimOrder')),
@@ -111,15 +123,10 @@ export const orderMachine = setup({
     }),
   },
   guards: {
-    claimWon: ({ event }) => {
-      const output = (event as unknown as { output: ClaimOutput }).output;
-      return output === true || (typeof output === 'object' && output !== null && output.won === true);
-    },
+    claimWon: (_, { output }: { output: ClaimOutput }) => output === true || (typeof output === 'object' && output !== null && output.won === true),
     /** Won, and no state came with the order (the usual case). */
-    claimWonFresh: ({ event }) => {
-      const output = (event as unknown as { output: ClaimOutput }).output;
-      return output === true || (typeof output === 'object' && output !== null && output.won === true && output.state === undefined);
-    },
+    claimWonFresh: (_, { output }: { output: ClaimOutput }) =>
+      output === true || (typeof output === 'object' && output !== null && output.won === true && output.state === undefined),
     alreadySent: ({ context }) => context.sentAt !== undefined,
     /** Found in flight when the process ended (and not yet set aside): worked on only in its turn. */
     suspect: ({ context }) => context.crashes > 0,
@@ -127,31 +134,29 @@ export const orderMachine = setup({
     crashLooping: ({ context }) => context.crashes >= CRASH_LIMIT && context.sentAt === undefined,
     /** Waiting for a later retry, nothing to archive: nothing to read before then. */
     restingUntilLater: ({ context }) => context.sentAt === undefined && context.nextTryAt !== undefined && context.nextTryAt > Date.now(),
-    loadOk: ({ event }) => (event as unknown as { output: LoadOrderOutput }).output.ok,
-    retryable: ({ event }) => classifySerializedError(errorOf(event as { error?: unknown })) === 'retry',
+    loadOk: (_, { output }: { output: LoadOrderOutput }) => output.ok,
+    retryable: (_, params: { code: ErrorCode }) => classifySendError(params) === 'retry',
     hasRetriesLeft: ({ context }) => context.attempts <= context.retrySchedule.length,
     hasRejectedRecipients: ({ context }) => (context.result?.rejected.length ?? 0) > 0,
     hasErrorAddress: ({ context }) => (context.routing?.errorMail.length ?? 0) > 0,
     /** The claimed file vanished: another mailer took the claim over. */
-    claimLost: ({ event }) => errorOf(event as { error?: unknown }).code === 'CLAIM_LOST',
+    claimLost: (_, { code }: { code: ErrorCode }) => code === 'CLAIM_LOST',
     /** A file-system failure that passes (share down, file held open): try again later. */
-    fsTemporary: ({ event }) => errorOf(event as { error?: unknown }).code === 'FS_ACCESS_FAILED',
+    fsTemporary: (_, { code }: { code: ErrorCode }) => code === 'FS_ACCESS_FAILED',
   },
   delays: {
     /** Until the persisted next-try time (0 when it has passed). */
     retryDelay: ({ context }) => Math.max(0, (context.nextTryAt ?? 0) - Date.now()),
     /** A file held open by an antivirus or a full disk: try the move again later. */
-    archiveRetryDelay: MINUTE,
+    archiveRetryDelay: ARCHIVE_RETRY_MS,
   },
   actions: {
-    recordAttemptFailure: assign(({ context, event }) => {
-      const lastError = errorOf(event as { error?: unknown });
+    recordAttemptFailure: assign(({ context }, { error: lastError }: { error: SerializedError }) => {
       const delaySeconds = context.retrySchedule[Math.min(context.attempts - 1, context.retrySchedule.length - 1)] ?? 0;
       return { lastError, nextTryAt: Date.now() + delaySeconds * 1000 };
     }),
-    recordPermanentFailure: assign(({ context, event }) => {
-      const error = errorOf(event as { error?: unknown });
-      const exhausted = context.attempts > context.retrySchedule.length && classifySerializedError(error) === 'retry';
+    recordPermanentFailure: assign(({ context }, { error }: { error: SerializedError }) => {
+      const exhausted = context.attempts > context.retrySchedule.length && classifySendError(error) === 'retry';
       const errors: SerializedError[] = exhausted
         ? [
             {
@@ -199,9 +204,9 @@ export const orderMachine = setup({
         input: ({ context }) => ({ fileName: context.fileName }),
         onDone: [
           // The usual case: claimed with no state handed over, read it at once (no state to write, nothing to decide).
-          { guard: 'claimWonFresh', target: 'loading' },
+          { guard: { type: 'claimWonFresh', params: outputOf }, target: 'loading' },
           {
-            guard: 'claimWon',
+            guard: { type: 'claimWon', params: outputOf },
             target: 'restoring',
             actions: assign(({ event }) => restoredAtClaim(claimedState(event.output))),
           },
@@ -273,25 +278,12 @@ export const orderMachine = setup({
         // Read again for each retry: its warnings were logged the first time.
         input: ({ context }) => ({ fileName: context.fileName, quiet: context.attempts > 0 }),
         onDone: [
-          {
-            guard: 'loadOk',
-            target: 'parsed',
-            actions: assign(({ event }) => {
-              const output = event.output as Extract<LoadOrderOutput, { ok: true }>;
-              return { resolved: output.resolved, routing: routingOf(output.resolved) };
-            }),
-          },
-          {
-            target: 'failed',
-            actions: assign(({ event }) => {
-              const output = event.output as Extract<LoadOrderOutput, { ok: false }>;
-              return { errors: output.errors, lastError: output.errors[0], routing: output.routing };
-            }),
-          },
+          { guard: { type: 'loadOk', params: outputOf }, target: 'parsed', actions: assign(({ event }) => loadedContext(event.output)) },
+          { target: 'failed', actions: assign(({ event }) => loadedContext(event.output)) },
         ],
         onError: [
-          { guard: 'claimLost', target: 'lost' },
-          { guard: 'fsTemporary', target: 'loadBlocked' },
+          { guard: { type: 'claimLost', params: errorCodeOf }, target: 'lost' },
+          { guard: { type: 'fsTemporary', params: errorCodeOf }, target: 'loadBlocked' },
           {
             target: 'failed',
             actions: assign(({ event }) => ({ errors: [errorOf(event)], lastError: errorOf(event) })),
@@ -300,6 +292,7 @@ export const orderMachine = setup({
       },
     },
     loadBlocked: {
+      tags: ['idle'],
       entry: [stopChild('turn'), 'notifyDeferred'],
       // Waiting, not in flight: its state says so (a stop now must not count as a crash).
       invoke: { src: 'saveState', input: ({ context }) => ({ fileName: context.fileName, state: persistedStateOf(context) }), onDone: {}, onError: {} },
@@ -323,17 +316,18 @@ export const orderMachine = setup({
         },
         onError: [
           // Taken over by another machine before the message was handed to the server: nothing was sent.
-          { guard: 'claimLost', target: 'lost' },
-          { guard: { type: 'retryable' }, target: 'retryOrGiveUp' },
-          { target: 'failed', actions: 'recordPermanentFailure' },
+          { guard: { type: 'claimLost', params: errorCodeOf }, target: 'lost' },
+          { guard: { type: 'retryable', params: errorCodeOf }, target: 'retryOrGiveUp' },
+          { target: 'failed', actions: { type: 'recordPermanentFailure', params: failureOf } },
         ],
       },
     },
     retryOrGiveUp: {
-      always: [{ guard: 'hasRetriesLeft', target: 'deferring' }, { target: 'failed', actions: 'recordPermanentFailure' }],
+      // The event here is still the send's failure (an eventless transition keeps the event that led to it).
+      always: [{ guard: 'hasRetriesLeft', target: 'deferring' }, { target: 'failed', actions: { type: 'recordPermanentFailure', params: failureOf } }],
     },
     deferring: {
-      entry: 'recordAttemptFailure',
+      entry: { type: 'recordAttemptFailure', params: failureOf },
       invoke: {
         src: 'saveState',
         input: ({ context }) => ({ fileName: context.fileName, state: persistedStateOf(context) }),
@@ -343,11 +337,13 @@ export const orderMachine = setup({
       },
     },
     deferred: {
+      tags: ['idle'],
       // The parsed order is dropped while it waits (it is read again when due).
       entry: [stopChild('turn'), assign({ outcome: 'deferred' as const, resolved: undefined }), 'notifyDeferred'],
       after: { retryDelay: { target: 'waiting' } },
     },
     waiting: {
+      tags: ['idle'],
       entry: 'requestSlot',
       on: { GO: { target: 'markingInFlight' } },
     },
@@ -363,7 +359,7 @@ export const orderMachine = setup({
           { target: 'done', actions: assign({ outcome: 'sent' as const }) },
         ],
         // Sent, but another machine took the file over meanwhile: it is that machine's to archive (moving it again and again would never succeed).
-        onError: [{ guard: 'claimLost', target: 'lost' }, { target: 'savingSent' }],
+        onError: [{ guard: { type: 'claimLost', params: errorCodeOf }, target: 'lost' }, { target: 'savingSent' }],
       },
     },
     /** The message was accepted but the file could not be moved: remember that before waiting. */
@@ -376,6 +372,7 @@ export const orderMachine = setup({
       },
     },
     archiveBlocked: {
+      tags: ['idle'],
       entry: [stopChild('turn'), 'notifyDeferred'],
       after: { archiveRetryDelay: { target: 'archiving' } },
     },
@@ -400,6 +397,7 @@ export const orderMachine = setup({
       },
     },
     archiveFailedBlocked: {
+      tags: ['idle'],
       entry: [stopChild('turn'), 'notifyDeferred'],
       // Waiting, not in flight: its state says so (a stop now must not count as a crash).
       invoke: { src: 'saveState', input: ({ context }) => ({ fileName: context.fileName, state: persistedStateOf(context) }), onDone: {}, onError: {} },
@@ -420,8 +418,26 @@ export const orderMachine = setup({
         onError: { target: 'done' },
       },
     },
-    lost: { entry: assign({ outcome: 'lost' as const }), always: { target: 'done' } },
-    skipped: { entry: assign({ outcome: 'skipped' as const }), always: { target: 'done' } },
-    done: { type: 'final' },
+    lost: { tags: ['terminal'], entry: assign({ outcome: 'lost' as const }), always: { target: 'done' } },
+    skipped: { tags: ['terminal'], entry: assign({ outcome: 'skipped' as const }), always: { target: 'done' } },
+    done: { tags: ['terminal'], type: 'final' },
   },
 });
+
+/**
+ * The name of a state of the order machine (a flat machine: its state value
+ * is always one of these). The `from`/`to` of every `order.transition` log
+ * line, so code that reads the log compares against names that exist.
+ */
+export type OrderStateName = Extract<StateValueFrom<typeof orderMachine>, string>;
+
+/** Every state name, in the machine's order (`Object.keys` is typed `string[]`; the keys are the machine's own). */
+export const ORDER_STATES: readonly OrderStateName[] = Object.keys(orderMachine.states) as OrderStateName[];
+
+const ORDER_STATE_SET: ReadonlySet<string> = new Set(ORDER_STATES);
+const isOrderStateName = (name: string): name is OrderStateName => ORDER_STATE_SET.has(name);
+
+/** The state a logged name designates; undefined when it names none (not a string, or a log written by a version with other states). */
+export function orderStateOf(name: unknown): OrderStateName | undefined {
+  return typeof name === 'string' && isOrderStateName(name) ? name : undefined;
+}

@@ -1,7 +1,6 @@
 /**
  * The supervisor machine's types: its input, context, events and output, and
- * the lock and intake protocols it shares with main.ts (re-exported by
- * ./supervisor.ts).
+ * the lock and intake protocols it shares with mailer.ts.
  */
 import type { ChildIds } from './child-ids.js';
 import type { LaneLimits, LaneScheduler, PendingOrder } from './lanes.js';

@@ -11,8 +11,10 @@
  * are named actors provided by main.ts (or tests).
  *
  * Bookkeeping (`known`, `running`, `lanes`) is mutable data owned by this
- * machine's context and changed only inside its actions: with 10,000 orders
- * queued, copying it on every event would make the supervisor quadratic.
+ * machine's context and changed only inside its actions: each can hold every
+ * order in the pipeline (`running` keeps deferred orders too, thousands when
+ * a server is down), and copying it on every event would make the supervisor
+ * quadratic. `counts` is a value like any other, replaced through `assign`.
  *
  * Guarantees:
  * - One file name is in the pipeline at most once (`known`), however often the
@@ -23,16 +25,22 @@
  *   timeout bounds it); waiting and deferred orders stay where they are on disk
  *   and are resumed by the next start.
  */
-import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type AnyActorRef } from 'xstate';
+import { assign, cancel, enqueueActions, fromCallback, fromPromise, raise, setup, type ActorRefFrom, type DoneActorEvent } from 'xstate';
 import { ChildIds, crashedOrderId } from './child-ids.js';
-import { LaneScheduler } from './lanes.js';
-import { orderMachine, type OrderOutcome, type OrderOutput } from './order.js';
+import { LaneScheduler, type PendingOrder } from './lanes.js';
+import { orderMachine } from './order.js';
+import type { OrderOutput } from './order-context.js';
 import type { Counts, IntakeEvent, LockResult, ScanResult, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorOutput } from './supervisor-types.js';
 
-export * from './supervisor-types.js';
-
-/** Order states a STOP does not wait for: nothing is in flight there, the file is safe on disk. */
-const IDLE_ORDER_STATES = new Set(['deferred', 'waiting', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
+/** Action params: the order file an order actor's event is about. */
+const fileOf = ({ event }: { event: { fileName: string } }): { fileName: string } => ({ fileName: event.fileName });
+/**
+ * Action params: the outcome of a finished order actor. XState leaves the
+ * event of a wildcard transition untyped, hence the annotation; in `active`
+ * only order actors finish there (the scan's end is taken by its own state,
+ * the intake and the watcher never finish).
+ */
+const orderOutputOf = ({ event }: { event: DoneActorEvent<OrderOutput> }): OrderOutput => event.output;
 
 function notProvided(name: string): never {
   throw new Error(`supervisor: actor "${name}" was not provided`);
@@ -62,57 +70,52 @@ export const supervisorMachine = setup({
   },
   actions: {
     /** Sends the files not already in the pipeline to the intake, as one event. */
-    admit: enqueueActions(({ context, event, enqueue }) => {
-      const files = newFiles(context.known, (event as Extract<SupervisorEvent, { type: 'FILE.SEEN' }>).fileNames, 'inbox');
+    admit: enqueueActions(({ context, enqueue }, { fileNames }: { fileNames: string[] }) => {
+      const files = newFiles(context.known, fileNames, 'inbox');
       if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
     }),
-    admitScan: enqueueActions(({ context, event, enqueue }) => {
-      const { claimed, inbox, notFiles = [] } = (event as unknown as { output: ScanResult }).output;
+    admitScan: enqueueActions(({ context, enqueue }, { claimed, inbox, notFiles = [] }: ScanResult) => {
       const files = [...newFiles(context.known, claimed, 'claimed'), ...newFiles(context.known, inbox, 'inbox')];
       if (files.length > 0) enqueue.sendTo('intake', { type: 'INTAKE.FILES', files });
       // Never taken, so `once` cannot end with "all sent" while they are there.
-      if (context.mode === 'once') context.counts.ignored += notFiles.length;
+      if (context.mode === 'once' && notFiles.length > 0) enqueue.assign(counted('ignored', notFiles.length));
     }),
-    enqueueOrder: ({ context, event }) => {
-      context.lanes.enqueue((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order);
+    enqueueOrder: ({ context }, { order }: { order: PendingOrder }) => {
+      context.lanes.enqueue(order);
     },
     /**
      * The intake dropped a file: gone (another mailer took it), or left in the
      * order folder (held open by another program, unreadable) for the next
      * pass, which `once` counts as queued (exit 4): it is not done.
      */
-    forgetDropped: ({ context, event }) => {
-      const e = event as Extract<SupervisorEvent, { type: 'INTAKE.DROPPED' }>;
+    forgetDropped: enqueueActions(({ context, enqueue }, e: { fileName: string; reason: string }) => {
       // Not known any more: a stop already counted it.
       if (!context.known.delete(e.fileName)) return;
-      if (context.mode === 'once' && e.reason !== 'gone') context.counts.queued += 1;
+      if (context.mode === 'once' && e.reason !== 'gone') enqueue.assign(counted('queued'));
+    }),
+    forgetIntake: ({ context }, { fileName }: { fileName: string }) => {
+      context.known.delete(fileName);
     },
-    forgetIntake: ({ context, event }) => {
-      context.known.delete((event as Extract<SupervisorEvent, { type: 'INTAKE.READY' }>).order.fileName);
-    },
-    requestResume: ({ context, event }) => {
-      const e = event as Extract<SupervisorEvent, { type: 'ORDER.WANTS_SLOT' }>;
-      context.lanes.requestResume(e.fileName, e.company);
+    requestResume: ({ context }, { fileName, company }: { fileName: string; company: string }) => {
+      context.lanes.requestResume(fileName, company);
     },
     /** A deferred order gives its slot back; in once mode (and when stopping) it also leaves. */
-    releaseDeferred: ({ context, event }) => {
-      const e = event as Extract<SupervisorEvent, { type: 'ORDER.DEFERRED' }>;
-      const entry = context.running.get(e.fileName);
+    releaseDeferred: ({ context }, { fileName }: { fileName: string }) => {
+      const entry = context.running.get(fileName);
       if (entry?.holdsSlot) {
         entry.holdsSlot = false;
         context.lanes.release(entry.company);
       }
     },
-    dismissDeferred: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Extract<SupervisorEvent, { type: 'ORDER.DEFERRED' }>;
-      retireOrder(context, e.fileName, enqueue);
-      context.counts.queued += 1;
+    dismissDeferred: enqueueActions(({ context, enqueue }, { fileName }: { fileName: string }) => {
+      retireOrder(context, fileName, enqueue);
+      enqueue.assign(counted('queued'));
     }),
     /** An order actor finished: count it, free its slot, stop it so it does not linger in children. */
-    orderDone: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as unknown as { output: OrderOutput }).output;
+    orderDone: enqueueActions(({ context, enqueue }, output: OrderOutput) => {
       retireOrder(context, output.fileName, enqueue);
-      bump(context.counts, output.outcome);
+      // Deferred orders and orders whose claim was refused (left in the order folder for the next pass) are not done yet: queued.
+      enqueue.assign(counted(output.outcome === 'deferred' || output.outcome === 'skipped' ? 'queued' : output.outcome));
     }),
     /**
      * An order actor crashed (an exception in our code, not an SMTP or file
@@ -126,7 +129,7 @@ export const supervisorMachine = setup({
       for (const [fileName, entry] of context.running) {
         if (entry.childId !== childId) continue;
         retireOrder(context, fileName, enqueue);
-        context.counts.queued += 1;
+        enqueue.assign(counted('queued'));
         return;
       }
     }),
@@ -168,22 +171,25 @@ export const supervisorMachine = setup({
      */
     stopIdle: enqueueActions(({ context, enqueue, self }) => {
       context.lanes.clearWaiting();
-      const children = self.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+      let left = 0;
+      const children = self.getSnapshot().children;
       for (const [fileName, entry] of context.running) {
-        const child = children[entry.childId];
-        const value = child?.getSnapshot()?.value;
-        if (!child || (typeof value === 'string' && IDLE_ORDER_STATES.has(value))) {
+        // The ids in `running` name order actors (XState types children by the actors of all named sources).
+        const child: ActorRefFrom<typeof orderMachine> | undefined = children[entry.childId];
+        // Idle: waits on a timer or a slot, nothing in flight; its file is safe on disk.
+        if (!child || child.getSnapshot().hasTag('idle')) {
           context.running.delete(fileName);
           context.known.delete(fileName);
-          context.counts.queued += 1;
+          left += 1;
           stopOrder(context, entry.childId, enqueue);
         }
       }
       for (const fileName of [...context.known]) {
         if (context.running.has(fileName)) continue;
         context.known.delete(fileName);
-        context.counts.queued += 1;
+        left += 1;
       }
+      if (left > 0) enqueue.assign(counted('queued', left));
     }),
   },
 }).createMachine({
@@ -210,11 +216,11 @@ export const supervisorMachine = setup({
           {
             guard: ({ event }) => event.output.ok,
             target: 'active',
-            actions: assign(({ event }) => ({ lock: (event.output as Extract<LockResult, { ok: true }>).handle })),
+            actions: assign(({ event }) => lockFields(event.output)),
           },
           {
             target: 'refused',
-            actions: assign(({ event }) => ({ refused: (event.output as Extract<LockResult, { ok: false }>).running })),
+            actions: assign(({ event }) => lockFields(event.output)),
           },
         ],
         onError: {
@@ -228,14 +234,17 @@ export const supervisorMachine = setup({
       invoke: { src: 'intake', id: 'intake' },
       initial: 'scanning',
       on: {
-        'INTAKE.READY': { actions: ['enqueueOrder', 'grantSlots'] },
-        'INTAKE.DROPPED': { actions: 'forgetDropped' },
-        'ORDER.DEFERRED': [{ guard: 'isOnce', actions: ['dismissDeferred', 'grantSlots'] }, { actions: ['releaseDeferred', 'grantSlots'] }],
-        'ORDER.WANTS_SLOT': { actions: ['requestResume', 'grantSlots'] },
-        'xstate.done.actor.*': { actions: ['orderDone', 'grantSlots'] },
+        'INTAKE.READY': { actions: [{ type: 'enqueueOrder', params: ({ event }) => ({ order: event.order }) }, 'grantSlots'] },
+        'INTAKE.DROPPED': { actions: { type: 'forgetDropped', params: ({ event }) => ({ fileName: event.fileName, reason: event.reason }) } },
+        'ORDER.DEFERRED': [
+          { guard: 'isOnce', actions: [{ type: 'dismissDeferred', params: fileOf }, 'grantSlots'] },
+          { actions: [{ type: 'releaseDeferred', params: fileOf }, 'grantSlots'] },
+        ],
+        'ORDER.WANTS_SLOT': { actions: [{ type: 'requestResume', params: ({ event }) => ({ fileName: event.fileName, company: event.company }) }, 'grantSlots'] },
+        'xstate.done.actor.*': { actions: [{ type: 'orderDone', params: orderOutputOf }, 'grantSlots'] },
         'xstate.error.actor.*': { guard: 'isOrderCrash', actions: ['orderCrashed', 'grantSlots'] },
         'LANES.TICK': { actions: 'grantSlots' },
-        'FILE.SEEN': { actions: 'admit' },
+        'FILE.SEEN': { actions: { type: 'admit', params: ({ event }) => ({ fileNames: event.fileNames }) } },
         STOP: { target: '.stopping' },
       },
       states: {
@@ -243,8 +252,8 @@ export const supervisorMachine = setup({
           invoke: {
             src: 'scan',
             onDone: [
-              { guard: 'isOnce', target: 'draining', actions: 'admitScan' },
-              { target: 'watching', actions: 'admitScan' },
+              { guard: 'isOnce', target: 'draining', actions: { type: 'admitScan', params: ({ event }) => event.output } },
+              { target: 'watching', actions: { type: 'admitScan', params: ({ event }) => event.output } },
             ],
             onError: [{ guard: 'isOnce', target: 'draining' }, { target: 'watching' }],
           },
@@ -261,11 +270,11 @@ export const supervisorMachine = setup({
           on: {
             'FILE.SEEN': {},
             STOP: {},
-            'INTAKE.READY': { actions: 'forgetIntake' },
-            'ORDER.DEFERRED': { actions: 'dismissDeferred' },
+            'INTAKE.READY': { actions: { type: 'forgetIntake', params: ({ event }) => ({ fileName: event.order.fileName }) } },
+            'ORDER.DEFERRED': { actions: { type: 'dismissDeferred', params: fileOf } },
             'ORDER.WANTS_SLOT': {},
             'LANES.TICK': {},
-            'xstate.done.actor.*': { actions: 'orderDone' },
+            'xstate.done.actor.*': { actions: { type: 'orderDone', params: orderOutputOf } },
             'xstate.error.actor.*': { guard: 'isOrderCrash', actions: 'orderCrashed' },
           },
           always: { guard: 'nothingRunning', target: '#supervisor.releasing' },
@@ -284,6 +293,11 @@ export const supervisorMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** What the lock's outcome puts in the context: the lock held, or who holds it. */
+function lockFields(result: LockResult): Pick<SupervisorContext, 'lock' | 'refused'> {
+  return result.ok ? { lock: result.handle } : { refused: result.running };
+}
 
 /** The names not yet in the pipeline, now marked as in it. */
 function newFiles(
@@ -319,8 +333,7 @@ function stopOrder(context: SupervisorContext, childId: string, enqueue: { stopC
   context.childIds.give(childId);
 }
 
-/** Deferred orders and orders whose claim was refused (left in the order folder for the next pass) are both not done yet: queued. */
-function bump(counts: Counts, outcome: OrderOutcome): void {
-  if (outcome === 'deferred' || outcome === 'skipped') counts.queued += 1;
-  else counts[outcome] += 1;
+/** An assignment of `counts` with `key` raised by `n`: a new object, so a snapshot's counts never change after it was taken. */
+function counted(key: keyof Counts, n = 1) {
+  return { counts: ({ context }: { context: SupervisorContext }): Counts => ({ ...context.counts, [key]: context.counts[key] + n }) };
 }

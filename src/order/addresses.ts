@@ -80,6 +80,22 @@ export function parseAddressList(text: string, field: string): { addresses: Addr
   return { addresses, errors: [...errors.slice(0, MAX_LISTED_INVALID), more] };
 }
 
+/**
+ * A list written outside an order (the configuration, `send-test --to`), read
+ * with the same rules, so an address accepted there is one an order would
+ * accept too. Undefined when any entry is invalid or none is given.
+ */
+export function addressesOf(text: string): Address[] | undefined {
+  const { addresses, errors } = parseAddressList(text, 'config');
+  return errors.length === 0 && addresses.length > 0 ? addresses : undefined;
+}
+
+/** Exactly one `Display <address>` or `address` written outside an order; undefined when invalid. */
+export function addressOf(text: string): Address | undefined {
+  const parsed = parseAddress(text, 'config');
+  return parsed instanceof MailerError ? undefined : parsed;
+}
+
 /** `Name <addr>` or a bare `addr`, already trimmed and non-empty. */
 function parseMailbox(item: string, field: string): Address | MailerError {
   const invalid = (why: string): MailerError =>

@@ -7,10 +7,11 @@
  * after the claim doubled the parsing and kept the main thread from feeding
  * the SMTP worker while the backlog was being read.
  *
- * Guarantee: it returns what `companyOf` (the full parse + resolution) would
- * return, or undefined whenever it cannot be sure, and the caller then parses.
- * It answers only for the plain case: an ASCII-compatible encoding (UTF-8,
- * windows-1252, ISO-8859-1, ASCII; never UTF-16), a file that starts with
+ * Guarantee: it returns what `laneOfParsed` (order/resolve.ts: the full parse
+ * and resolution) would return, or undefined whenever it cannot be sure, and
+ * the caller then parses. It answers only for the plain case: an
+ * ASCII-compatible encoding (UTF-8, windows-1252, ISO-8859-1, ASCII; never
+ * UTF-16), a file that starts with
  * `<OrdenEnvio>` and ends with `</OrdenEnvio>`, exactly one `<Empresa>`
  * element, a direct child of the root, with nothing but tags and text before
  * it (no comment, CDATA, DOCTYPE or processing instruction other than the XML
@@ -19,6 +20,8 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+
+import { laneKey } from './lane.js';
 
 /** How far into the file the element is looked for (it is near the top in every ERP order). */
 const SCAN_BYTES = 16 * 1024;
@@ -57,8 +60,9 @@ export function scanCompany(bytes: Buffer): string | undefined {
   if (!element) return undefined;
   const value = element[1]!;
   if (!/^[\x20-\x7e]*$/.test(value) || value.includes('&')) return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed.toUpperCase();
+  // A blank <Empresa> leaves the key to the SMTP user or the sender: only the resolver knows them.
+  const key = laneKey(value);
+  return key === '' ? undefined : key;
 }
 
 /** Element nesting depth after `text` (tags only; undefined when something is not a plain tag). */

@@ -16,10 +16,11 @@
  */
 import { ErrorCodes, MailerError } from '../errors.js';
 import type { CompanyProfile, Config, SmtpProfile } from '../config/types.js';
-import { parseAddress, parseAddressList } from '../config/schema.js';
 import type { ResolvedOrder, ResolvedSmtp } from '../ports.js';
+import { addressOf, addressesOf } from './addresses.js';
 import { messageIdFor } from './compose.js';
-import type { Address, Order, OrderSmtp, PartialOrder } from './types.js';
+import { laneKey } from './lane.js';
+import type { Address, Order, OrderSmtp, ParseResult, PartialOrder } from './types.js';
 
 /** The one Message-ID rule lives in compose.ts; re-exported here because resolving is where it is assigned. */
 export { messageIdFor };
@@ -94,20 +95,25 @@ export function resolvePartial(
   };
 }
 
-/** `Empresa`, else the SMTP user, else the sender's address; trimmed and upper-cased. */
-function laneKey(company: string | undefined, user: string | undefined, from: Address | undefined): string {
-  const key = [company, user, from?.address].find((k) => k !== undefined && k.trim() !== '');
-  return (key ?? '').trim().toUpperCase();
+/**
+ * The lane key (order/lane.ts) of a parsed order, with the SMTP user and the
+ * sender that apply to it. It is the `company` that `resolveOrder` gives a
+ * complete order (both apply the same profile, SMTP precedence and sender
+ * defaults), and the one `resolvePartial` gives an order that cannot be sent.
+ * Pure.
+ */
+export function laneOfParsed(parsed: ParseResult, config: Config): string {
+  return resolvePartial(parsed.ok ? parsed.order : parsed.partial, config).company;
 }
 
 function configuredFrom(profile: CompanyProfile | undefined, config: Config): Address | undefined {
   const text = profile?.from ?? config.from ?? undefined;
-  return text === undefined ? undefined : parseAddress(text);
+  return text === undefined ? undefined : addressOf(text);
 }
 
 function configuredErrorMail(profile: CompanyProfile | undefined, config: Config): Address[] {
   const text = profile?.errorMail ?? config.errorMail ?? undefined;
-  return (text === undefined ? undefined : parseAddressList(text)) ?? [];
+  return (text === undefined ? undefined : addressesOf(text)) ?? [];
 }
 
 /** One profile's own server (the `notify` route): an order's defaults, nothing inherited from other layers. */

@@ -28,7 +28,7 @@
  * time linear in the length of the text.
  */
 import { ErrorCodes, MailerError, type XmlProblem } from '../errors.js';
-import { describeXmlProblem } from '../text/i18n.js';
+import { describeXmlProblem } from '../text/errors.js';
 
 /** Receives a well-formed document's events in document order (see `scanXml`). */
 export interface XmlVisitor {
@@ -56,7 +56,7 @@ const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a |
 
 /**
  * A well-formedness error at offset `at` of `text`: its line and column and
- * what was wrong travel as data (`xml`), from which i18n words the operator's
+ * what was wrong travel as data (`xml`), from which text/errors.ts words the operator's
  * sentence; the message, for the log, is that sentence in English.
  */
 function malformed(text: string, at: number, problem: Omit<XmlProblem, 'line' | 'column'>): MailerError {

@@ -8,7 +8,7 @@
  */
 import type { Language } from '../config/types.js';
 import { shorten, type MailerError } from '../errors.js';
-import { diagnosisAdvice } from './i18n.js';
+import { diagnosisAdvice } from './errors.js';
 
 type Bi = { es: string; en: string };
 

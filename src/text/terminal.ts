@@ -13,7 +13,9 @@
  */
 import type { Language } from '../config/types.js';
 import type { ErrorCode, SerializedError } from '../errors.js';
-import { describeError, formatLocalTime } from './i18n.js';
+import type { OrderStateName } from '../machines/order.js';
+import type { EventName } from '../io/log/events.js';
+import { describeError, formatLocalTime } from './errors.js';
 
 type Line = Record<string, unknown>;
 
@@ -64,8 +66,8 @@ function notSentBecause(l: Line): string {
 
 const KINDS_ES: Record<string, string> = { link: 'un enlace simbólico', folder: 'una carpeta' };
 
-/** Spanish lines by event: the English message of each is what the code logs. */
-const SPANISH: Record<string, (line: Line) => string> = {
+/** Spanish lines by event (only names the code logs: a typo does not compile); the English message of each is what the code logs. */
+const SPANISH: { readonly [E in EventName]?: (line: Line) => string } = {
   'fs.async': (l) =>
     l.reason === 'network'
       ? `${text(l.target)} está en una unidad de red: los accesos a archivos se hacen de forma asíncrona`
@@ -95,7 +97,7 @@ const SPANISH: Record<string, (line: Line) => string> = {
   'order.claim_lost': (l) =>
     l.errorCode === undefined
       ? `${orderOf(l)}: la tomó otro proscai-mailer`
-      : l.from === 'archiving'
+      : l.from === ('archiving' satisfies OrderStateName)
         ? `${orderOf(l)}: se envió, pero entretanto su archivo salió de la carpeta de órdenes tomadas de este equipo (otro equipo la tomó o se borró); no se archiva desde aquí y otro equipo podría enviarla también (con el mismo Message-ID)`
         : `${orderOf(l)}: se perdió la orden tomada: su archivo salió de la carpeta de órdenes tomadas de este equipo (otro equipo la tomó o se borró); no se envió nada desde aquí`,
   'order.read_blocked': (l) => `${orderOf(l)}: el archivo de la orden no se puede leer ahora; se intentará de nuevo`,
@@ -120,7 +122,7 @@ const SPANISH: Record<string, (line: Line) => string> = {
 export function terminalMessage(line: Line, lang: Language): string {
   const message = text(line.msg);
   if (lang === 'en' || typeof line.event !== 'string') return message;
-  const spanish = SPANISH[line.event];
+  const spanish = SPANISH[line.event as EventName];
   if (spanish === undefined) return message;
   try {
     return spanish(line);

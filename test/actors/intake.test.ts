@@ -5,7 +5,7 @@ import { createIntakeLogic, YIELD_EVERY } from '../../src/actors/intake.js';
 import { buildConfig } from '../../src/config/load.js';
 import { MailerError } from '../../src/errors.js';
 import { tooLargeError } from '../../src/order/decode.js';
-import type { SupervisorEvent } from '../../src/machines/supervisor.js';
+import type { SupervisorEvent } from '../../src/machines/supervisor-types.js';
 
 const config = buildConfig({ env: {}, flags: { dir: '/srv/envio_mails' } });
 const orderBytes = (company: string) =>

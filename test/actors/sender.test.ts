@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createActor, toPromise } from 'xstate';
 
-import { createSendLogic, createSender, type OrderSender } from '../../src/actors/sender.js';
+import { createSender } from '../../src/actors/sender.js';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
 import { resolveAttachments } from '../../src/io/store/attachments.js';
-import { createTransportPool, type TransportPool } from '../../src/io/smtp/pool.js';
+import { createTransportPool } from '../../src/io/smtp/pool.js';
+import type { TransportPool } from '../../src/io/smtp/transport-pool.js';
 import { messageIdFor } from '../../src/order/compose.js';
 import type { Order } from '../../src/order/types.js';
+import type { ResolvedOrder, Sender, SendResult } from '../../src/ports.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { makeOrder, makeResolved, makeSmtp } from '../io/smtp/send-fixtures.js';
 
@@ -26,7 +27,7 @@ const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(64 * 1024)]);
 
 let sink: SmtpSink;
 let pool: TransportPool;
-let sender: OrderSender;
+let sender: Sender;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'sender-'));
@@ -45,7 +46,13 @@ afterAll(async () => {
 async function setUp(options: Parameters<typeof startSmtpSink>[0] = {}): Promise<void> {
   sink = await startSmtpSink(options);
   pool = createTransportPool();
-  sender = createSender({ pool, maxConnectionsFor: () => 2, attachmentsDir: adj, orderDir: orders, pathMap: {} });
+  sender = createSender({ pool, maxConnectionsFor: () => 2 });
+}
+
+/** What the order's `sendOrder` actor does (actors/order-actors.ts): every attachment resolved and checked, then the send. */
+async function sendOrder(resolved: ResolvedOrder): Promise<SendResult> {
+  const attachments = await resolveAttachments(resolved.order, { attachmentsDir: adj, orderDir: orders, pathMap: {} });
+  return sender.send(resolved, attachments);
 }
 
 afterEach(async () => {
@@ -63,7 +70,7 @@ describe('createSender', () => {
   it('sends the order with its attachments byte for byte, named and typed as the spec says', async () => {
     await setUp();
     const resolved = makeResolved(invoice(), makeSmtp(sink.port));
-    const result = await sender.sendOrder(resolved);
+    const result = await sendOrder(resolved);
     expect(result).toMatchObject({ messageId: resolved.messageId, accepted: ['pagos@cliente.example'], rejected: [] });
     expect(result.response).toMatch(/^250/);
 
@@ -84,8 +91,8 @@ describe('createSender', () => {
   it('carries the same Message-ID on a repeat of the same order', async () => {
     await setUp();
     const resolved = makeResolved(invoice(), makeSmtp(sink.port));
-    await sender.sendOrder(resolved);
-    await sender.sendOrder(resolved);
+    await sendOrder(resolved);
+    await sendOrder(resolved);
     const messages = await sink.waitForMessages(2);
     const expected = messageIdFor('0042_20261127093015', 'facturas@acme.example');
     expect(messages.map((m) => m.parsed.messageId)).toEqual([expected, expected]);
@@ -95,7 +102,7 @@ describe('createSender', () => {
     await setUp();
     const subject = `Facturación Ñandú & Hijos <S.A. de C.V.> "urgente" 'hoy' — ¿recibió?`;
     const order = invoice({ subject, body: { kind: 'html', html: '<h1>Pedido 77</h1><p>Gracias, Ñoño</p>', text: 'PEDIDO 77\n\nGracias, Ñoño' } });
-    await sender.sendOrder(makeResolved(order, makeSmtp(sink.port)));
+    await sendOrder(makeResolved(order, makeSmtp(sink.port)));
     const [received] = await sink.waitForMessages(1);
     expect(received.parsed.subject).toBe(subject);
     expect(received.parsed.html).toContain('<h1>Pedido 77</h1><p>Gracias, Ñoño</p>');
@@ -110,7 +117,7 @@ describe('createSender', () => {
       bcc: [{ name: '', address: 'oculto@acme.example' }],
       replyTo: [{ name: 'Cobranza', address: 'cobranza@acme.example' }],
     });
-    await sender.sendOrder(makeResolved(order, makeSmtp(sink.port)));
+    await sendOrder(makeResolved(order, makeSmtp(sink.port)));
     const [received] = await sink.waitForMessages(1);
     expect(received.envelope.to.sort()).toEqual(['cc@cliente.example', 'oculto@acme.example', 'pagos@cliente.example']);
     expect(received.raw.toString('latin1')).not.toContain('oculto@acme.example');
@@ -120,7 +127,7 @@ describe('createSender', () => {
   it('reports a recipient refused with 550 while the others got the message', async () => {
     await setUp({ rejectRecipients: ['nadie@cliente.example'] });
     const order = invoice({ to: [{ name: '', address: 'pagos@cliente.example' }, { name: '', address: 'nadie@cliente.example' }] });
-    const result = await sender.sendOrder(makeResolved(order, makeSmtp(sink.port)));
+    const result = await sendOrder(makeResolved(order, makeSmtp(sink.port)));
     expect(result.accepted).toEqual(['pagos@cliente.example']);
     expect(result.rejected).toHaveLength(1);
     expect(result.rejected[0].address).toBe('nadie@cliente.example');
@@ -131,7 +138,7 @@ describe('createSender', () => {
   it('fails an order with a bad attachment before any SMTP traffic', async () => {
     await setUp();
     const order = invoice({ attachments: [{ path: 'C00001\\A-1234.xml' }, { path: 'C00001\\falta.pdf' }] });
-    const err = await sender.sendOrder(makeResolved(order, makeSmtp(sink.port))).catch((e: unknown) => e);
+    const err = await sendOrder(makeResolved(order, makeSmtp(sink.port))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailerError);
     expect((err as MailerError).code).toBe(ErrorCodes.ATTACHMENT_MISSING);
     expect(sink.connectionCount()).toBe(0);
@@ -139,43 +146,14 @@ describe('createSender', () => {
 
   it('rejects SMTP failures as MailerErrors with our codes', async () => {
     await setUp({ dataError: () => ({ code: 451, message: '4.3.0 busy' }) });
-    const err = await sender.sendOrder(makeResolved(invoice(), makeSmtp(sink.port))).catch((e: unknown) => e);
+    const err = await sendOrder(makeResolved(invoice(), makeSmtp(sink.port))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailerError);
     expect((err as MailerError).code).toBe(ErrorCodes.SMTP_TEMPORARY);
   });
-});
 
-describe('createSender without attachment folders (caller resolves attachments)', () => {
-  it('send() takes already resolved attachments; sendOrder() refuses to guess the folders', async () => {
-    sink = await startSmtpSink();
-    pool = createTransportPool();
-    sender = createSender({ pool, maxConnectionsFor: () => 1 });
-    const resolved = makeResolved(invoice(), makeSmtp(sink.port));
-    const attachments = await resolveAttachments(resolved.order, { attachmentsDir: adj, orderDir: orders, pathMap: {} });
-    const result = await sender.send(resolved, attachments);
-    expect(result.accepted).toEqual(['pagos@cliente.example']);
-    const [received] = await sink.waitForMessages(1);
-    expect(received.parsed.attachments.map((a) => a.filename)).toEqual(['A-1234.xml', 'Factura A-1234.pdf']);
-    await expect(sender.sendOrder(resolved)).rejects.toMatchObject({ code: ErrorCodes.INTERNAL });
-  });
-});
-
-describe('createSendLogic', () => {
-  it('is actor logic that resolves with the SendResult', async () => {
-    await setUp();
-    const resolved = makeResolved(invoice(), makeSmtp(sink.port));
-    const actor = createActor(createSendLogic(sender), { input: { resolved } }).start();
-    const result = await toPromise(actor);
-    expect(result.messageId).toBe(resolved.messageId);
-    expect(sink.messages).toHaveLength(1);
-  });
-
-  it('rejects with the MailerError (what the order machine classifies)', async () => {
+  it('rejects with the MailerError the order machine classifies when every recipient is refused', async () => {
     await setUp({ rejectRecipients: ['pagos@cliente.example'] });
-    const actor = createActor(createSendLogic(sender), { input: { resolved: makeResolved(invoice(), makeSmtp(sink.port)) } });
-    const done = toPromise(actor).catch((e: unknown) => e);
-    actor.start();
-    const err = await done;
+    const err = await sendOrder(makeResolved(invoice(), makeSmtp(sink.port))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailerError);
     expect((err as MailerError).code).toBe(ErrorCodes.SMTP_ALL_RECIPIENTS_REJECTED);
   });

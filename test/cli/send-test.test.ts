@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { registerSendTestCommand, runSendTest, type SendTestIo } from '../../src/cli/send-test.js';
-import { diagnosisAdvice } from '../../src/text/i18n.js';
+import { diagnosisAdvice } from '../../src/text/errors.js';
 import { scopedSink } from '../helpers/scoped.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 

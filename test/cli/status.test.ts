@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/status.js';
 import { ErrorCodes, MailerError } from '../../src/errors.js';
-import { clearNoticeProblem, noticeStatePath, recordNoticeProblem } from '../../src/io/smtp/notice.js';
+import { clearNoticeProblem, noticeStatePath, recordNoticeProblem } from '../../src/io/host/notice-state.js';
 import type { ResolvedSmtp } from '../../src/ports.js';
 import { eventually, expectStopped, runCli, startCli, stopMailer } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress, parseAddressList, validateFile } from '../../src/config/schema.js';
+import { validateFile } from '../../src/config/schema.js';
+import { addressOf, addressesOf } from '../../src/order/addresses.js';
 
-describe('parseAddressList', () => {
+describe('addressesOf (addresses written outside an order)', () => {
   it('reads `,` and `;` separated lists with display names', () => {
-    expect(parseAddressList('Facturación ACME <facturas@acme.mx>; pagos@cliente.mx, "Pérez, Juan" <jp@x.mx>')).toEqual([
+    expect(addressesOf('Facturación ACME <facturas@acme.mx>; pagos@cliente.mx, "Pérez, Juan" <jp@x.mx>')).toEqual([
       { name: 'Facturación ACME', address: 'facturas@acme.mx' },
       { name: '', address: 'pagos@cliente.mx' },
       { name: 'Pérez, Juan', address: 'jp@x.mx' },
@@ -11,12 +12,12 @@ describe('parseAddressList', () => {
   });
   it('refuses invalid entries, groups and line breaks', () => {
     for (const bad of ['', ' ; ', 'nadie', 'a@', '@b.mx', 'a@b.mx, x', 'grupo: a@b.mx;', 'a@b.mx\r\nBcc: c@d.mx', 'a b@c.mx']) {
-      expect(parseAddressList(bad), bad).toBeUndefined();
+      expect(addressesOf(bad), bad).toBeUndefined();
     }
   });
-  it('parseAddress wants exactly one', () => {
-    expect(parseAddress('Ventas <ventas@acme.example>')).toEqual({ name: 'Ventas', address: 'ventas@acme.example' });
-    expect(parseAddress('a@b.mx, c@d.mx')).toBeUndefined();
+  it('addressOf wants exactly one', () => {
+    expect(addressOf('Ventas <ventas@acme.example>')).toEqual({ name: 'Ventas', address: 'ventas@acme.example' });
+    expect(addressOf('a@b.mx, c@d.mx')).toBeUndefined();
   });
 });
 

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { diagnosisAdvice } from '../../src/text/i18n.js';
+import { diagnosisAdvice } from '../../src/text/errors.js';
 import { eventually, runCli, type CliResult } from '../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../helpers/tmp.js';
 

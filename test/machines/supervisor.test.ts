@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, toPromise, type AnyActorLogic, type InspectionEvent } from 'xstate';
-import { supervisorMachine, type IntakeEvent, type LockResult, type ScanResult } from '../../src/machines/supervisor.js';
+import { supervisorMachine } from '../../src/machines/supervisor.js';
+import type { IntakeEvent, LockResult, ScanResult } from '../../src/machines/supervisor-types.js';
 import { onceExitCode } from '../../src/cli/exit-codes.js';
-import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type LoadOrderOutput, type NotifyInput, type OrderOutput } from '../../src/machines/order.js';
+import { orderMachine } from '../../src/machines/order.js';
+import type { ArchiveFailedInput, ClaimOutput, LoadOrderOutput, NotifyInput, OrderOutput } from '../../src/machines/order-context.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
 import { MailerError } from '../../src/errors.js';

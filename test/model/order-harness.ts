@@ -11,16 +11,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, fromPromise, sendTo, setup, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, sendTo, setup, type Actor, type ActorRefFrom, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { createOrderActors } from '../../src/actors/order-actors.js';
 import { createSender } from '../../src/actors/sender.js';
 import { buildConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { resolveAttachments } from '../../src/io/store/attachments.js';
 import { createNotifier } from '../../src/io/smtp/notifier.js';
-import { createTransportPool, type TransportPool } from '../../src/io/smtp/pool.js';
+import { createTransportPool } from '../../src/io/smtp/pool.js';
+import type { TransportPool } from '../../src/io/smtp/transport-pool.js';
 import { createOrderStore, type FsOrderStore } from '../../src/io/store/store.js';
-import { orderMachine, type LoadOrderOutput, type OrderInput } from '../../src/machines/order.js';
+import { orderMachine, type OrderStateName } from '../../src/machines/order.js';
+import type { LoadOrderOutput, OrderInput } from '../../src/machines/order-context.js';
 import { parseOrder } from '../../src/order/parse.js';
 import type { Notifier } from '../../src/ports.js';
 import { startScriptedSmtp, type ScriptedSmtp } from '../helpers/scripted-smtp.js';
@@ -31,8 +33,6 @@ export const HOST = 'model-host';
 export const ERROR_ADDRESS = 'sistemas@acme.example';
 export type ServerMode = 'accept' | 'temp' | 'perm' | 'partial';
 
-/** States where a pass ends: the order is done, or waits on a timer. */
-const RESTING = new Set(['deferred', 'archiveBlocked', 'archiveFailedBlocked', 'loadBlocked']);
 
 export function orderXml(port: number, opts: { valid: boolean; errorMail: boolean }): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -178,7 +178,7 @@ export class OrderHarness {
   }
 
   /** A new mailer process takes the order (the previous one, if any, has ended). */
-  async pass(): Promise<string> {
+  async pass(): Promise<OrderStateName> {
     this.halt();
     this.actor = this.build();
     this.actor.start();
@@ -200,25 +200,32 @@ export class OrderHarness {
   }
 
   /** The state the current process's order actor is in ('done' when it finished, undefined when no process runs). */
-  orderState(): string | undefined {
+  orderState(): OrderStateName | undefined {
     if (!this.actor) return undefined;
-    const snap = (this.actor.getSnapshot().children.order as AnyActorRef | undefined)?.getSnapshot() as { status: string; value: string } | undefined;
+    const snap = this.orderSnapshot();
     return !snap || snap.status === 'done' ? 'done' : snap.value;
   }
 
+  /** The snapshot of the current process's order actor (undefined once it is gone). */
+  private orderSnapshot(): SnapshotFrom<typeof orderMachine> | undefined {
+    // The parent invokes the order machine under the id `order`.
+    const ref: ActorRefFrom<typeof orderMachine> | undefined = this.actor?.getSnapshot().children.order;
+    return ref?.getSnapshot();
+  }
+
   /** The same process goes on: its timers fire and it finishes the order. */
-  async live(): Promise<string> {
+  async live(): Promise<OrderStateName> {
     return this.settle((value) => value === 'done');
   }
 
-  private async settle(accept: (value: string) => boolean, alsoResting: string[] = []): Promise<string> {
-    const child = () => this.actor!.getSnapshot().children.order as AnyActorRef | undefined;
+  /** Waits until the order is done or rests (an `idle` state: waiting on a timer or a slot), in a state `accept` takes. */
+  private async settle(accept: (value: OrderStateName) => boolean, alsoResting: OrderStateName[] = []): Promise<OrderStateName> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const ref = child();
-      const snap = ref?.getSnapshot() as { status: string; value: string } | undefined;
+      const snap = this.orderSnapshot();
       const value = !snap || snap.status === 'done' ? 'done' : snap.value;
-      if ((value === 'done' || RESTING.has(value) || alsoResting.includes(value)) && accept(value)) {
+      const resting = value === 'done' || snap?.hasTag('idle') === true || alsoResting.includes(value);
+      if (resting && accept(value)) {
         await this.flushNotifications();
         return value;
       }

@@ -14,16 +14,10 @@
 import { vi, type MockInstance } from 'vitest';
 import { createActor, fromCallback, fromPromise, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { MailerError } from '../../src/errors.js';
-import { orderMachine, type ArchiveFailedInput, type ClaimOutput, type FailureRouting, type LoadOrderOutput, type NotifyInput, type RouteInput } from '../../src/machines/order.js';
-import {
-  supervisorMachine,
-  type Counts,
-  type IntakeEvent,
-  type LockResult,
-  type ScanResult,
-  type SupervisorEvent,
-  type SupervisorMode,
-} from '../../src/machines/supervisor.js';
+import { orderMachine } from '../../src/machines/order.js';
+import type { ArchiveFailedInput, ClaimOutput, FailureRouting, LoadOrderOutput, NotifyInput, RouteInput } from '../../src/machines/order-context.js';
+import { supervisorMachine } from '../../src/machines/supervisor.js';
+import type { Counts, IntakeEvent, LockResult, ScanResult, SupervisorEvent, SupervisorMode } from '../../src/machines/supervisor-types.js';
 import type { PersistedOrderState, ResolvedOrder, SendResult } from '../../src/ports.js';
 import type { AfterSend } from '../../src/order/types.js';
 

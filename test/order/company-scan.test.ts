@@ -3,14 +3,15 @@ import { readdirSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 
-import { companyOf } from '../../src/actors/intake.js';
 import { buildConfig } from '../../src/config/load.js';
 import { scanCompany } from '../../src/order/company-scan.js';
+import { parseOrder } from '../../src/order/parse.js';
+import { laneOfParsed } from '../../src/order/resolve.js';
 import { FIXTURES, fixture, orderXml } from './helpers.js';
 
 const config = buildConfig({ env: {}, flags: { dir: '/srv/envio_mails' } });
 const NAME = '_CFD_MAIL_REQ_T1.XML';
-const full = (bytes: Buffer) => companyOf(bytes, NAME, config);
+const full = (bytes: Buffer) => laneOfParsed(parseOrder(bytes, NAME), config);
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
 /** The scan either says nothing or says exactly what the full parse says. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import iconv from 'iconv-lite';
-import { describeError } from '../../src/text/i18n.js';
+import { describeError } from '../../src/text/errors.js';
 import { parseOrder } from '../../src/order/parse.js';
 import { codes, fixture, orderXml, parseFail, parseOk, parseText } from './helpers.js';
 

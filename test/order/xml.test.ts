@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { MailerError, XML_PROBLEM_KINDS, type SerializedError } from '../../src/errors.js';
-import { describeError, describeXmlProblem } from '../../src/text/i18n.js';
+import { describeError, describeXmlProblem } from '../../src/text/errors.js';
 import { MAX_DEPTH, decodeEntities, findDtdMarkup, firstBadReference, readXml } from '../../src/order/xml.js';
 
 describe('decodeEntities', () => {

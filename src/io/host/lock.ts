@@ -24,6 +24,9 @@
  * so the holder must stop taking orders. A lost lock is never removed by its
  * former holder (not by `release`, not at exit): the folder at its path may
  * be the new holder's.
+ *
+ * `readMailerProcess` answers from outside (for `status`) whether a mailer
+ * holds the lock; it only reads.
  */
 import fsCallbacks, { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -189,6 +192,37 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
 
   if ('running' in taken) return taken;
   return handle(taken.release, ownerFile, taken.owner, loss, guard);
+}
+
+/** `{ hostId }` when the configuration names this machine (Config.hostId), else nothing: the host name is used. */
+export function hostOf(config: { hostId?: string | null }): { hostId?: string } {
+  return typeof config.hostId === 'string' ? { hostId: config.hostId } : {};
+}
+
+/** Whether a mailer holds this machine's instance lock on the work area. */
+export interface MailerProcess {
+  running: boolean;
+  /** The holder's pid, host and start time, when its owner file says. */
+  owner?: InstanceOwner;
+}
+
+/**
+ * Whether a mailer holds this machine's lock, seen from outside (`status`):
+ * reads `<workDir>/instance-<host>.lock` and its owner file, takes nothing.
+ * Running means: the lock folder exists, the owner file names a pid, and that
+ * process is alive. A crashed mailer leaves both behind with a dead pid: not
+ * running.
+ */
+export async function readMailerProcess(workDir: string, hostId: string | undefined = undefined): Promise<MailerProcess> {
+  const target = path.join(path.resolve(workDir), `instance-${sanitizeHostId(hostId ?? os.hostname())}`);
+  const lockExists = await fs.stat(`${target}.lock`).then(
+    () => true,
+    () => false,
+  );
+  const owner = await readOwner(`${target}.owner.json`);
+  if (!lockExists) return { running: false };
+  if (owner === undefined) return { running: true }; // locked, owner not written yet (or an older version)
+  return { running: owner.pid > 0 && isProcessAlive(owner.pid), owner };
 }
 
 /**

@@ -37,7 +37,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 import type { Language } from '../../config/types.js';
-import { t } from '../../text/i18n.js';
+import { t } from '../../text/messages.js';
+import { Events } from './events.js';
 
 /** The event source the mailer writes under (registered by the first eventcreate, as administrator). */
 export const EVENT_SOURCE = 'Proscai Mailer';
@@ -95,7 +96,7 @@ export function eventOfLine(line: string): { type: EventType; text: string } | u
   const msg = typeof entry.msg === 'string' ? entry.msg : '';
   const code = typeof entry.errorCode === 'string' ? ` [${entry.errorCode}]` : '';
   if (level >= 50) return { type: 'ERROR', text: `${msg}${code}` };
-  if (entry.event === 'order.sent') {
+  if (entry.event === Events.ORDER_SENT) {
     const to = Array.isArray(entry.accepted) ? ` → ${entry.accepted.join(', ')}` : '';
     const company = typeof entry.company === 'string' && entry.company !== '' ? ` (${entry.company})` : '';
     return { type: 'INFORMATION', text: `${msg}${company}${to}` };
@@ -215,6 +216,6 @@ export function systemLogOption(
 ): { systemLog?: EventLogSink } {
   if (platform !== 'win32') return {};
   const onFailure = (error: Error): void =>
-    logger().warn({ event: 'eventlog.failed', error: error.message }, t('eventlog.failed', lang, { reason: error.message }));
+    logger().warn({ event: Events.EVENTLOG_FAILED, error: error.message }, t('eventlog.failed', lang, { reason: error.message }));
   return { systemLog: createEventLogSink({ onFailure }) };
 }

@@ -9,7 +9,14 @@
  * process from exiting, after SIGTERM too, for as long as the disk stays
  * full; and its buffer cannot tell which lines a failed write took with it.
  *
- * Naming: see `./log-names.ts`.
+ * Why not pino-roll or rotating-file-stream: pino-roll writes through
+ * sonic-boom (above); rotating-file-stream is a stream.Writable whose failed
+ * write is an 'error' that ends the stream, with no count of the lines lost
+ * and no resuming once the disk has room again; and both keep rotated files
+ * by number or total size, not by the date in their name (`keepDays`). We
+ * need the exact count of lost lines for the `log.lines_lost` notice.
+ *
+ * Naming: see `./names.ts`.
  *
  * Guarantees:
  * - no line is lost or duplicated across a rotation: lines written before it

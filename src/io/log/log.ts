@@ -1,7 +1,8 @@
 /**
  * Structured logging: JSON lines to the log file, readable lines on the
  * terminal (stderr) when asked. Convention everywhere:
- * `logger.info({ event: Events.ORDER_SENT, orderId, ... }, 'message')`.
+ * `logger.info({ event: Events.ORDER_SENT, orderId, ... }, 'message')`, the
+ * names from events.ts.
  *
  * Guarantees:
  * - No password reaches the file or the terminal. Three layers: (1) every
@@ -36,67 +37,19 @@
  * (`mailer.log`, `mailer-YYYY-MM-DD.NNN.log`, `mailer-YYYY-MM-DD.log`) and
  * `listLogFiles` to read them back in order.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 
+import { Events } from './events.js';
 import { createRotatingFile, type LostLine, type LostLines } from './files.js';
 import { isJournalStream, levelOfLine, priorityOf, withPriority } from './journal.js';
 import type { Language } from '../../config/types.js';
 import { levelLabel, terminalMessage } from '../../text/terminal.js';
-import { t } from '../../text/i18n.js';
-
-export { DEFAULT_LOG_KEEP_DAYS, DEFAULT_LOG_MAX_BYTES } from './files.js';
-export { listLogFiles } from './names.js';
-
-/** Stable event names (log field `event`): scripts and dashboards filter on them. */
-export const Events = {
-  ORDER_DETECTED: 'order.detected',
-  ORDER_TRANSITION: 'order.transition',
-  ORDER_SENT: 'order.sent',
-  ORDER_FAILED: 'order.failed',
-  ORDER_DEFERRED: 'order.deferred',
-  ORDER_UNKNOWN_ELEMENTS: 'order.unknown_elements',
-  ORDER_CLAIM_LOST: 'order.claim_lost',
-  ORDER_ARCHIVE_FAILED: 'order.archive_failed',
-  ORDER_RETRY_REQUESTED: 'order.retry_requested',
-  ORDER_PARTIAL_DELIVERY: 'order.partial_delivery',
-  NOTIFY_SENT: 'notify.sent',
-  NOTIFY_FAILED: 'notify.failed',
-  /** A notification could not be sent now (server down): kept and tried again next period. */
-  NOTIFY_DEFERRED: 'notify.deferred',
-  /** Reports dropped from a notification kept too long (server down for a day, or too many). */
-  NOTIFY_DROPPED: 'notify.dropped',
-  SUPERVISOR_STARTED: 'supervisor.started',
-  /** A stop signal: nothing new starts; `inFlight` sends are awaited, each at most `boundMs`. */
-  SUPERVISOR_STOPPING: 'supervisor.stopping',
-  SUPERVISOR_STOPPED: 'supervisor.stopped',
-  /** A second stop signal: the process ends at once; `inFlight` orders stay claimed for the next start (exit 4). */
-  SUPERVISOR_STOPPED_NOW: 'supervisor.stopped_now',
-  SCAN_COMPLETED: 'scan.completed',
-  SCAN_FAILED: 'scan.failed',
-  WATCH_ERROR: 'watch.error',
-  LOCK_ACQUIRED: 'lock.acquired',
-  LOCK_STALE_TAKEN_OVER: 'lock.stale_taken_over',
-  LOCK_REFUSED: 'lock.refused',
-  CONFIG_LOADED: 'config.loaded',
-  CONFIG_INVALID: 'config.invalid',
-  INTERNAL_ERROR: 'internal.error',
-  /**
-   * The log file lost lines (disk full, share gone) and takes lines again:
-   * `lines`, `since`, `until`, `error`, and `sent` (the sends among them).
-   */
-  LOG_LINES_LOST: 'log.lines_lost',
-  /** Orders cannot be claimed: the claims folder (or the work area) refuses writes; `dir`, `error`. Error level, once per outage. */
-  CLAIMS_FAILING: 'claims.failing',
-  /** A claim succeeded again after `claims.failing`. */
-  CLAIMS_RECOVERED: 'claims.recovered',
-  /** The Windows event log could not be written (eventcreate failed); a warning, once per outage. */
-  EVENTLOG_FAILED: 'eventlog.failed',
-  /** The health file `status` reads could not be written anywhere; a warning, once per outage. */
-  HEALTH_WRITE_FAILED: 'health.write_failed',
-} as const;
-
-export type EventName = (typeof Events)[keyof typeof Events];
+import { t } from '../../text/messages.js';
+import { accessError, errnoOf } from '../store/files.js';
 
 export const CENSOR = '********';
 
@@ -354,4 +307,22 @@ function prettyStream(out: { write(chunk: string): unknown }, language: Language
   });
   if (journal) return { write: (line: string) => void out.write(withPriority(format(line), priorityOf(levelOfLine(line)))) };
   return { write: (line: string) => void out.write(format(line)) };
+}
+
+/**
+ * Appends one JSON line to the bitácora in pino's shape (`level`, `time`,
+ * `pid`, `hostname`, then the fields), for a command that runs no logger
+ * (`retry`). One `appendFile` (O_APPEND) per line, so a running mailer
+ * writing the same file never interleaves inside it.
+ * A failure is returned, not thrown: what the command did still stands.
+ */
+export async function appendLogEntry(logFile: string, fields: Record<string, unknown>, msg: string): Promise<Error | undefined> {
+  const line = { level: 30, time: new Date().toISOString(), pid: process.pid, hostname: os.hostname(), ...fields, msg };
+  try {
+    await fs.mkdir(path.dirname(logFile), { recursive: true });
+    await fs.appendFile(logFile, `${JSON.stringify(line)}\n`);
+    return undefined;
+  } catch (err) {
+    return errnoOf(err) === undefined ? (err as Error) : accessError('append to', logFile, err);
+  }
 }

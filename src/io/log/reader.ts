@@ -16,7 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Config } from '../../config/types.js';
 import { errnoOf, accessError } from '../store/files.js';
-import { Events } from './log.js';
+import { Events } from './events.js';
 import { listLogFiles, localDay } from './names.js';
 
 /** One parsed log line (pino's fields plus ours: `time`, `event`, `orderId`…). */

@@ -10,10 +10,12 @@
  * Works for any number of actors: it keeps one small entry per live order
  * actor and drops it when the actor is done.
  */
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, SnapshotFrom } from 'xstate';
 import { ErrorCodes, type SerializedError } from '../../errors.js';
 import { crashedOrderId, ORDER_ID_PREFIX } from '../../machines/child-ids.js';
-import type { OrderContext } from '../../machines/order.js';
+import type { OrderContext } from '../../machines/order-context.js';
+import { orderStateOf, type orderMachine, type OrderStateName } from '../../machines/order.js';
+import { Events } from './events.js';
 
 /** The subset of pino's Logger this needs (so tests can pass a recorder). */
 export interface EventLogger {
@@ -32,14 +34,17 @@ export interface EventLogger {
  */
 export function logHeld(logger: Pick<EventLogger, 'warn'>, order: { orderId: string; fileName: string; company?: string }, error: { code: string; message: string }): void {
   logger.warn(
-    { event: 'order.held', ...order, errorCode: error.code, error: error.message },
+    { event: Events.ORDER_HELD, ...order, errorCode: error.code, error: error.message },
     `${order.orderId}: ${error.message}; it stays in the order folder and is tried again on the next pass`,
   );
 }
 
 interface Seen {
-  state: string;
+  state: OrderStateName;
 }
+
+/** What the logger reads of an order actor's snapshot (XState's inspection events type it `Snapshot<unknown>`). */
+type OrderSnapshotFields = Partial<Pick<SnapshotFrom<typeof orderMachine>, 'value' | 'context' | 'status'>>;
 
 /** Fields of a failure worth a log line: the code, the message, the field, value and path concerned, and the SMTP reply (what `trace` words for the operator). */
 export function errorFields(error: SerializedError | undefined): Record<string, unknown> {
@@ -70,11 +75,20 @@ function causeOf(event: { type: string; error?: unknown }): Record<string, unkno
   return { cause: event.type, ...(serialized ? errorFields(serialized) : { error: error.message ?? String(error) }) };
 }
 
+/**
+ * The state an `order.transition` line records the order entering; undefined
+ * for any other line, or for a state this version's machine lacks (a log
+ * written by another version).
+ */
+export function enteredState(entry: { event?: unknown; to?: unknown }): OrderStateName | undefined {
+  return entry.event === Events.ORDER_TRANSITION ? orderStateOf(entry.to) : undefined;
+}
+
 export function createTransitionLogger(logger: EventLogger): (event: InspectionEvent) => void {
   const seen = new Map<string, Seen>();
   return (inspection) => {
     if (inspection.type === '@xstate.event' && crashedOrderId(inspection.event.type) !== undefined) {
-      logCrash(logger, inspection.sourceRef, inspection.event as { error?: unknown });
+      logCrash(logger, inspection.sourceRef, inspection.event);
       if (inspection.sourceRef) seen.delete(keyOf(inspection.sourceRef as ActorKeys));
       return;
     }
@@ -83,9 +97,9 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     if (inspection.type !== '@xstate.microstep' && inspection.type !== '@xstate.snapshot') return;
     const ref = inspection.actorRef as ActorKeys;
     if (!ref.id?.startsWith(ORDER_ID_PREFIX)) return;
-    const snapshot = inspection.snapshot as { value?: unknown; context?: OrderContext; status?: string };
+    const snapshot = inspection.snapshot as OrderSnapshotFields;
     const context = snapshot.context;
-    const state = stateName(snapshot.value);
+    const state = snapshot.value;
     if (!context || state === undefined) return;
     const key = keyOf(ref);
     const previous = seen.get(key);
@@ -99,7 +113,7 @@ export function createTransitionLogger(logger: EventLogger): (event: InspectionE
     const base = { orderId: context.orderId, fileName: context.fileName, company: context.company };
     const cause = causeOf(inspection.event);
     logger.debug(
-      { event: 'order.transition', ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...cause },
+      { event: Events.ORDER_TRANSITION, ...base, from: previous?.state ?? 'detected', to: state, attempts: context.attempts, ...cause },
       `${context.orderId}: ${previous?.state ?? 'detected'} → ${state}${reasonText(cause)}`,
     );
     logOutcome(logger, state, previous?.state, context, base, cause);
@@ -114,11 +128,6 @@ function keyOf(ref: ActorKeys): string {
   return ref.sessionId ?? ref.id ?? '';
 }
 
-/** A snapshot's state as logged: the name of a flat state, JSON for a nested one; undefined when there is none. */
-function stateName(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
 /**
  * An order actor crashed: a bug in our code, not an SMTP or file failure
  * (those are states). XState emits no snapshot for it; the parent's error
@@ -126,21 +135,21 @@ function stateName(value: unknown): string | undefined {
  * supervisor frees the order's slot and leaves its file claimed for the next
  * start.
  */
-function logCrash(logger: EventLogger, source: { getSnapshot(): unknown } | undefined, event: { error?: unknown }): void {
-  const snapshot = source?.getSnapshot() as { value?: unknown; context?: OrderContext } | undefined;
+function logCrash(logger: EventLogger, source: { getSnapshot(): unknown } | undefined, event: { type: string; error?: unknown }): void {
+  const snapshot = source?.getSnapshot() as OrderSnapshotFields | undefined;
   const context = snapshot?.context;
-  const state = stateName(snapshot?.value);
+  const state = snapshot?.value;
   const message = event.error instanceof Error ? event.error.message : String(event.error);
   logger.error(
-    { event: 'internal.error', orderId: context?.orderId, fileName: context?.fileName, company: context?.company, state, error: message },
+    { event: Events.INTERNAL_ERROR, orderId: context?.orderId, fileName: context?.fileName, company: context?.company, state, error: message },
     `${context?.orderId ?? 'order'}: internal error in state ${state} (${message}); the order stays claimed and is tried again at the next start`,
   );
 }
 
 function logOutcome(
   logger: EventLogger,
-  state: string,
-  from: string | undefined,
+  state: OrderStateName,
+  from: OrderStateName | undefined,
   context: OrderContext,
   base: { orderId: string; fileName: string; company: string },
   cause: Record<string, unknown>,
@@ -150,17 +159,17 @@ function logOutcome(
   // logging that as a failed try would show "try N failed" twice for one try.
   if (state === 'deferred' && context.nextTryAt !== undefined && from !== 'deferring') {
     logger.info(
-      { event: 'order.resumed', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString() },
+      { event: Events.ORDER_RESUMED, ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString() },
       `${context.orderId}: resumed after ${context.attempts} tries, next try at ${new Date(context.nextTryAt).toISOString()}`,
     );
   } else if (state === 'deferred' && context.nextTryAt !== undefined) {
     logger.warn(
-      { event: 'order.deferred', ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString(), ...errorFields(context.lastError) },
+      { event: Events.ORDER_DEFERRED, ...base, attempts: context.attempts, nextTryAt: new Date(context.nextTryAt).toISOString(), ...errorFields(context.lastError) },
       `${context.orderId}: try ${context.attempts} failed${context.lastError ? ` (${context.lastError.code}: ${context.lastError.message})` : ''}, next try at ${new Date(context.nextTryAt).toISOString()}`,
     );
   } else if (state === 'failed') {
     logger.error(
-      { event: 'order.failed', ...base, attempts: context.attempts, reasons: context.errors.map(errorFields) },
+      { event: Events.ORDER_FAILED, ...base, attempts: context.attempts, reasons: context.errors.map(errorFields) },
       `${context.orderId}: failed: ${context.errors.map((e) => e.message).join('; ')}`,
     );
   } else if (state === 'sent') {
@@ -169,7 +178,7 @@ function logOutcome(
       const result = context.result;
       logger.info(
         {
-          event: 'order.sent',
+          event: Events.ORDER_SENT,
           ...base,
           attempts: context.attempts,
           messageId: result?.messageId,
@@ -182,7 +191,7 @@ function logOutcome(
     }
     if (context.result && context.result.rejected.length > 0) {
       logger.warn(
-        { event: 'order.recipients_rejected', ...base, rejected: context.result.rejected },
+        { event: Events.ORDER_RECIPIENTS_REJECTED, ...base, rejected: context.result.rejected },
         `${context.orderId}: some recipients were refused`,
       );
     }
@@ -190,23 +199,23 @@ function logOutcome(
     logHeld(logger, base, { code: ErrorCodes.FS_HELD, message: String(cause.error) });
   } else if (state === 'skipped') {
     logger.warn(
-      { event: 'order.skipped', ...base, ...cause },
+      { event: Events.ORDER_SKIPPED, ...base, ...cause },
       `${context.orderId}: the order file could not be taken; it stays in the order folder and is tried again on the next pass${reasonText(cause)}`,
     );
   } else if (state === 'lost' && cause.errorCode === ErrorCodes.CLAIM_LOST) {
     // Its file left this machine's claims folder after it was claimed: another machine took it over.
     const sent = from === 'archiving';
     logger.warn(
-      { event: 'order.claim_lost', ...base, from, attempts: context.attempts, ...cause },
+      { event: Events.ORDER_CLAIM_LOST, ...base, from, attempts: context.attempts, ...cause },
       sent
         ? `${context.orderId}: sent, but meanwhile its file left this machine's claims folder (another machine took it over after this one stopped beating for staleClaimSeconds, or it was removed); it is not archived from here, and another machine may send it too (same Message-ID)`
         : `${context.orderId}: claim lost: its file left this machine's claims folder (another machine took it over after this one stopped beating for staleClaimSeconds, or it was removed); nothing was sent from here`,
     );
   } else if (state === 'lost') {
-    logger.info({ event: 'order.claim_lost', ...base }, `${context.orderId}: claimed by another mailer`);
+    logger.info({ event: Events.ORDER_CLAIM_LOST, ...base }, `${context.orderId}: claimed by another mailer`);
   } else if (state === 'loadBlocked') {
-    logger.warn({ event: 'order.read_blocked', ...base }, `${context.orderId}: the order file cannot be read right now; will try again`);
+    logger.warn({ event: Events.ORDER_READ_BLOCKED, ...base }, `${context.orderId}: the order file cannot be read right now; will try again`);
   } else if (state === 'archiveBlocked' || state === 'archiveFailedBlocked') {
-    logger.error({ event: 'order.archive_failed', ...base }, `${context.orderId}: the order file could not be moved; will try again`);
+    logger.error({ event: Events.ORDER_ARCHIVE_FAILED, ...base }, `${context.orderId}: the order file could not be moved; will try again`);
   }
 }

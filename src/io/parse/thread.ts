@@ -10,16 +10,22 @@
  * worker is stopped (and replaced for the next order), and the order is
  * refused with ORDER_TOO_COMPLEX instead of stopping the mailer.
  *
+ * Why not piscina or tinypool: one thread taking one order at a time needs no
+ * pool. They would replace only the queue and the idle timer; what this module
+ * is for would stay here, wrapped around their rejections: a worker out of
+ * memory or out of time refuses the order (ORDER_TOO_COMPLEX) and is replaced,
+ * any other end of the worker has the order read on this thread instead.
+ *
  * Guarantees: `parse` and `parseIsolated` never reject; requests are parsed
  * one at a time, in order; an idle worker is stopped after `idleMs` and never
  * keeps the process alive.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 
 import { ErrorCodes, MailerError, type SerializedError } from '../../errors.js';
 import { parseOrder, partialOf } from '../../order/parse.js';
 import type { Order, ParseResult, PartialOrder } from '../../order/types.js';
-import { workerEntry, type WorkerEntry } from '../worker-entry.js';
 
 /** Orders of this many bytes or more are parsed in the worker. */
 export const OFFLOAD_BYTES = 256 * 1024;
@@ -77,8 +83,11 @@ export interface ParseThread {
 export interface ParseThreadOptions {
   idleMs?: number;
   timeoutMs?: number;
-  /** The worker's module (tests); default io/parse/worker beside this file. */
-  entry?: WorkerEntry;
+  /**
+   * The worker's module, or code to evaluate when `eval` is true (tests);
+   * default: the built io/parse/worker.js beside this file.
+   */
+  entry?: { url: URL | string; eval?: boolean };
   /** The worker's heap (tests); default PARSE_WORKER_LIMITS. */
   resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
 }
@@ -98,7 +107,7 @@ export function createParseThread(options: ParseThreadOptions = {}): ParseThread
   let nextId = 1;
 
   function start(): Worker {
-    const where = options.entry ?? workerEntry('worker', import.meta.url);
+    const where = options.entry ?? { url: new URL('./worker.js', import.meta.url) };
     const w = new Worker(where.url, { eval: where.eval ?? false, resourceLimits: options.resourceLimits ?? PARSE_WORKER_LIMITS });
     w.on('message', (reply: ParseReply) => {
       if (current?.id === reply.id) finish(deserializeParse(reply.result));
@@ -174,7 +183,7 @@ export function createParseThread(options: ParseThreadOptions = {}): ParseThread
     parse: (bytes, fileName) => (bytes.length < OFFLOAD_BYTES ? Promise.resolve(parseOrder(bytes, fileName)) : parseIsolated(bytes, fileName)),
     parseIsolated,
     async close() {
-      while (current !== undefined || queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (current !== undefined || queue.length > 0) await sleep(10);
       if (idleTimer !== undefined) clearTimeout(idleTimer);
       idleTimer = undefined;
       const w = worker;

@@ -1,10 +1,14 @@
 /**
- * Classifies what went wrong while handing a message to an SMTP server:
- * `retry` (the order stays queued and is tried again later) or `fail` (the
- * order goes to errores/ at once). Pure: it only reads the properties that
- * nodemailer and node put on their errors, so it imports neither.
+ * Translates what went wrong while handing a message to an SMTP server into a
+ * MailerError with our stable code; that code's retry class (ERROR_TABLE in
+ * errors.ts, read by `classifySendError`) then decides `retry` (the order
+ * stays queued and is tried again later) or `fail` (the order goes to
+ * errores/ at once). Pure: it only reads the properties that nodemailer and
+ * node put on their errors, so it imports neither. The SMTP pool calls it
+ * once, in `send` (io/smtp/pool.ts); everything after that passes the
+ * MailerError on.
  *
- * Decisions worth knowing (they follow spec §3, "temporary failure" vs
+ * The codes it gives, and so the decisions (spec §3, "temporary failure" vs
  * "permanent failure"):
  * - No answer from the server (refused, reset, DNS, closed, timed out) → retry.
  *   `ENOTFOUND` is retried too: on an office LAN a dropped VPN or resolver makes
@@ -39,10 +43,8 @@
  * on a line is cut, and any `secrets` given are masked wherever they appear
  * (also base64-encoded, the form AUTH sends them in).
  */
-import { ErrorCodes, MailerError, isMailerError, isTemporaryCode, type ErrorCode, type SmtpDiagnosis, type SmtpErrorInfo } from '../../errors.js';
-import { diagnosisAdvice } from '../../text/i18n.js';
-
-export type SendDecision = 'retry' | 'fail';
+import { ErrorCodes, MailerError, isMailerError, type ErrorCode, type SmtpDiagnosis, type SmtpErrorInfo } from '../../errors.js';
+import { diagnosisAdvice } from '../../text/errors.js';
 
 /**
  * What a refusal points at, read from the reply (its code, enhanced status
@@ -135,11 +137,6 @@ interface ErrorLike {
 export interface ToSendErrorOptions {
   /** Values to mask in every message and response (e.g. the SMTP password). */
   secrets?: readonly (string | undefined)[];
-}
-
-/** `retry` when trying the same order again later may succeed, else `fail`. */
-export function classifySendError(err: unknown): SendDecision {
-  return isTemporaryCode(toSendError(err).code) ? 'retry' : 'fail';
 }
 
 /** Maps anything thrown by nodemailer or node while sending to a MailerError with our stable code. */

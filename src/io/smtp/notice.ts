@@ -1,19 +1,13 @@
 /**
- * The pieces of io/smtp/notifier.ts that do not decide *when* to notify: what a
- * pending batch holds, how one notification message is built and handed to
- * the transport pool, and how servers are told apart. Kept apart so that the
- * notifier module is its timing and batching rules only.
+ * One notification message: what a pending batch holds, how the message is
+ * built and handed to the transport pool, and how servers are told apart.
+ * *When* to notify (timing, batching, "server down") is io/smtp/notifier.ts.
  */
-import { readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
-
 import type { Language } from '../../config/types.js';
-import type { MailerError } from '../../errors.js';
-import { renderNotification } from '../../text/i18n.js';
-import { toSendError } from './errors.js';
+import { toMailerError, type MailerError } from '../../errors.js';
+import { renderNotification } from '../../text/errors.js';
 import type { Address } from '../../order/types.js';
 import type { FailureReport, ResolvedSmtp } from '../../ports.js';
-import { writeFileAtomic } from '../store/files.js';
 import type { TransportPool } from './transport-pool.js';
 
 /** Header naming the orders a notification is about. */
@@ -67,7 +61,7 @@ export async function deliver(pool: TransportPool, language: Language, batch: Ba
     });
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: toSendError(err, { secrets: [batch.smtp.password] }) };
+    return { ok: false, error: toMailerError(err) };
   }
 }
 
@@ -98,54 +92,4 @@ export async function withDeadline(work: Promise<boolean>, ms: number): Promise<
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The state file, in the work area, that says notices are failing (absent while they get through). */
-export const NOTICE_STATE_FILE = 'notify-state.json';
-
-/** What `status` shows while notices cannot be sent. */
-export interface NoticeProblem {
-  /** `host:port` of the server the notices are sent through (never the password). */
-  server: string;
-  /** ISO time of the first failed try since the last notice got through. */
-  since: string;
-  /** ISO time of the last failed try. */
-  at: string;
-  error: { code: string; message: string; smtpCode?: number; smtpResponse?: string };
-}
-
-/** Path of the state file in `workDir`. */
-export const noticeStatePath = (workDir: string): string => path.join(workDir, NOTICE_STATE_FILE);
-
-/** Reads the state file; undefined when notices get through (no file) or it cannot be read. */
-export async function readNoticeProblem(statePath: string): Promise<NoticeProblem | undefined> {
-  try {
-    const data = JSON.parse(await readFile(statePath, 'utf8')) as Partial<NoticeProblem>;
-    return typeof data.server === 'string' && typeof data.error?.code === 'string' ? (data as NoticeProblem) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Records a failed try (keeping `since` of a problem already recorded). Never rejects: the record is best effort. */
-export async function recordNoticeProblem(statePath: string, smtp: ResolvedSmtp, error: MailerError): Promise<void> {
-  const now = new Date().toISOString();
-  const since = (await readNoticeProblem(statePath))?.since ?? now;
-  const problem: NoticeProblem = {
-    server: `${smtp.host}:${smtp.port}`,
-    since,
-    at: now,
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error.smtp?.responseCode !== undefined && { smtpCode: error.smtp.responseCode }),
-      ...(error.smtp?.response !== undefined && { smtpResponse: error.smtp.response }),
-    },
-  };
-  await writeFileAtomic(statePath, `${JSON.stringify(problem)}\n`).catch(() => undefined);
-}
-
-/** A notice got through: the problem is over. Never rejects. */
-export async function clearNoticeProblem(statePath: string): Promise<void> {
-  await rm(statePath, { force: true }).catch(() => undefined);
 }

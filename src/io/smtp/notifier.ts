@@ -42,11 +42,10 @@ import type { MailerError } from '../../errors.js';
 import { isTemporaryCode } from '../../errors.js';
 import type { Address } from '../../order/types.js';
 import type { FailureReport, Notifier, ResolvedSmtp } from '../../ports.js';
-import { Events } from '../log/log.js';
-import { clearNoticeProblem, deliver as deliverWith, recordNoticeProblem, reportsServerDown, serverKey, withDeadline, type Batch, type Item, type Outcome } from './notice.js';
+import { Events } from '../log/events.js';
+import { deliver as deliverWith, reportsServerDown, serverKey, withDeadline, type Batch, type Item, type Outcome } from './notice.js';
+import { clearNoticeProblem, recordNoticeProblem } from '../host/notice-state.js';
 import type { TransportPool } from './transport-pool.js';
-
-export { NOTIFICATION_HEADER, NOTIFY_LANE } from './notice.js';
 
 export interface NotifierLogger {
   warn(obj: object, msg?: string): void;

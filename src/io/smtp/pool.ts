@@ -40,13 +40,11 @@ import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transpo
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 import { ErrorCodes, MailerError } from '../../errors.js';
-import { diagnosisAdvice } from '../../text/i18n.js';
+import { diagnosisAdvice } from '../../text/errors.js';
 import { toSendError } from './errors.js';
 import { addressesNeedingSmtpUtf8 } from '../../order/compose.js';
 import type { ResolvedSmtp } from '../../ports.js';
 import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
-
-export { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
 
 /**
  * How long a send of settings that start in plain text may go unanswered
@@ -165,20 +163,30 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     return entry;
   }
 
+  /**
+   * The one place where a failed send becomes a MailerError (toSendError):
+   * whatever the body throws or rejects with, nodemailer's transport
+   * creation included, so every caller gets our code and a message without
+   * the password.
+   */
   async function send(
     smtp: ResolvedSmtp,
     lane: string,
     maxConnections: number,
     message: SendMailOptions,
   ): Promise<SmtpSendInfo> {
-    const timeoutMs = sendTimeoutMs(smtp, options.timeoutMs);
-    const entry = entryFor(smtp, lane, maxConnections, timeoutMs);
-    const attempt = checkedSend(entry, smtp, message, timeoutMs);
-    entry.inFlight.add(attempt);
     try {
-      return await attempt;
-    } finally {
-      entry.inFlight.delete(attempt);
+      const timeoutMs = sendTimeoutMs(smtp, options.timeoutMs);
+      const entry = entryFor(smtp, lane, maxConnections, timeoutMs);
+      const attempt = checkedSend(entry, smtp, message, timeoutMs);
+      entry.inFlight.add(attempt);
+      try {
+        return await attempt;
+      } finally {
+        entry.inFlight.delete(attempt);
+      }
+    } catch (err) {
+      throw toSendError(err, { secrets: [smtp.password] });
     }
   }
 
@@ -210,7 +218,7 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     const international = addressesNeedingSmtpUtf8(message);
     if (international.length === 0) return boundedSend(entry, smtp, message, timeoutMs);
     const started = Date.now();
-    const offered = await offersSmtpUtf8(transportOptionsFor(smtp, 1, timeoutMs, options), timeoutMs, [smtp.password]);
+    const offered = await offersSmtpUtf8(transportOptionsFor(smtp, 1, timeoutMs, options), timeoutMs);
     if (!offered) {
       const list = international.join(', ');
       throw new MailerError(
@@ -236,10 +244,10 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
  * after such a failure expects the retry to see it, and such addresses are
  * rare enough that one more connection for each costs nothing noticeable.
  *
- * Rejects as a send would (toSendError: refused, reset, TLS…), and with
- * SMTP_TIMEOUT after `timeoutMs`.
+ * Rejects with what the connection reported (refused, reset, TLS…, which
+ * `send` translates), and with SMTP_TIMEOUT after `timeoutMs`.
  */
-export function offersSmtpUtf8(options: SMTPPoolOptions, timeoutMs: number, secrets: (string | undefined)[] = []): Promise<boolean> {
+export function offersSmtpUtf8(options: SMTPPoolOptions, timeoutMs: number): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
     const connection = new SMTPConnection(options);
     let settled = false;
@@ -252,7 +260,7 @@ export function offersSmtpUtf8(options: SMTPPoolOptions, timeoutMs: number, secr
         resolve(offered);
       } else {
         connection.close();
-        reject(toSendError(error, { secrets }));
+        reject(error);
       }
     };
     const timer = setTimeout(() => {
@@ -391,7 +399,6 @@ function probeOnce(entry: Entry, smtp: ResolvedSmtp): Promise<boolean> {
  */
 function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number, remainingMs = timeoutMs): Promise<SmtpSendInfo> {
   const controller = new AbortController();
-  const secrets = [smtp.password];
   return new Promise<SmtpSendInfo>((resolve, reject) => {
     let settled = false;
     const settle = (): boolean => {
@@ -427,7 +434,7 @@ function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions,
         if (settle()) resolve(info);
       },
       (err: unknown) => {
-        if (settle()) reject(toSendError(err, { secrets }));
+        if (settle()) reject(err);
       },
     );
   });

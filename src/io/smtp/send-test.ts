@@ -11,10 +11,9 @@
  */
 import { hostname } from 'node:os';
 
-import { parseAddress, parseAddressList } from '../../config/schema.js';
+import { addressOf as parseAddress, addressesOf as parseAddressList } from '../../order/addresses.js';
 import type { Config } from '../../config/types.js';
-import { ErrorCodes, MailerError, type ErrorCode } from '../../errors.js';
-import { toSendError } from './errors.js';
+import { ErrorCodes, MailerError, toMailerError, type ErrorCode } from '../../errors.js';
 import { findProfile, resolvePartial } from '../../order/resolve.js';
 import type { Address } from '../../order/types.js';
 import type { ResolvedSmtp } from '../../ports.js';
@@ -82,7 +81,7 @@ export async function sendTest(opts: SendTestOptions): Promise<SendTestResult> {
       message: refused.length === 0 ? message : `${message} ${sendTestText('someRefused', lang, { refused: refused.join(', ') })}`,
     };
   } catch (err) {
-    const error = toSendError(err, { secrets: [smtp.password] });
+    const error = toMailerError(err);
     return { ok: false, code: error.code, message: explainSendTestFailure(error, { ...smtpContext(smtp), to: recipients }, lang) };
   } finally {
     if (opts.pool === undefined) await pool.closeAll();

@@ -12,6 +12,11 @@
  * company's connections are split between them (2 connections: one in each),
  * so its sends can use two cores besides the main thread's.
  *
+ * Why not piscina or tinypool: our workers hold state, each its share of every
+ * lane's pooled SMTP connections (connectionsOfWorker), so a send must go to a
+ * chosen worker and closing must reach each one to close its pools; those
+ * libraries hand a task to whichever thread is idle and cannot address one.
+ *
  * Guarantees added here: a lane never holds more connections in all workers
  * together than its `maxConnections`; a worker that dies fails the sends it
  * held with SMTP_CONNECTION (temporary: the order is retried, as after a
@@ -24,10 +29,8 @@ import type { SendMailOptions } from 'nodemailer';
 
 import { MailerError } from '../../errors.js';
 import type { ResolvedSmtp } from '../../ports.js';
-import { WORKER_GRACE_MS, createWorkerSlot, type WorkerSlot } from './worker-slot.js';
+import { WORKER_GRACE_MS, createWorkerSlot, type WorkerSlot, type WorkerSlotOptions } from './worker-slot.js';
 import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
-
-export { WORKER_GRACE_MS, type PlainSendInfo, type WorkerReply, type WorkerRequest } from './worker-slot.js';
 
 /**
  * Workers by default: one on a machine with one or two cores, two with three
@@ -47,8 +50,8 @@ export function defaultWorkers(cores: number = os.availableParallelism()): numbe
 export const DEFAULT_WORKERS = defaultWorkers();
 
 export interface ThreadedPoolOptions extends TransportPoolOptions {
-  /** The worker's module (tests point it at a worker that misbehaves); default: io/smtp/worker beside this file. */
-  worker?: { url: URL };
+  /** The worker's module or code (tests: the sources, or a worker that misbehaves); default: io/smtp/worker beside this file. */
+  worker?: WorkerSlotOptions['entry'];
   /** Overrides WORKER_GRACE_MS (tests). */
   graceMs?: number;
   /** Number of worker threads (default DEFAULT_WORKERS). */

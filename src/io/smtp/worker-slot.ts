@@ -16,7 +16,6 @@ import type { SendMailOptions } from 'nodemailer';
 import { ErrorCodes, MailerError, type SerializedError } from '../../errors.js';
 import type { ResolvedSmtp } from '../../ports.js';
 import type { TransportPoolOptions } from './transport-pool.js';
-import { workerEntry, type WorkerEntry } from '../worker-entry.js';
 
 /**
  * How long after a send's own bound (TiempoEspera) the main thread stops
@@ -101,7 +100,11 @@ export interface WorkerSlot {
 export interface WorkerSlotOptions {
   /** What the worker builds its transports with. */
   options: TransportPoolOptions;
-  entry?: { url: URL };
+  /**
+   * The worker's module, or code to evaluate when `eval` is true (tests run it
+   * from the sources); default: the built io/smtp/worker.js beside this file.
+   */
+  entry?: { url: URL | string; eval?: boolean };
   graceMs: number;
   /** Called when the worker stopped (died, or was stopped): its transports are gone. */
   onStopped?: () => void;
@@ -144,7 +147,7 @@ export function createWorkerSlot({ options, entry, graceMs, onStopped }: WorkerS
   let nextId = 1;
 
   function start(): Worker {
-    const where: WorkerEntry = entry ?? workerEntry('worker', import.meta.url);
+    const where = entry ?? { url: new URL('./worker.js', import.meta.url) };
     const w = new Worker(where.url, { workerData: options, eval: where.eval ?? false, resourceLimits: WORKER_LIMITS });
     w.on('message', (reply: WorkerReply) => {
       const waiting = pending.get(w)?.get(reply.id);

@@ -9,13 +9,16 @@
  * `{ id, type: 'send', smtp, lane, maxConnections, message }` and
  * `{ id, type: 'close' }`; every request gets exactly one reply
  * `{ id, ok: true, info? }` or `{ id, ok: false, error }` with `error` a
- * serialized MailerError (never the password: toSendError redacts it). A
- * long body arrives as UTF-8 bytes (see `packMessage`).
+ * serialized MailerError (never the password: the pool's `send` translates
+ * and redacts its failures once, and they are passed on as they are). A long
+ * body arrives as UTF-8 bytes (see `packMessage`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { toMailerError } from '../../errors.js';
 import { toSendError } from './errors.js';
-import { createTransportPool, type SmtpSendInfo, type TransportPoolOptions } from './pool.js';
+import { createTransportPool } from './pool.js';
+import type { SmtpSendInfo, TransportPoolOptions } from './transport-pool.js';
 import { unpackMessage, type PlainSendInfo, type WorkerReply, type WorkerRequest } from './worker-slot.js';
 
 const port = parentPort;
@@ -45,7 +48,7 @@ port.on('message', (request: WorkerRequest) => {
   if (request.type === 'send') {
     pool.send(request.smtp, request.lane, request.maxConnections, unpackMessage(request.message)).then(
       (info) => reply({ id: request.id, ok: true, info: plain(info) }),
-      (err: unknown) => reply({ id: request.id, ok: false, error: toSendError(err, { secrets: [request.smtp.password] }).toJSON() }),
+      (err: unknown) => reply({ id: request.id, ok: false, error: toMailerError(err).toJSON() }),
     );
   } else {
     pool.closeAll().then(

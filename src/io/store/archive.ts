@@ -10,8 +10,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 import { ErrorCodes, MailerError } from '../../errors.js';
-import { fastFs } from './file-calls.js';
-import { errnoOf, exists, freeName, listOrderFilesOrNone, moveError, moveFile, renameRetrying, unnumberedName } from './files.js';
+import type { FileCalls } from './file-calls.js';
+import { errnoOf, freeName, listOrderFilesOrNone, moveError, moveFile, renameRetrying, unnumberedName } from './files.js';
 
 export const NOTE_SUFFIX = '.error.txt';
 /** An order name, possibly numbered by an archive (`x (1).XML`). */
@@ -59,6 +59,8 @@ export interface ArchiveOptions {
   trash: (paths: string[]) => Promise<void>;
   /** Told of failures that did not stop the operation (a note left behind). */
   warn: (err: MailerError) => void;
+  /** The store's file calls: the archive's moves follow the store's mode. */
+  calls: FileCalls;
 }
 
 export interface Archive {
@@ -80,6 +82,8 @@ export function createArchive(opts: ArchiveOptions): Archive {
   const claimPath = (fileName: string) => path.join(opts.claimsDir, fileName);
   /** Archive folders created by this process (created again if they vanish). */
   const madeDirs = new Set<string>();
+  const { calls } = opts;
+  const exists = calls.exists;
 
   /** Moves a claimed order into `destDir` under a free name; returns that name. */
   async function moveInto(fileName: string, destDir: string, companions: string[] = [], before?: (finalName: string) => Promise<void>): Promise<string> {
@@ -87,12 +91,12 @@ export function createArchive(opts: ArchiveOptions): Archive {
     let finalName = fileName;
     const attempt = async () => {
       if (!madeDirs.has(destDir)) {
-        await fastFs.mkdirp(destDir);
+        await calls.mkdirp(destDir);
         madeDirs.add(destDir);
       }
-      finalName = await freeName(destDir, fileName, companions);
+      finalName = await freeName(destDir, fileName, companions, calls);
       await before?.(finalName);
-      await moveFile(from, path.join(destDir, finalName));
+      await moveFile(from, path.join(destDir, finalName), calls);
       return finalName;
     };
     try {
@@ -141,7 +145,7 @@ export function createArchive(opts: ArchiveOptions): Archive {
       failure = err;
     }
     if (failure === undefined) return;
-    await moveFile(parked, from).catch((err: unknown) => {
+    await moveFile(parked, from, calls).catch((err: unknown) => {
       opts.warn(moveError('move back from enviados/ (kept there)', `${parked} -> ${from}`, err));
     });
     throw moveError('move to recycle bin', parked, binRefusal(failure));
@@ -167,7 +171,7 @@ export function createArchive(opts: ArchiveOptions): Archive {
     const to = path.join(opts.dir, original);
     try {
       if (await exists(to)) throw Object.assign(new Error('an order of this name is waiting in the order folder'), { code: 'EEXIST' });
-      await renameRetrying(from, to);
+      await renameRetrying(from, to, calls);
     } catch (err) {
       throw moveError('requeue', `${from} -> ${to}`, err);
     }

@@ -21,9 +21,7 @@ import path from 'node:path';
 import { ErrorCodes, MailerError, type ErrorCode } from '../../errors.js';
 import type { Order, OrderAttachment } from '../../order/types.js';
 import type { ResolvedAttachment } from '../../ports.js';
-import { fastFs } from './file-calls.js';
-
-const { access, readFile, realpath, stat } = fastFs;
+import { asyncFileCalls, type FileCalls } from './file-calls.js';
 
 export interface AttachmentOptions {
   /** The attachment folder (MAILER_ATTACHMENT_PATH), absolute. */
@@ -32,6 +30,8 @@ export interface AttachmentOptions {
   orderDir: string;
   /** Windows prefix → local prefix (Config.pathMap). */
   pathMap: Readonly<Record<string, string>>;
+  /** The file calls to make (the order store's `calls`). Default: asynchronous. */
+  calls?: FileCalls;
 }
 
 const FIELD = 'Adjuntos/Archivo';
@@ -74,8 +74,9 @@ export function mapWindowsPath(p: string, pathMap: Readonly<Record<string, strin
  * attachment is bad.
  */
 export async function resolveAttachments(order: Order, opts: AttachmentOptions): Promise<ResolvedAttachment[]> {
-  const roots = await realRoots(opts);
-  const results = await Promise.all(order.attachments.map((a) => settle(resolveOne(a, opts, roots))));
+  const calls = opts.calls ?? asyncFileCalls;
+  const roots = await realRoots(opts, calls);
+  const results = await Promise.all(order.attachments.map((a) => settle(resolveOne(a, opts, roots, calls))));
   const failures = results.filter((r): r is { error: MailerError } => 'error' in r).map((r) => r.error);
   const first = failures[0];
   if (first === undefined) return results.map((r) => (r as { value: ResolvedAttachment }).value);
@@ -117,7 +118,7 @@ interface Roots {
 const ROOTS_TTL_MS = 5_000;
 const rootsCache = new Map<string, { roots: Promise<Roots>; at: number }>();
 
-function realRoots(opts: AttachmentOptions): Promise<Roots> {
+function realRoots(opts: AttachmentOptions, { realpath }: FileCalls): Promise<Roots> {
   const lexical = [path.resolve(opts.attachmentsDir), path.resolve(opts.orderDir)];
   const key = lexical.join('\0');
   const cached = rootsCache.get(key);
@@ -127,7 +128,7 @@ function realRoots(opts: AttachmentOptions): Promise<Roots> {
   return roots;
 }
 
-async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: Roots): Promise<ResolvedAttachment> {
+async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: Roots, calls: FileCalls): Promise<ResolvedAttachment> {
   const source = att.path;
   const refuse = (code: ErrorCode, why: string): MailerError => new MailerError(code, `Attachment ${JSON.stringify(source)} ${why}`, { field: FIELD, value: source });
 
@@ -142,16 +143,16 @@ async function resolveOne(att: OrderAttachment, opts: AttachmentOptions, roots: 
 
   let real: string;
   try {
-    real = await realpath(candidate);
+    real = await calls.realpath(candidate);
   } catch (err) {
     // A missing target behind a link that points out must be refused as
     // outside too, or an order could probe which files exist elsewhere.
-    if (!insideAny(await realAncestor(candidate), roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
+    if (!insideAny(await realAncestor(candidate, calls), roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
     throw fail(fsErrorCode(err), `cannot be found (${errnoOf(err)})`, err);
   }
   if (!insideAny(real, roots.real)) throw fail(ErrorCodes.ATTACHMENT_OUTSIDE, 'leads outside the attachment and order folders');
 
-  const info = await examine(real, fail);
+  const info = await examine(real, fail, calls);
 
   return {
     source,
@@ -220,6 +221,7 @@ export const INLINE_ATTACHMENT_MAX = 256 * 1024;
 async function examine(
   file: string,
   fail: (code: ErrorCode, why: string, cause?: unknown) => MailerError,
+  { access, readFile, stat }: FileCalls,
 ): Promise<{ size: number; content?: Buffer }> {
   const info = await stat(file).catch((err: unknown) => {
     const code = errnoOf(err);
@@ -245,7 +247,7 @@ async function examine(
  * deepest existing ancestor, with the missing rest appended. Links along the
  * existing part are followed, so a link pointing out shows as outside.
  */
-async function realAncestor(candidate: string): Promise<string> {
+async function realAncestor(candidate: string, { realpath }: FileCalls): Promise<string> {
   const missing: string[] = [];
   let at = candidate;
   for (;;) {

@@ -20,7 +20,10 @@
  *
  * Guarantees: the functions keep fs/promises' signatures (they return
  * promises and reject with the same Node errors: `code`, `syscall`, `path`),
- * so callers cannot tell the modes apart except by time.
+ * so callers cannot tell the modes apart except by time. Each order store
+ * makes its own (`createOrderStore`'s `fsMode`): the mode is the store's
+ * state, and the other file helpers (io/store/files.ts) use fs/promises
+ * unless the store hands them its calls.
  */
 import * as fsSync from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -49,30 +52,58 @@ export function isNetworkFolder(folder: string, platform: NodeJS.Platform = proc
   }
 }
 
-export interface FsModeOptions {
+export interface FileCallsOptions {
   mode: FsMode;
   /** Folders the per-order calls touch; in `auto`, one on a network share makes every call asynchronous. */
   folders?: readonly string[];
   slowMs?: number;
-  /** Told once when `auto` gives up synchronous calls. */
+  /** Told once when `auto` gives up synchronous calls (at creation when a folder is on a network share). */
   onSlow?: (info: { op: string; target: string; ms: number; reason: 'network' | 'slow' }) => void;
 }
 
-let current: 'sync' | 'async' = 'async';
-let watchSlow = false;
-let slowMs = SLOW_SYNC_MS;
-let onSlow: FsModeOptions['onSlow'];
+/**
+ * The per-order file calls, each made the way its `FileCalls` object
+ * currently makes them. One object belongs to one owner (the order store):
+ * the mode is its state, and nothing else in the process follows it.
+ */
+export interface FileCalls {
+  /** How calls are made right now. */
+  mode(): 'sync' | 'async';
+  stat(p: string): Promise<Stats>;
+  lstat(p: string): Promise<Stats>;
+  /**
+   * Whether something (a dangling symlink too) is at `p`. A miss is the
+   * common answer on the per-order path, so in sync mode it costs no error
+   * object; other errors reject as lstat's do.
+   */
+  exists(p: string): Promise<boolean>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(p: string): Promise<void>;
+  readFile(p: string): Promise<Buffer>;
+  /**
+   * The file's bytes when its size (fstat of the open file, before anything
+   * is read) is at most `limit`; otherwise `{ size }` and nothing read, so a
+   * file of gigabytes costs one open and one fstat. Reads at most the size
+   * fstat gave, as `readFile` does.
+   */
+  readAtMost(p: string, limit: number): Promise<Buffer | { size: number }>;
+  readText(p: string): Promise<string>;
+  /** The libuv realpath in both modes (fs/promises' one), not Node's JavaScript emulation. */
+  realpath(p: string): Promise<string>;
+  access(p: string, mode?: number): Promise<void>;
+  mkdirp(p: string): Promise<void>;
+}
 
 /**
- * Sets how the calls below are made, for the whole process (one mailer per
- * process). Until it is called they are asynchronous: a library user who
- * never configures anything gets the conservative behaviour.
+ * File calls made the way `options.mode` asks. In `auto` they start
+ * synchronous unless a folder is on a network share (then `onSlow` is told
+ * before this returns), and turn asynchronous for good after one slow call.
  */
-export function configureFs(options: FsModeOptions): 'sync' | 'async' {
-  slowMs = options.slowMs ?? SLOW_SYNC_MS;
-  onSlow = options.onSlow;
-  watchSlow = options.mode === 'auto';
-  current = options.mode === 'async' ? 'async' : 'sync';
+export function createFileCalls(options: FileCallsOptions): FileCalls {
+  const slowMs = options.slowMs ?? SLOW_SYNC_MS;
+  const onSlow = options.onSlow;
+  const watchSlow = options.mode === 'auto';
+  let current: 'sync' | 'async' = options.mode === 'async' ? 'async' : 'sync';
   if (options.mode === 'auto') {
     const network = (options.folders ?? []).find((f) => isNetworkFolder(f));
     if (network !== undefined) {
@@ -80,76 +111,64 @@ export function configureFs(options: FsModeOptions): 'sync' | 'async' {
       onSlow?.({ op: 'statfs', target: network, ms: 0, reason: 'network' });
     }
   }
-  return current;
-}
 
-/** How calls are made right now. */
-export function fsCallMode(): 'sync' | 'async' {
-  return current;
-}
-
-function timed<R>(op: string, target: string, call: () => R): R {
-  if (!watchSlow) return call();
-  const started = performance.now();
-  try {
-    return call();
-  } finally {
-    const ms = performance.now() - started;
-    if (ms > slowMs && current === 'sync') {
-      current = 'async';
-      onSlow?.({ op, target, ms: Math.round(ms), reason: 'slow' });
+  function timed<R>(op: string, target: string, call: () => R): R {
+    if (!watchSlow) return call();
+    const started = performance.now();
+    try {
+      return call();
+    } finally {
+      const ms = performance.now() - started;
+      if (ms > slowMs && current === 'sync') {
+        current = 'async';
+        onSlow?.({ op, target, ms: Math.round(ms), reason: 'slow' });
+      }
     }
   }
+
+  /**
+   * One call, made the current way. `sync` runs inside an async function, so a
+   * thrown error becomes a rejection exactly like fs/promises'.
+   */
+  async function call<R>(op: string, target: string, sync: () => R, async: () => Promise<R>): Promise<R> {
+    return current === 'sync' ? timed(op, target, sync) : async();
+  }
+
+  return {
+    mode: () => current,
+    stat: (p) => call('stat', p, () => fsSync.statSync(p), () => fsp.stat(p)),
+    lstat: (p) => call('lstat', p, () => fsSync.lstatSync(p), () => fsp.lstat(p)),
+    exists: (p) =>
+      call(
+        'lstat',
+        p,
+        () => fsSync.lstatSync(p, { throwIfNoEntry: false }) !== undefined,
+        () =>
+          fsp.lstat(p).then(
+            () => true,
+            (err: NodeJS.ErrnoException) => {
+              if (err.code === 'ENOENT') return false;
+              throw err;
+            },
+          ),
+      ),
+    rename: (from, to) => call('rename', from, () => fsSync.renameSync(from, to), () => fsp.rename(from, to)),
+    unlink: (p) => call('unlink', p, () => fsSync.unlinkSync(p), () => fsp.unlink(p)),
+    readFile: (p) => call('read', p, () => fsSync.readFileSync(p), () => fsp.readFile(p)),
+    readAtMost: (p, limit) => call('read', p, () => readAtMostSync(p, limit), () => readAtMostAsync(p, limit)),
+    readText: (p) => call('read', p, () => fsSync.readFileSync(p, 'utf8'), () => fsp.readFile(p, 'utf8')),
+    realpath: (p) => call('realpath', p, () => fsSync.realpathSync.native(p), () => fsp.realpath(p)),
+    access: (p, mode) => call('access', p, () => fsSync.accessSync(p, mode), () => fsp.access(p, mode)),
+    mkdirp: (p) =>
+      call('mkdir', p, () => void fsSync.mkdirSync(p, { recursive: true }), async () => void (await fsp.mkdir(p, { recursive: true }))),
+  };
 }
 
 /**
- * One call, made the current way. `sync` runs inside an async function, so a
- * thrown error becomes a rejection exactly like fs/promises'.
+ * Always asynchronous, so it never changes: for callers outside an order
+ * store (the `check` command, inspection, tests) that have no mode of their own.
  */
-async function call<R>(op: string, target: string, sync: () => R, async: () => Promise<R>): Promise<R> {
-  return current === 'sync' ? timed(op, target, sync) : async();
-}
-
-export const fastFs = {
-  stat: (p: string): Promise<Stats> => call('stat', p, () => fsSync.statSync(p), () => fsp.stat(p)),
-  lstat: (p: string): Promise<Stats> => call('lstat', p, () => fsSync.lstatSync(p), () => fsp.lstat(p)),
-  /**
-   * Whether something (a dangling symlink too) is at `p`. A miss is the
-   * common answer on the per-order path, so in sync mode it costs no error
-   * object; other errors reject as lstat's do.
-   */
-  exists: (p: string): Promise<boolean> =>
-    call(
-      'lstat',
-      p,
-      () => fsSync.lstatSync(p, { throwIfNoEntry: false }) !== undefined,
-      () =>
-        fsp.lstat(p).then(
-          () => true,
-          (err: NodeJS.ErrnoException) => {
-            if (err.code === 'ENOENT') return false;
-            throw err;
-          },
-        ),
-    ),
-  rename: (from: string, to: string): Promise<void> => call('rename', from, () => fsSync.renameSync(from, to), () => fsp.rename(from, to)),
-  unlink: (p: string): Promise<void> => call('unlink', p, () => fsSync.unlinkSync(p), () => fsp.unlink(p)),
-  readFile: (p: string): Promise<Buffer> => call('read', p, () => fsSync.readFileSync(p), () => fsp.readFile(p)),
-  /**
-   * The file's bytes when its size (fstat of the open file, before anything
-   * is read) is at most `limit`; otherwise `{ size }` and nothing read, so a
-   * file of gigabytes costs one open and one fstat. Reads at most the size
-   * fstat gave, as `readFile` does.
-   */
-  readAtMost: (p: string, limit: number): Promise<Buffer | { size: number }> =>
-    call('read', p, () => readAtMostSync(p, limit), () => readAtMostAsync(p, limit)),
-  readText: (p: string): Promise<string> => call('read', p, () => fsSync.readFileSync(p, 'utf8'), () => fsp.readFile(p, 'utf8')),
-  /** The libuv realpath in both modes (fs/promises' one), not Node's JavaScript emulation. */
-  realpath: (p: string): Promise<string> => call('realpath', p, () => fsSync.realpathSync.native(p), () => fsp.realpath(p)),
-  access: (p: string, mode?: number): Promise<void> => call('access', p, () => fsSync.accessSync(p, mode), () => fsp.access(p, mode)),
-  mkdirp: (p: string): Promise<void> =>
-    call('mkdir', p, () => void fsSync.mkdirSync(p, { recursive: true }), async () => void (await fsp.mkdir(p, { recursive: true }))),
-};
+export const asyncFileCalls: FileCalls = createFileCalls({ mode: 'async' });
 
 /**
  * Refuses a folder the way `readFile` does on Linux (EISDIR): on Windows a

@@ -11,9 +11,10 @@
 import { constants as fsConstants, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, MailerError, type ErrorCode } from '../../errors.js';
 import { ORDER_FILE_PATTERN } from '../../order/types.js';
-import { fastFs } from './file-calls.js';
+import type { FileCalls } from './file-calls.js';
 
 /** The errno code of a node fs error (`ENOENT`, `EPERM`…), or undefined. */
 export function errnoOf(err: unknown): string | undefined {
@@ -69,7 +70,23 @@ export function accessError(op: string, target: string, err: unknown): MailerErr
   return fsError(ErrorCodes.FS_ACCESS_FAILED, op, target, err);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * The calls the helpers below make, fs/promises' unless the caller passes its
+ * own (the order store passes its `FileCalls`, so that its moves follow its mode).
+ */
+export type MoveCalls = Pick<FileCalls, 'rename' | 'exists'>;
+
+const plainCalls: MoveCalls = {
+  rename: (from, to) => fs.rename(from, to),
+  exists: (target) =>
+    fs.lstat(target).then(
+      () => true,
+      (err: unknown) => {
+        if (errnoOf(err) === 'ENOENT') return false;
+        throw err;
+      },
+    ),
+};
 
 /**
  * `fs.rename`, retried briefly on Windows when the file is held (antivirus
@@ -77,11 +94,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * target is a folder, which no wait makes replaceable. Elsewhere those
  * errors are permanent, so it fails at once. Throws the raw fs error.
  */
-export async function renameRetrying(from: string, to: string): Promise<void> {
+export async function renameRetrying(from: string, to: string, calls: MoveCalls = plainCalls): Promise<void> {
   const delays = process.platform === 'win32' ? [50, 150, 300] : [];
   for (let i = 0; ; i++) {
     try {
-      await fastFs.rename(from, to);
+      await calls.rename(from, to);
       return;
     } catch (err) {
       if (i >= delays.length || !isHeld(err) || (await isFolder(to))) throw err;
@@ -101,7 +118,7 @@ async function isFolder(p: string): Promise<boolean> {
 
 /** True when something exists at `target` (a dangling symlink counts). Throws the raw error except ENOENT. */
 export function exists(target: string): Promise<boolean> {
-  return fastFs.exists(target);
+  return plainCalls.exists(target);
 }
 
 /**
@@ -129,10 +146,10 @@ export function unnumberedName(name: string): string {
  * that window is accepted (rename has no portable "no replace" flag and hard
  * links are missing on many shares). Throws raw fs errors.
  */
-export async function freeName(dir: string, name: string, companions: string[] = []): Promise<string> {
+export async function freeName(dir: string, name: string, companions: string[] = [], calls: MoveCalls = plainCalls): Promise<string> {
   for (let n = 0; n < 10_000; n++) {
     const candidate = numberedName(name, n);
-    const taken = await Promise.all([candidate, ...companions.map((c) => candidate + c)].map((f) => exists(path.join(dir, f))));
+    const taken = await Promise.all([candidate, ...companions.map((c) => candidate + c)].map((f) => calls.exists(path.join(dir, f))));
     if (!taken.some(Boolean)) return candidate;
   }
   throw Object.assign(new Error(`no free name for ${name} in ${dir}`), { code: 'EEXIST' });
@@ -144,9 +161,9 @@ export async function freeName(dir: string, name: string, companions: string[] =
  * leaves two copies: if the source cannot be removed, the copy is removed and
  * the error is thrown, so the file is still only where it was. Throws raw fs errors.
  */
-export async function moveFile(from: string, to: string): Promise<void> {
+export async function moveFile(from: string, to: string, calls: MoveCalls = plainCalls): Promise<void> {
   try {
-    await renameRetrying(from, to);
+    await renameRetrying(from, to, calls);
     return;
   } catch (err) {
     if (errnoOf(err) !== 'EXDEV') throw err;
@@ -175,6 +192,11 @@ export async function moveFile(from: string, to: string): Promise<void> {
 /**
  * Writes a file so that readers see either the old or the new content, never
  * half of it: write a temporary file beside it, fsync, rename over. Throws raw fs errors.
+ *
+ * Why not write-file-atomic: it renames once, so on Windows a target that an
+ * antivirus or indexer holds for a moment fails the write with EPERM/EBUSY
+ * (npm/write-file-atomic#28); ours renames through `renameRetrying`, as every
+ * move of the store does. It also installs a signal-exit handler in the process.
  */
 export async function writeFileAtomic(target: string, data: string | Buffer): Promise<void> {
   // Unique per call: two writes of one target in the same millisecond must not share a temporary file.

@@ -12,21 +12,23 @@
  * order fails as ORDER_INCOMPLETE (`incompleteError`), never as a malformed
  * XML at "line 1". What no more writing can turn into an order (a text or
  * binary file named like one, another kind of XML document) is not waited
- * for: the parser refuses it at once (`cannotBecomeOrder`).
+ * for: the parser refuses it at once (`cannotBecomeOrder`). Those judgements
+ * of the bytes are order/complete.ts; this module does the file calls.
  *
  * Orders above MAX_ORDER_BYTES are never read: the size comes from a stat
  * (`readOrderBytes`: fstat of the open file), and such a file is refused with
  * ORDER_TOO_LARGE, so a file of gigabytes costs neither memory nor a long
  * blocking read.
  *
- * This replaces chokidar's awaitWriteFinish, which delays every file by its
- * whole threshold.
+ * chokidar's awaitWriteFinish is not used: it delays every file by its whole
+ * threshold.
  */
 import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCodes, MailerError, type ErrorCode, type SerializedError } from '../../errors.js';
+import { ErrorCodes, MailerError } from '../../errors.js';
+import { cannotBecomeOrder, looksComplete } from '../../order/complete.js';
 import { MAX_ORDER_BYTES, tooLargeError } from '../../order/decode.js';
-import { fastFs } from './file-calls.js';
+import { asyncFileCalls, type FileCalls } from './file-calls.js';
 import { accessError, errnoOf, heldError, isHeld } from './files.js';
 
 export interface WaitOptions {
@@ -56,77 +58,8 @@ export interface WaitOptions {
   maxBytes?: number;
   /** Stops the wait (the mailer is stopping): rejects with the signal's AbortError, the file untouched. */
   signal?: AbortSignal;
-}
-
-/** Enough of the file's end to hold the closing tag and any trailing padding. */
-const TAIL_BYTES = 1024;
-const CLOSED_ROOT = /<\/(?:[A-Za-z_][\w.-]*:)?OrdenEnvio\s*>$/i;
-/** Trailing white space, NULs (pre-allocated files) and Ctrl-Z (old DOS end-of-file). */
-const TRAILING_JUNK = /[\s\0\x1a]+$/;
-
-function utf16Order(bytes: Buffer): { le: boolean; bom: number } | undefined {
-  if (bytes.length >= 2) {
-    if (bytes[0] === 0xff && bytes[1] === 0xfe) return { le: true, bom: 2 };
-    if (bytes[0] === 0xfe && bytes[1] === 0xff) return { le: false, bom: 2 };
-    if (bytes[0] === 0x3c && bytes[1] === 0x00) return { le: true, bom: 0 };
-    if (bytes[0] === 0x00 && bytes[1] === 0x3c) return { le: false, bom: 0 };
-  }
-  return undefined;
-}
-
-/**
- * The bytes from `start` to `stop` as text, without a byte-order mark: UTF-16
- * (LE/BE, with or without BOM) decoded as such, whole characters only,
- * anything else as Latin-1 (the markup looked for is ASCII).
- */
-function textOf(bytes: Buffer, start: number, stop: number): string {
-  const utf16 = utf16Order(bytes);
-  if (utf16 === undefined) {
-    const text = bytes.subarray(Math.max(0, start), Math.min(bytes.length, stop)).toString('latin1');
-    return start <= 0 ? text.replace(/^\xef\xbb\xbf/, '') : text;
-  }
-  let from = Math.max(utf16.bom, start);
-  if ((from - utf16.bom) % 2 !== 0) from++;
-  const to = Math.min(bytes.length, stop);
-  const end = to - ((to - from) % 2); // a half-written last character is not there yet
-  const slice = Buffer.from(bytes.subarray(from, Math.max(from, end)));
-  if (!utf16.le) slice.swap16();
-  return slice.toString('utf16le');
-}
-
-/** The end of the file as text (see `textOf`). */
-const tailText = (bytes: Buffer): string => textOf(bytes, bytes.length - TAIL_BYTES, bytes.length);
-
-/** The XML declaration, processing instructions, comments and white space before the root element. */
-const PROLOG = /^(?:\s|<\?[\s\S]*?\?>|<!--[\s\S]*?-->)*/;
-
-/**
- * True when the bytes end with the closed root element `</OrdenEnvio>` (any
- * case, optional namespace prefix), ignoring trailing white space, NULs and
- * Ctrl-Z; UTF-8, single-byte encodings and UTF-16 alike.
- */
-export function looksComplete(bytes: Buffer): boolean {
-  return CLOSED_ROOT.test(tailText(bytes).replace(TRAILING_JUNK, ''));
-}
-
-/**
- * True when no more writing can make the bytes a whole order, so that waiting
- * for them is pointless: content that does not start like XML (a text note or
- * binary data named like an order), or a document whose root element, of
- * another name, is already closed (`<Factura>…</Factura>`). An order being
- * written is never such a file: empty, blank or NUL-filled files and
- * documents cut short can still grow.
- */
-export function cannotBecomeOrder(bytes: Buffer): boolean {
-  const head = textOf(bytes, 0, TAIL_BYTES).replace(/^[\s\0]+/, '');
-  if (head === '') return false;
-  // Only the first bytes of a byte-order mark so far.
-  if (bytes.length < 3 && [0xef, 0xfe, 0xff].includes(bytes[0]!)) return false;
-  if (!head.startsWith('<')) return true;
-  const root = /^<([A-Za-z_][\w.:-]*)/.exec(head.replace(PROLOG, ''))?.[1];
-  if (root === undefined) return false; // still in the declaration or a comment
-  const closing = new RegExp(`</${root.replaceAll('.', '\\.')}\\s*>$`, 'i');
-  return closing.test(tailText(bytes).replace(TRAILING_JUNK, ''));
+  /** The file calls to make (the order store's `calls`). Default: asynchronous. */
+  calls?: FileCalls;
 }
 
 /**
@@ -134,33 +67,11 @@ export function cannotBecomeOrder(bytes: Buffer): boolean {
  * most `maxBytes`; ORDER_TOO_LARGE (nothing read) when it holds more. Throws
  * the raw fs error otherwise.
  */
-export async function readOrderBytes(file: string, maxBytes = MAX_ORDER_BYTES): Promise<Buffer> {
-  const read = await fastFs.readAtMost(file, maxBytes);
+export async function readOrderBytes(file: string, maxBytes = MAX_ORDER_BYTES, calls: FileCalls = asyncFileCalls): Promise<Buffer> {
+  const read = await calls.readAtMost(file, maxBytes);
   if (Buffer.isBuffer(read)) return read;
   throw tooLargeError(read.size, maxBytes, file);
 }
-
-/** Parse errors that a document cut short produces: the XML is not closed, or the file ends inside a UTF-8 character. */
-const CUT_SHORT_CODES: ReadonlySet<ErrorCode> = new Set([ErrorCodes.ORDER_XML_MALFORMED, ErrorCodes.ORDER_ENCODING]);
-
-/**
- * ORDER_INCOMPLETE when an order the parser refused (`errors`) is a document
- * cut short: refused as malformed (or as invalid UTF-8, a file ending inside
- * a character) and its bytes do not end with the closed root element. The
- * value quotes how the file ends. Undefined when the document is whole and
- * the parser's reasons stand (a complete but broken file, another root, a
- * text file named like an order).
- */
-export function incompleteError(bytes: Buffer, errors: readonly (MailerError | SerializedError)[]): MailerError | undefined {
-  if (bytes.length === 0 || errors.length === 0 || !CUT_SHORT_CODES.has(errors[0]!.code) || looksComplete(bytes)) return undefined;
-  // The last characters, from an element's start tag when there is one: `<Cuerpo>Primera parte`.
-  const last = tailText(bytes).replace(TRAILING_JUNK, '').slice(-60).replace(/\s+/g, ' ');
-  const end = last.slice(Math.max(0, last.search(/<(?!\/)/))).trim();
-  return new MailerError(ErrorCodes.ORDER_INCOMPLETE, `incomplete: the file ends before </OrdenEnvio> (${bytes.length} bytes, ending "${end}")`, {
-    value: end,
-  });
-}
-
 
 /** An fs call refused because another program holds the file: the raw error, for its errno. */
 class Held {
@@ -215,9 +126,9 @@ type Look =
  * changing after `maxWaitMs`, or cannot be read at all.
  */
 export async function waitUntilComplete(file: string, opts: WaitOptions = {}): Promise<Buffer> {
-  const { incompleteSettleMs = 60_000, settleMs = 500, isComplete = looksComplete, pollMs = 100, maxWaitMs = 60_000, maxBytes = MAX_ORDER_BYTES, signal } = opts;
+  const { incompleteSettleMs = 60_000, settleMs = 500, isComplete = looksComplete, pollMs = 100, maxWaitMs = 60_000, maxBytes = MAX_ORDER_BYTES, signal, calls = asyncFileCalls } = opts;
   const deadline = Date.now() + maxWaitMs;
-  const stat = () => attempt(file, 'stat', () => fastFs.stat(file));
+  const stat = () => attempt(file, 'stat', () => calls.stat(file));
 
   /** The bytes when they did not change while being read; held, too large or changing otherwise. */
   const look = async (): Promise<Look> => {
@@ -227,7 +138,7 @@ export async function waitUntilComplete(file: string, opts: WaitOptions = {}): P
     if (before.size > maxBytes) return { kind: 'tooLarge', size: before.size, sig };
     let bytes: Buffer | Held;
     try {
-      bytes = await attempt(file, 'read', () => readOrderBytes(file, maxBytes));
+      bytes = await attempt(file, 'read', () => readOrderBytes(file, maxBytes, calls));
     } catch (err) {
       if ((err as MailerError).code === ErrorCodes.ORDER_TOO_LARGE) return { kind: 'changing' }; // it grew past the limit since the stat
       throw err;

@@ -22,12 +22,11 @@ import { ErrorCodes, MailerError } from '../../errors.js';
 import { ORDER_FILE_PATTERN, type AfterSend } from '../../order/types.js';
 import type { OrderLocation, OrderStore, PersistedOrderState } from '../../ports.js';
 import { FAILED_PATTERN, claimLost, createArchive } from './archive.js';
-import { accessError, errnoOf, exists, heldError, isHeld, listOrderEntries, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic, type NotAFile } from './files.js';
+import { accessError, errnoOf, heldError, isHeld, listOrderEntries, listOrderFilesOrNone, moveError, renameRetrying, sanitizeHostId, writeFileAtomic, type NotAFile } from './files.js';
 import { takeOverStaleClaims, writeHeartbeat } from './takeover.js';
-import { fastFs } from './file-calls.js';
+import { createFileCalls, type FileCalls } from './file-calls.js';
 import { readOrderBytes } from './readiness.js';
-
-export { encodeNote } from './archive.js';
+import type { FsMode } from '../../config/types.js';
 
 export interface OrderStoreOptions {
   /** The order folder. */
@@ -42,10 +41,26 @@ export interface OrderStoreOptions {
   trash?: (paths: string[]) => Promise<void>;
   /** Told of failures that did not stop the operation (a leftover state file, an order left for later). */
   onWarning?: (err: MailerError) => void;
+  /**
+   * How the store makes its per-order file calls (io/store/file-calls.ts);
+   * default `async`, which never blocks the event loop.
+   */
+  fsMode?: FsMode;
+  /** Other folders its calls touch (the attachments folder): in `auto`, one on a network share makes them asynchronous. */
+  fsFolders?: readonly string[];
+  /** Told how the file calls are made: once at creation (`mode`), and when `auto` turns them asynchronous (`async`). */
+  onFileCalls?: (note: FileCallsNote) => void;
 }
+
+/** What the store says about its file calls (OrderStoreOptions.onFileCalls). */
+export type FileCallsNote =
+  | { kind: 'mode'; mode: FsMode; calls: 'sync' | 'async' }
+  | { kind: 'async'; reason: 'network' | 'slow'; op: string; target: string; ms: number };
 
 export interface FsOrderStore extends OrderStore {
   readonly hostId: string;
+  /** The store's file calls, for the per-order reads made outside it (waiting for a file to be complete, attachments). */
+  readonly calls: FileCalls;
   /** The order folder's orders (`files`, as `listInbox`) and the entries named like orders that are not files (links, folders), never taken. */
   scanInbox(): Promise<{ files: string[]; notFiles: NotAFile[] }>;
   /** Where a claimed order of this machine lives. */
@@ -82,7 +97,15 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   // Loaded on first use: most installations never recycle, and it is the slowest package to load.
   const trash = opts.trash ?? (async (paths: string[]) => (await import('trash')).default(paths, { glob: false }));
   const warn = (err: MailerError) => opts.onWarning?.(err);
-  const archive = createArchive({ dir, claimsDir, recycleDir: opts.recycleDir, trash, warn });
+  const fsMode = opts.fsMode ?? 'async';
+  const calls = createFileCalls({
+    mode: fsMode,
+    folders: [opts.dir, opts.workDir, ...(opts.fsFolders ?? [])], // as given: a UNC path says more than its resolved form
+    onSlow: (info) => opts.onFileCalls?.({ kind: 'async', ...info }),
+  });
+  opts.onFileCalls?.({ kind: 'mode', mode: fsMode, calls: calls.mode() });
+  const exists = calls.exists;
+  const archive = createArchive({ dir, claimsDir, recycleDir: opts.recycleDir, trash, warn, calls });
 
   const claimPath = (fileName: string) => path.join(claimsDir, fileName);
   const statePath = (fileName: string) => claimPath(fileName) + STATE_SUFFIX;
@@ -99,7 +122,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
   async function dropState(fileName: string): Promise<void> {
     if (stateless.delete(fileName)) return;
     if (!(await exists(statePath(fileName)).catch(() => true))) return; // the usual case, without an ENOENT error
-    await fastFs.unlink(statePath(fileName)).catch((err) => {
+    await calls.unlink(statePath(fileName)).catch((err) => {
       if (errnoOf(err) !== 'ENOENT') warn(moveError('delete state', statePath(fileName), err));
     });
   }
@@ -110,7 +133,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     // A handed-over state is written before its order returns to the order folder: if it is not there now, there is none.
     if (await exists(handedOver).catch(() => true)) {
       try {
-        await renameRetrying(handedOver, statePath(fileName));
+        await renameRetrying(handedOver, statePath(fileName), calls);
         stateless.delete(fileName);
         return;
       } catch (err) {
@@ -137,7 +160,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
     }
     // Never the order folder itself: a mailer must not make a removed order folder again.
     if (!(await exists(dir))) throw moveError('claim', claimsDir, Object.assign(new Error(`the order folder ${dir} does not exist`), { code: 'ENOENT' }));
-    await fastFs.mkdirp(claimsDir);
+    await calls.mkdirp(claimsDir);
     claimsDirKnown = true;
   }
 
@@ -156,6 +179,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
 
   return {
     hostId,
+    calls,
     claimPath,
 
     scanInbox,
@@ -168,7 +192,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       assertName(fileName);
       const file = where === 'claimed' ? claimPath(fileName) : path.join(dir, fileName);
       try {
-        return await readOrderBytes(file);
+        return await readOrderBytes(file, undefined, calls);
       } catch (err) {
         if (err instanceof MailerError) throw err; // ORDER_TOO_LARGE: its size was stat'ed, nothing read
         if (errnoOf(err) === 'ENOENT') throw claimLost(fileName, path.dirname(file));
@@ -184,11 +208,11 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
         // Never replace an order of the same name that this machine still holds (ERP reusing an id).
         if (await exists(to)) throw moveError('claim', to, Object.assign(new Error('an order of this name is already claimed'), { code: 'EEXIST' }));
         try {
-          await renameRetrying(from, to);
+          await renameRetrying(from, to, calls);
         } catch (err) {
           if (errnoOf(err) !== 'ENOENT' || !(await exists(from))) throw err;
           await makeClaimsDir(); // first claim: create the folder, try again
-          await renameRetrying(from, to);
+          await renameRetrying(from, to, calls);
         }
         claimsDirKnown = true;
       } catch (err) {
@@ -207,7 +231,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       assertName(fileName);
       let claimed: boolean;
       try {
-        claimed = await fastFs.exists(claimPath(fileName));
+        claimed = await calls.exists(claimPath(fileName));
       } catch (err) {
         throw accessError('check claim', claimPath(fileName), err);
       }
@@ -218,7 +242,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       if (stateless.has(fileName)) return undefined;
       let text: string;
       try {
-        text = await fastFs.readText(statePath(fileName));
+        text = await calls.readText(statePath(fileName));
       } catch (err) {
         if (errnoOf(err) === 'ENOENT') return undefined;
         throw accessError('read state', statePath(fileName), err);
@@ -249,7 +273,7 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       else if (afterSend === 'RECICLAR') await archive.recycle(fileName);
       else {
         try {
-          await fastFs.unlink(claimPath(fileName));
+          await calls.unlink(claimPath(fileName));
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') throw claimLost(fileName, claimsDir);
           throw moveError('delete', claimPath(fileName), err);
@@ -277,16 +301,16 @@ export function createOrderStore(opts: OrderStoreOptions): FsOrderStore {
       if (keepState && !stateless.has(fileName)) {
         try {
           await fs.mkdir(handoverDir, { recursive: true });
-          await renameRetrying(statePath(fileName), handedOver);
+          await renameRetrying(statePath(fileName), handedOver, calls);
           stateMoved = true;
         } catch (err) {
           if (errnoOf(err) !== 'ENOENT') warn(moveError('hand over state', statePath(fileName), err));
         }
       }
       try {
-        await renameRetrying(from, to);
+        await renameRetrying(from, to, calls);
       } catch (err) {
-        if (stateMoved) await renameRetrying(handedOver, statePath(fileName)).catch(() => undefined);
+        if (stateMoved) await renameRetrying(handedOver, statePath(fileName), calls).catch(() => undefined);
         if (errnoOf(err) === 'ENOENT' && !(await exists(from).catch(() => true))) throw claimLost(fileName, claimsDir);
         throw moveError('release', `${from} -> ${to}`, err);
       }

@@ -30,7 +30,7 @@
  * long or the 8.3 name of a file), triggers a rescan.
  *
  * Reading a file that is still being written is guarded elsewhere:
- * `waitUntilComplete` (re-exported here).
+ * `waitUntilComplete` (io/store/readiness.ts).
  */
 import chokidar, { type FSWatcher } from 'chokidar';
 import fs from 'node:fs/promises';
@@ -38,8 +38,6 @@ import path from 'node:path';
 import { ErrorCodes, type MailerError, toMailerError } from '../../errors.js';
 import { ORDER_FILE_PATTERN } from '../../order/types.js';
 import { accessError, entryKind, errnoOf, listOrderEntries, type NotAFile } from './files.js';
-
-export { looksComplete, waitUntilComplete, type WaitOptions } from './readiness.js';
 
 export interface WatchOrdersOptions {
   /** The order folder. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../../src/errors.js';
-import { acquireInstanceLock, isProcessAlive, untilFolderExists, type AcquireResult, type InstanceLock } from '../../../src/io/host/lock.js';
+import { acquireInstanceLock, isProcessAlive, readMailerProcess, untilFolderExists, type AcquireResult, type InstanceLock } from '../../../src/io/host/lock.js';
 import { expectStopped, stopsCleanly } from '../../helpers/cli.js';
 import { makeTmpDir, removeTmpDirs } from '../../helpers/tmp.js';
 
@@ -292,5 +292,35 @@ describe('untilFolderExists', () => {
     stop();
     expect(await gone).toBe(false);
     expect(await fs.readdir(root)).toEqual(['envio']);
+  });
+});
+
+/** A pid that certainly belonged to a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+describe('readMailerProcess', () => {
+  it('is running while this process holds the lock, not after it is released', async () => {
+    const workDir = await makeTmpDir('proscai-inspect-');
+    expect(await readMailerProcess(workDir, 'hostA')).toEqual({ running: false });
+    const lock = await acquireInstanceLock({ workDir, hostId: 'hostA' });
+    expect('running' in lock).toBe(false);
+    const seen = await readMailerProcess(workDir, 'hostA');
+    expect(seen.running).toBe(true);
+    expect(seen.owner?.pid).toBe(process.pid);
+    expect((await readMailerProcess(workDir, 'hostB')).running).toBe(false);
+    if (!('running' in lock)) await lock.release();
+    expect((await readMailerProcess(workDir, 'hostA')).running).toBe(false);
+  });
+
+  it('is not running when a crashed mailer left its lock and owner file behind', async () => {
+    const workDir = await makeTmpDir('proscai-inspect-');
+    await fs.mkdir(path.join(workDir, 'instance-hostA.lock'));
+    const owner = { pid: await deadPid(), host: 'hostA', since: new Date().toISOString() };
+    await fs.writeFile(path.join(workDir, 'instance-hostA.owner.json'), JSON.stringify(owner));
+    expect(await readMailerProcess(workDir, 'hostA')).toEqual({ running: false, owner });
   });
 });

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { createRotatingFile, MAX_LOST_DETAILS, RETRY_FIRST_MS, type LostLines } from '../../../src/io/log/files.js';
 import { listLogFiles, localDay, rotatedName } from '../../../src/io/log/names.js';
-import { createLogger, Events } from '../../../src/io/log/log.js';
+import { Events } from '../../../src/io/log/events.js';
+import { createLogger } from '../../../src/io/log/log.js';
 import { holdFile, makeTmpDir, removeTmpDirs } from '../../helpers/tmp.js';
 
 afterEach(removeTmpDirs);

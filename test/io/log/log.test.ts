@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MailerError } from '../../../src/errors.js';
 import type { LostLines } from '../../../src/io/log/files.js';
-import { CENSOR, createLogger, Events, lostLineOf, registerSecret, scrubLine, scrubObject } from '../../../src/io/log/log.js';
+import { Events } from '../../../src/io/log/events.js';
+import { appendLogEntry, CENSOR, createLogger, lostLineOf, registerSecret, scrubLine, scrubObject } from '../../../src/io/log/log.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -87,7 +88,7 @@ describe('createLogger: the JSON file', () => {
     const file = path.join(tmp, 'level.log');
     const { logger, close } = createLogger({ file, pretty: true, verbose: true, prettyDestination: capture() });
     logger.debug({ event: Events.ORDER_TRANSITION }, 'debug only');
-    logger.info({ event: Events.SCAN_COMPLETED }, 'info');
+    logger.info({ event: Events.SUPERVISOR_STARTED }, 'info');
     await close();
     expect((await lines(file)).map((l) => l.msg)).toEqual(['info']);
   });
@@ -143,7 +144,7 @@ describe('createLogger: a log file that cannot be written for a while', () => {
     transition('A1', 'sending');
     transition('A1', 'sent');
     transition('B2', 'sent');
-    logger.info({ event: Events.SCAN_COMPLETED }, 'scan');
+    logger.info({ event: Events.SUPERVISOR_STARTED }, 'scan');
     await flush();
     expect(errors).toHaveLength(1);
     await rm(file, { recursive: true });
@@ -205,9 +206,9 @@ describe('passwords never reach the file or the terminal', () => {
     const term = capture();
     const { logger, close } = createLogger({ file, pretty: true, prettyDestination: term });
     const order = { id: '1', smtp: { host: 'h', user: 'u', password } };
-    logger.info({ event: Events.CONFIG_LOADED, password }, 'top');
-    logger.info({ event: Events.ORDER_DETECTED, order }, 'depth 2');
-    logger.info({ event: Events.ORDER_DETECTED, resolved: { order, smtp: { password } } }, 'depth 3');
+    logger.info({ event: Events.SUPERVISOR_STARTED, password }, 'top');
+    logger.info({ event: Events.ORDER_TRANSITION, order }, 'depth 2');
+    logger.info({ event: Events.ORDER_TRANSITION, resolved: { order, smtp: { password } } }, 'depth 3');
     logger.info({ a: { b: { c: { d: { e: { f: { pass: password, apiToken: password, clientSecret: password } } } } } } }, 'depth 7');
     logger.info({ config: { companies: { ACME: { smtp: { password } } } } }, 'config');
     logger.info({ list: [{ auth: { user: 'u', pass: password } }] }, 'array');
@@ -271,5 +272,18 @@ describe('passwords never reach the file or the terminal', () => {
     expect(scrubLine('{"msg":"abc"}')).toBe('{"msg":"abc"}');
     registerSecret('s3cr3t-x');
     expect(scrubLine('{"msg":"s3cr3t-x"}')).toBe(`{"msg":"${CENSOR}"}`);
+  });
+});
+
+describe('appendLogEntry', () => {
+  it('appends one pino-shaped JSON line, creating the folder', async () => {
+    const dir = tmp;
+    const file = path.join(dir, 'logs', 'mailer.log');
+    expect(await appendLogEntry(file, { event: 'order.retry_requested', orderId: '7' }, 'again')).toBeUndefined();
+    expect(await appendLogEntry(file, { event: 'x' }, 'two')).toBeUndefined();
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 30, pid: process.pid, hostname: os.hostname(), event: 'order.retry_requested', orderId: '7', msg: 'again' });
+    expect(Number.isNaN(Date.parse(String(lines[0]!.time)))).toBe(false);
   });
 });

@@ -3,7 +3,8 @@ import { createActor, fromPromise, setup, spawnChild } from 'xstate';
 
 import { createTransitionLogger, type EventLogger } from '../../../src/io/log/transitions.js';
 import { MailerError } from '../../../src/errors.js';
-import { orderMachine, type ClaimOutput, type LoadOrderOutput } from '../../../src/machines/order.js';
+import { orderMachine } from '../../../src/machines/order.js';
+import type { ClaimOutput, LoadOrderOutput } from '../../../src/machines/order-context.js';
 import type { PersistedOrderState, ResolvedOrder } from '../../../src/ports.js';
 
 /** Records what the transition logger writes, level and fields. */

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createParseThread, OFFLOAD_BYTES, type ParseThread } from '../../../src/io/parse/thread.js';
 import { parseOrder } from '../../../src/order/parse.js';
+import { sourceWorker } from '../../helpers/source-worker.js';
 
 const order = (inner = '', extra = '') =>
   Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><OrdenEnvio><Empresa>ACME</Empresa><Para>a@b.mx</Para><Asunto>Hola</Asunto><Cuerpo>${inner}</Cuerpo>${extra}</OrdenEnvio>`);
@@ -23,6 +24,9 @@ parentPort.on('message', ({ id, fileName }) => {
   parentPort.postMessage({ id, result: { ok: true, order: { id: 'ok' }, warnings: [] } });
 });`;
 
+/** The real worker, from the sources. */
+const PARSE_WORKER = sourceWorker('io/parse/worker.ts');
+
 let thread: ParseThread | undefined;
 afterEach(async () => {
   await thread?.close();
@@ -31,7 +35,7 @@ afterEach(async () => {
 
 describe('parse thread', () => {
   it('parses a large order in the worker with the same result as here, errors included', async () => {
-    thread = createParseThread();
+    thread = createParseThread({ entry: PARSE_WORKER });
     const bytes = big();
     expect(bytes.length).toBeGreaterThanOrEqual(OFFLOAD_BYTES);
     expect(await thread.parse(bytes, '_CFD_MAIL_REQ_1.XML')).toEqual(parseOrder(bytes, '_CFD_MAIL_REQ_1.XML'));
@@ -62,12 +66,12 @@ describe('parse thread', () => {
   });
 
   it('refuses an order whose reading takes longer than the time allowed, and goes on with the next in a new worker', async () => {
-    thread = createParseThread({ timeoutMs: 1 });
+    thread = createParseThread({ entry: PARSE_WORKER, timeoutMs: 1 });
     const slow = thread.parseIsolated(big(), '_CFD_MAIL_REQ_6.XML');
     const result = await slow;
     expect(!result.ok && result.errors.map((e) => [e.code, e.message.includes('took more than')])).toEqual([['ORDER_TOO_COMPLEX', true]]);
     await thread.close();
-    thread = createParseThread({ timeoutMs: 30_000 });
+    thread = createParseThread({ entry: PARSE_WORKER, timeoutMs: 30_000 });
     expect((await thread.parseIsolated(big(), '_CFD_MAIL_REQ_7.XML')).ok).toBe(true);
   });
 

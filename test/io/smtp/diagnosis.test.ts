@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { ErrorCodes, type SmtpDiagnosis } from '../../../src/errors.js';
-import { describeError, diagnosisAdvice, renderErrorNote, renderNotification } from '../../../src/text/i18n.js';
-import { REPLY_TABLE, classifySendError, diagnoseReply, toSendError } from '../../../src/io/smtp/errors.js';
+import { ErrorCodes, classifySendError, type SmtpDiagnosis } from '../../../src/errors.js';
+import { describeError, diagnosisAdvice, renderErrorNote, renderNotification } from '../../../src/text/errors.js';
+import { REPLY_TABLE, diagnoseReply, toSendError } from '../../../src/io/smtp/errors.js';
 
 /** An error shaped the way nodemailer builds them for a refused command. */
 function refused(reply: string, command: string): Error {

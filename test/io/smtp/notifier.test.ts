@@ -7,9 +7,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../../src/errors.js';
-import { renderNotification } from '../../../src/text/i18n.js';
-import { createNotifier, NOTIFICATION_HEADER, type NotifierDeps, type NotifierLogger } from '../../../src/io/smtp/notifier.js';
-import { noticeStatePath, readNoticeProblem } from '../../../src/io/smtp/notice.js';
+import { renderNotification } from '../../../src/text/errors.js';
+import { createNotifier, type NotifierDeps, type NotifierLogger } from '../../../src/io/smtp/notifier.js';
+import { NOTIFICATION_HEADER } from '../../../src/io/smtp/notice.js';
+import { noticeStatePath, readNoticeProblem } from '../../../src/io/host/notice-state.js';
 import { createTransportPool } from '../../../src/io/smtp/pool.js';
 import type { FailureReport } from '../../../src/ports.js';
 import { afterThisTest, scopedSink as sink } from '../../helpers/scoped.js';

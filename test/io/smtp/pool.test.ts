@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { ErrorCodes, MailerError, type ErrorCode } from '../../../src/errors.js';
-import { PROBE_AFTER_MS, QUIT_WAIT_MS, createTransportPool, speaksTlsFirst, sendTimeoutMs, transportOptionsFor, type TransportPool } from '../../../src/io/smtp/pool.js';
-import { classifySendError } from '../../../src/io/smtp/errors.js';
+import { ErrorCodes, MailerError, classifySendError, type ErrorCode } from '../../../src/errors.js';
+import { PROBE_AFTER_MS, QUIT_WAIT_MS, createTransportPool, speaksTlsFirst, transportOptionsFor } from '../../../src/io/smtp/pool.js';
+import { sendTimeoutMs, type TransportPool } from '../../../src/io/smtp/transport-pool.js';
 import type { ResolvedSmtp } from '../../../src/ports.js';
 import { afterThisTest, scopedScriptedSmtp, scopedSink as sink } from '../../helpers/scoped.js';
 import type { SmtpSinkOptions } from '../../helpers/smtp-sink.js';

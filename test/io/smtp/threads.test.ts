@@ -6,13 +6,17 @@ import { describe, expect, it } from 'vitest';
 
 import { ErrorCodes, MailerError } from '../../../src/errors.js';
 import { connectionsOfWorker, createThreadedTransportPool, defaultWorkers, type ThreadedPoolOptions } from '../../../src/io/smtp/threads.js';
-import type { TransportPool } from '../../../src/io/smtp/pool.js';
+import type { TransportPool } from '../../../src/io/smtp/transport-pool.js';
 import { afterThisTest, mailerFailure as failure, scopedSink as sink } from '../../helpers/scoped.js';
+import { sourceWorker } from '../../helpers/source-worker.js';
 import { makeTmpDir } from '../../helpers/tmp.js';
 import { makeSmtp } from './send-fixtures.js';
 
+/** The real worker, from the sources. */
+const SMTP_WORKER = sourceWorker('io/smtp/worker.ts');
+
 function pool(options: ThreadedPoolOptions = {}): TransportPool {
-  const p = createThreadedTransportPool(options);
+  const p = createThreadedTransportPool({ worker: SMTP_WORKER, ...options });
   afterThisTest(() => p.closeAll());
   return p;
 }
@@ -218,7 +222,7 @@ describe('warmUp', () => {
 
   it('a warmed-up pool sends as usual', async () => {
     const s = await sink();
-    const p = createThreadedTransportPool();
+    const p = createThreadedTransportPool({ worker: SMTP_WORKER });
     afterThisTest(() => p.closeAll());
     p.warmUp();
     await p.send(makeSmtp(s.port), 'ACME', 1, message(12));

@@ -3,14 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { configureFs, fastFs, fsCallMode, isNetworkFolder } from '../../../src/io/store/file-calls.js';
+import { asyncFileCalls, createFileCalls, isNetworkFolder } from '../../../src/io/store/file-calls.js';
+import { createOrderStore, type FileCallsNote } from '../../../src/io/store/store.js';
 import { makeTmpDir } from '../../helpers/tmp.js';
-
-afterEach(() => {
-  configureFs({ mode: 'async' });
-});
 
 /** What a rejection says, in the fields callers look at. */
 async function failure(p: Promise<unknown>) {
@@ -35,17 +32,34 @@ describe('isNetworkFolder', () => {
   });
 });
 
-describe('configureFs', () => {
-  it('is asynchronous until configured, and follows the mode asked for', () => {
-    expect(fsCallMode()).toBe('async');
-    expect(configureFs({ mode: 'sync' })).toBe('sync');
-    expect(configureFs({ mode: 'async' })).toBe('async');
-    expect(configureFs({ mode: 'auto', folders: [os.tmpdir()] })).toBe('sync');
+describe('createFileCalls', () => {
+  it('is asynchronous unless configured, and follows the mode asked for', async () => {
+    expect(asyncFileCalls.mode()).toBe('async');
+    const dir = await makeTmpDir();
+    expect(createOrderStore({ dir, workDir: path.join(dir, 'w'), hostId: 'h', recycleDir: null }).calls.mode()).toBe('async');
+    expect(createFileCalls({ mode: 'sync' }).mode()).toBe('sync');
+    expect(createFileCalls({ mode: 'async' }).mode()).toBe('async');
+    expect(createFileCalls({ mode: 'auto', folders: [os.tmpdir()] }).mode()).toBe('sync');
+  });
+
+  it('each order store has its own calls, and says how they are made through onFileCalls', async () => {
+    const dir = await makeTmpDir();
+    const notes: FileCallsNote[] = [];
+    const store = (fsMode: 'auto' | 'sync', fsFolders: string[] = []) =>
+      createOrderStore({ dir, workDir: path.join(dir, 'w'), hostId: 'h', recycleDir: null, fsMode, fsFolders, onFileCalls: (n) => notes.push(n) });
+    const share = store('auto', ['\\\\servidor\\adjuntos']);
+    const local = store('sync');
+    expect([share.calls.mode(), local.calls.mode()]).toEqual(['async', 'sync']);
+    expect(notes).toEqual([
+      { kind: 'async', op: 'statfs', target: '\\\\servidor\\adjuntos', ms: 0, reason: 'network' },
+      { kind: 'mode', mode: 'auto', calls: 'async' },
+      { kind: 'mode', mode: 'sync', calls: 'sync' },
+    ]);
   });
 
   it('auto: asynchronous from the start when a folder is on a network share, said once', () => {
     const told: unknown[] = [];
-    expect(configureFs({ mode: 'auto', folders: [os.tmpdir(), '\\\\servidor\\proscai'], onSlow: (i) => told.push(i) })).toBe('async');
+    expect(createFileCalls({ mode: 'auto', folders: [os.tmpdir(), '\\\\servidor\\proscai'], onSlow: (i) => told.push(i) }).mode()).toBe('async');
     expect(told).toEqual([{ op: 'statfs', target: '\\\\servidor\\proscai', ms: 0, reason: 'network' }]);
   });
 
@@ -54,25 +68,25 @@ describe('configureFs', () => {
     const file = path.join(dir, 'a.txt');
     writeFileSync(file, 'hola');
     const told: { op: string; reason: string }[] = [];
-    configureFs({ mode: 'auto', folders: [dir], slowMs: -1, onSlow: (i) => told.push(i) });
-    expect(fsCallMode()).toBe('sync');
+    const fastFs = createFileCalls({ mode: 'auto', folders: [dir], slowMs: -1, onSlow: (i) => told.push(i) });
+    expect(fastFs.mode()).toBe('sync');
     await fastFs.stat(file);
-    expect(fsCallMode()).toBe('async');
+    expect(fastFs.mode()).toBe('async');
     await fastFs.stat(file);
     expect(told).toEqual([expect.objectContaining({ op: 'stat', reason: 'slow' })]);
   });
 
   it('sync never gives up synchronous calls, however slow', async () => {
     const dir = await makeTmpDir();
-    configureFs({ mode: 'sync', slowMs: -1, onSlow: () => expect.fail('sync mode must not switch') });
+    const fastFs = createFileCalls({ mode: 'sync', slowMs: -1, onSlow: () => expect.fail('sync mode must not switch') });
     await fastFs.stat(dir);
-    expect(fsCallMode()).toBe('sync');
+    expect(fastFs.mode()).toBe('sync');
   });
 });
 
-describe.each(['sync', 'async'] as const)('fastFs in %s mode', (mode) => {
+describe.each(['sync', 'async'] as const)('file calls in %s mode', (mode) => {
   it('does what fs/promises does, on real files', async () => {
-    configureFs({ mode });
+    const fastFs = createFileCalls({ mode });
     const dir = await makeTmpDir();
     const a = path.join(dir, 'a.XML');
     const b = path.join(dir, 'sub', 'deep', 'b.XML');
@@ -87,11 +101,11 @@ describe.each(['sync', 'async'] as const)('fastFs in %s mode', (mode) => {
     await fastFs.access(b, constants.R_OK);
     expect(await fastFs.realpath(path.join(dir, 'sub', '..', 'sub', 'deep', 'b.XML'))).toBe(await (await import('node:fs/promises')).realpath(b));
     await fastFs.unlink(b);
-    expect(fsCallMode()).toBe(mode);
+    expect(fastFs.mode()).toBe(mode);
   });
 
   it('rejects (never throws synchronously) with the same code, syscall and path as fs/promises', async () => {
-    configureFs({ mode });
+    const fastFs = createFileCalls({ mode });
     const dir = await makeTmpDir();
     const missing = path.join(dir, 'no.XML');
     let call: Promise<unknown> | undefined;

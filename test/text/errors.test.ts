@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, MailerError, type ErrorCode, type SerializedError } from '../../src/errors.js';
-import { describeError, formatLocalTime, MESSAGES, renderErrorNote, renderNotification, t } from '../../src/text/i18n.js';
+import { describeError, formatLocalTime, renderErrorNote, renderNotification } from '../../src/text/errors.js';
 import type { FailureReport } from '../../src/ports.js';
 
 const noRecipient = new MailerError(ErrorCodes.ORDER_NO_RECIPIENT, 'no recipient', { field: 'Para' });
@@ -164,23 +164,5 @@ describe('renderNotification', () => {
     expect(en.text).toContain('this send order:');
     expect(en.text).toContain('Besides these, 1 earlier failure is not listed');
     expect(renderNotification([report()], 'es').text).not.toContain('Además');
-  });
-});
-
-describe('t', () => {
-  it('has every CLI message in both languages', () => {
-    for (const key of ['instance.running', 'config.invalid', 'usage', 'run.started', 'run.stopping', 'once.summary'] as const) {
-      expect(MESSAGES[key].es.length).toBeGreaterThan(5);
-      expect(MESSAGES[key].en.length).toBeGreaterThan(5);
-      expect(MESSAGES[key].es).not.toBe(MESSAGES[key].en);
-    }
-  });
-
-  it('fills parameters and leaves unknown ones visible', () => {
-    expect(t('once.summary', 'es', { sent: 3, failed: 1, queued: 0 })).toBe('Enviadas: 3; fallidas: 1; en espera de reintento: 0.');
-    expect(t('once.summary', 'en', { sent: 3, failed: 1, queued: 0 })).toBe('Sent: 3; failed: 1; queued for a retry: 0.');
-    expect(t('instance.running', 'es', { dir: '/srv/envio' })).toContain('/srv/envio');
-    expect(t('instance.running', 'es')).toContain('{dir}');
-    expect(t('usage', 'en')).toContain('--error-mail');
   });
 });
