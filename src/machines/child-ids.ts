@@ -2,15 +2,14 @@
  * Ids for the supervisor's order actors: `order:1`, `order:2`, …, each handed
  * back when its actor is stopped and then given to a later order.
  *
- * Why not one id per order (`order:<file name>`, as before): an order actor
- * that finishes sends its parent `xstate.done.actor.<its id>`, and XState
+ * Why not one id per order (`order:<file name>`): an order actor that
+ * finishes sends its parent `xstate.done.actor.<its id>`, and XState
  * memoizes, per state node and per event type, which transitions match an
  * event, for as long as the machine exists. With one id per order, every
- * order sent left an entry behind: about 330 bytes each, 70 MB after 200,000
- * orders in a test of XState alone (and a third of the heap in the
- * benchmark's 100,000-order run). A mailer that runs for years would have run
- * out of heap. Reused ids bound those event types by the largest number of
- * order actors alive at once.
+ * order sent would leave an entry behind (about 330 bytes; the figures are in
+ * docs/benchmark.md), and a mailer that runs for years would run out of
+ * heap. Reused ids bound those event types by the largest number of order
+ * actors alive at once.
  *
  * Guarantees: an id is never given to two live actors, provided each is given
  * back only after the supervisor has stopped (or enqueued the stop of) its

@@ -143,16 +143,4 @@ export class LaneScheduler {
     }
     return dropped;
   }
-
-  /** Per-company counts, for status and tests. */
-  stats(): Record<string, { waiting: number; active: number }> {
-    const out: Record<string, { waiting: number; active: number }> = {};
-    for (const [company, lane] of this.lanes) out[company] = { waiting: lane.waiting, active: lane.active };
-    return out;
-  }
-
-  get idle(): boolean {
-    for (const lane of this.lanes.values()) if (lane.waiting > 0 || lane.active > 0) return false;
-    return true;
-  }
 }

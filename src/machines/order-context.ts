@@ -1,7 +1,9 @@
 /**
  * The order machine's types and the pure helpers its actions use: what the
  * machine holds (context), takes (input), gives back (output), and what its
- * named actors take and return. Split from order.ts to keep each file small.
+ * named actors take and return. Apart from the machine (order.ts), so that the
+ * actors, the supervisor and the transition log take these types without
+ * importing the machine's definition.
  */
 import type { SerializedError } from '../errors.js';
 import type { Address } from '../order/types.js';

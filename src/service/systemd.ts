@@ -73,9 +73,10 @@ export function execStart(opts: ServiceArgsOptions): string {
 
 /**
  * The V8 heap cap the service runs with. Node's default lets the heap grow
- * toward gigabytes before collecting, so a long backlog showed as RSS that
- * was mostly garbage: with 100,000 orders waiting the mailer peaked at 265 MB
- * without a cap and 177 MB with this one (its live data was well under 128 MB).
+ * toward gigabytes before collecting, so a long backlog shows as RSS that is
+ * mostly garbage. The live data of 100,000 waiting orders stays well under
+ * 128 MB, so this cap leaves room and keeps the peak about a third lower (the
+ * figures are in docs/benchmark.md).
  */
 export const SERVICE_HEAP_MB = 192;
 
@@ -87,19 +88,14 @@ export const SERVICE_HEAP_MB = 192;
  * thread, ~8 MB in the SMTP worker), so it loses nothing by them:
  * - the heap cap above;
  * - `--single-threaded-gc`: V8 collects on the thread that allocates instead
- *   of waking helper threads for every collection (longest pause 13.5 ms
- *   against 9 ms in a 2,000-order run);
+ *   of waking helper threads for every collection (its pauses are a few ms
+ *   longer);
  * - `--v8-pool-size=1`: with collection off the pool, what is left for V8's
  *   helper threads is compiling hot functions in the background; one thread
  *   does that instead of four (Node's default, whatever the core count).
  *
- * Measured in the benchmark's throughput run on this 2-core machine,
- * alternating rounds of 2,000 orders against the raw nodemailer baseline:
- * the heap cap alone 371 msg/s (0.77 of the baseline, CPU 3.84 ms/msg),
- * with `--single-threaded-gc` 391 (0.81, CPU 3.65), six rounds each; in a
- * later, slower batch `--single-threaded-gc` 357 (0.79) and with
- * `--v8-pool-size=1` as well 368 (0.81), six rounds each, every round of the
- * latter faster. Peak RSS with 100,000 orders waiting: 188–190.5 MB.
+ * On two cores the last two lower the CPU per message and raise the
+ * throughput (the figures are in docs/benchmark.md).
  * NODE_OPTIONS refuses `--single-threaded-gc`: by hand, pass it to node.
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([

@@ -37,13 +37,11 @@ export const PARSE_TIMEOUT_MS = 60_000;
 export const PARSE_IDLE_MS = 10_000;
 
 /**
- * The worker's heap: twice what the largest orders need. Measured by
- * lowering the old generation until the parse failed: 9.5 MB of unknown
- * elements read within 16 MB; 9.5 MB of nested unknown elements, of escaped
- * HTML, of an HTML table, of non-Latin plain text within 24 MB; 9.9 MB of
- * non-Latin HTML (UTF-16 in memory, plus its text alternative) within 32 MB.
- * Under the service's `--max-old-space-size`, which is process-wide, the old
- * generation may grow to that size instead.
+ * The worker's heap: twice what the largest legal orders need (the most
+ * costly, 9.9 MB of non-Latin HTML, is read within a 32 MB old generation;
+ * the figures for each kind of order are in docs/benchmark.md). Under the
+ * service's `--max-old-space-size`, which is process-wide, the old generation
+ * may grow to that size instead.
  */
 export const PARSE_WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
 

@@ -38,10 +38,9 @@ import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type Trans
  *
  * Why not two on two cores: there the main thread, the worker and the rest of
  * the machine already keep both cores busy, and a second worker is one more V8
- * isolate to warm up, compile nodemailer in and collect garbage in. Measured
- * with `npm run bench` on a 2-core machine, six alternating runs of 2,000
- * orders each: the same throughput (172.6 msg/s mean with one worker against
- * 172.4 with two), 0.7 ms less CPU per message and 21 MB less peak RSS.
+ * isolate to warm up, compile nodemailer in and collect garbage in: on two
+ * cores it sends no faster and costs more CPU per message and more memory
+ * (the figures are in docs/benchmark.md).
  */
 export function defaultWorkers(cores: number = os.availableParallelism()): number {
   return cores >= 3 ? 2 : 1;

@@ -52,11 +52,10 @@ interface Pending {
  * Bodies at least this long (characters) cross to the worker as UTF-8 bytes
  * whose memory is handed over (transferred), not as strings: a string is
  * copied into the worker's heap (a 10 MB order's HTML and text alternative:
- * 25 MB there before composing starts, which the worker's heap cap did not
- * hold), bytes live outside any heap and nodemailer encodes them as it does
- * the string. Measured with the largest legal message (a 9.9 MB order of
- * two-byte text, HTML plus its alternative, 24 MB on the wire): the worker
- * needed a 32 MB old generation with strings, 12 MB with bytes.
+ * 25 MB there before composing starts), bytes live outside any heap and
+ * nodemailer encodes them as it does the string. As bytes, the largest legal
+ * message needs well under half the worker's old generation it needs as
+ * strings (the figures are in docs/benchmark.md).
  */
 export const PACK_CHARS = 64 * 1024;
 
@@ -112,31 +111,25 @@ export interface WorkerSlotOptions {
 
 /**
  * A worker holds only the messages in flight, so its heap is capped far below
- * what Node would let it grow to. Caveat, measured: a `--max-old-space-size`
- * given to node (as the service definitions do) is a process-wide V8 flag and
- * wins over `maxOldGenerationSizeMb` here, so under the service the worker's
- * old generation may grow to that size too; the young generation below
- * applies either way. An idle worker costs ~15 MB of RSS. A worker that still
- * ran out would stop, and its sends be retried (see the module comment).
+ * what Node would let it grow to. Caveat: a `--max-old-space-size` given to
+ * node (as the service definitions do) is a process-wide V8 flag and wins
+ * over `maxOldGenerationSizeMb` here, so under the service the worker's old
+ * generation may grow to that size too; the young generation below applies
+ * either way. An idle worker costs ~15 MB of RSS. A worker that still runs
+ * out stops, and its sends are retried (see the module comment).
  *
- * Why the old generation is 48 MB and not 12 (as it was): the worker's own
- * code, nodemailer and their compiled code leave ~8 MB live after a full
- * collection, so a 12 MB cap had V8 collect the whole heap again and again.
- * Measured in the benchmark's throughput run (2,000 orders, 30 KB + 100 KB
- * attachments) without node's flag, that is, as `npx proscai-mailer run`
- * starts it: 628 full collections in the worker and 188 msg/s at 12 MB;
- * 72 and 319 msg/s at 24 MB; 4 and 375 msg/s at 48 MB; no better at 96 MB.
- * test/io/smtp/threads.test.ts counts them (a fixture worker observing its
- * own collections).
+ * Why the old generation is 48 MB: the worker's own code, nodemailer and
+ * their compiled code leave ~8 MB live after a full collection, so a cap near
+ * that has V8 collect the whole heap again and again (at 12 MB, about once
+ * every three messages, at half the throughput); at 48 MB full collections
+ * are rare, and a larger cap is no faster. test/io/smtp/threads.test.ts counts
+ * them (a fixture worker observing its own collections).
  *
- * Why the young generation is 8 MB and not 2: composing a message allocates
- * about 0.8 MB of short-lived buffers and strings (base64 lines, dot-stuffed
- * chunks), so a 2 MB young generation was scavenged about once per message
- * (3,082 scavenges for 4,000 messages, against 180 in the baseline's single
- * default-sized heap), each one waking V8's helper threads. Three alternating
- * rounds of 4,000 orders each: 2 MB 0.70 of the baseline's throughput,
- * 8 MB 0.76, 16 MB 0.73; 32 MB (with a 24 MB old generation) 0.66, its
- * helper threads busier again.
+ * Why the young generation is 8 MB: composing a message allocates about
+ * 0.8 MB of short-lived buffers and strings (base64 lines, dot-stuffed
+ * chunks), so a young generation of 2 MB is scavenged about once per
+ * message, each time waking V8's helper threads; larger ones are slower too, their
+ * helper threads busier again. The figures are in docs/benchmark.md.
  */
 export const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
 

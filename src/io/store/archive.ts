@@ -2,7 +2,7 @@
  * Where a claimed order goes when it is finished (spec §3): `enviados/`, the
  * recycle bin (or the configured recycle folder), `errores/` with its
  * `.error.txt` note; and the way back from `errores/` for `retry --failed`.
- * Split from io/store/store.ts, which owns the claims; the same promise holds:
+ * The claims are io/store/store.ts's; the store's promise holds here too:
  * an order file is at every moment in exactly one place, and an operation
  * that cannot complete throws a MailerError and leaves the order where it was.
  */

@@ -197,15 +197,13 @@ function localPath(source: string, opts: AttachmentOptions): string | { refused:
  * no file calls of its own on it. Larger ones are checked with an access call
  * and streamed from their path at send time, in 64 KB pieces.
  *
- * Why 256 KB (it was 64 KB): streaming a file from the SMTP worker costs an
- * open, reads and a close through libuv's thread pool, each a wake-up of the
- * worker, and that cost more than base64-encoding the bytes in one piece
- * (which for over ~96 KB allocates in V8's large-object space). Measured with
- * the benchmark's 100 KB PDF, three alternating rounds of 4,000 orders each
- * (8 MB worker young generation both times): 0.74 of the baseline's
- * throughput streamed, 0.80 sent as bytes, 0.13 ms less worker CPU per
- * message. Memory stays bounded by this size times the orders in flight
- * (a lane holds 2 × maxConnections); the bytes live outside V8's heap.
+ * Why 256 KB: streaming a file from the SMTP worker costs an open, reads and
+ * a close through libuv's thread pool, each a wake-up of the worker, and that
+ * costs more than base64-encoding the bytes in one piece (which for over
+ * ~96 KB allocates in V8's large-object space): a typical CFDI's PDF goes
+ * faster, and with less worker CPU, as bytes (the figures are in
+ * docs/benchmark.md). Memory stays bounded by this size times the orders in
+ * flight (a lane holds 2 × maxConnections); the bytes live outside V8's heap.
  */
 export const INLINE_ATTACHMENT_MAX = 256 * 1024;
 

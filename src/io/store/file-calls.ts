@@ -4,9 +4,9 @@
  * asynchronously where it is not.
  *
  * Why: an asynchronous call crosses to libuv's thread pool and back (a futex
- * wake, an eventfd write, a loop wake-up); measured on a 2-core VM that is
- * ~40 µs of CPU per call against ~5 µs for the same call made synchronously,
- * and an order takes ~25 such calls. Synchronous calls, however, stop the
+ * wake, an eventfd write, a loop wake-up), several times the CPU of the same
+ * call made synchronously, and an order takes about 25 such calls (the
+ * figures are in docs/benchmark.md). Synchronous calls, however, stop the
  * event loop while they wait, which is harmless on a local disk and a freeze
  * on a network share that stops answering. Hence the modes:
  *
