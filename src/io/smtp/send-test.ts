@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 
 import { addressOf as parseAddress, addressesOf as parseAddressList } from '../../order/addresses.js';
 import type { Config } from '../../config/types.js';
-import { ErrorCodes, MailerError, toMailerError, type ErrorCode } from '../../errors.js';
+import { ErrorCodes, toMailerError, type ErrorCode } from '../../errors.js';
 import { findProfile, resolvePartial } from '../../order/resolve.js';
 import type { Address } from '../../order/types.js';
 import type { ResolvedSmtp } from '../../ports.js';

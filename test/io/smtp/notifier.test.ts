@@ -15,6 +15,7 @@ import { createTransportPool } from '../../../src/io/smtp/pool.js';
 import type { FailureReport } from '../../../src/ports.js';
 import { afterThisTest, scopedSink as sink } from '../../helpers/scoped.js';
 import { makeSmtp } from './send-fixtures.js';
+import { closedPort } from '../../helpers/ports.js';
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,14 +49,6 @@ function notifierFor(deps: Partial<NotifierDeps> = {}, poolTimeoutMs = 3_000) {
   return { notifier, entries, events };
 }
 
-/** A free port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * A TCP front for the mail server that counts every connection accepted. While

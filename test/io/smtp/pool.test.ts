@@ -11,6 +11,7 @@ import type { ResolvedSmtp } from '../../../src/ports.js';
 import { afterThisTest, scopedScriptedSmtp, scopedSink as sink } from '../../helpers/scoped.js';
 import type { SmtpSinkOptions } from '../../helpers/smtp-sink.js';
 import { makeSmtp } from './send-fixtures.js';
+import { closedPort } from '../../helpers/ports.js';
 
 /** The test servers' certificate, which is its own authority (test/fixtures/tls). */
 const CA_FILE = fileURLToPath(new URL('../../fixtures/tls/cert.pem', import.meta.url));
@@ -193,11 +194,7 @@ describe('createTransportPool against a real SMTP server', () => {
 
   it('connection refused is SMTP_CONNECTION, retried', async () => {
     const { port } = await rawServer((socket) => socket.destroy());
-    // A port that was just free: listen, read it, close.
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const freePort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const freePort = await closedPort();
     const refused = await sendError(pool(), makeSmtp(freePort));
     expect(refused.code).toBe(ErrorCodes.SMTP_CONNECTION);
     expect(refused.smtp?.errno).toBe('ECONNREFUSED');

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
@@ -11,18 +10,12 @@ import { sendTest } from '../../../src/io/smtp/send-test.js';
 import { explainSendTestFailure } from '../../../src/text/send-test.js';
 import { toSendError } from '../../../src/io/smtp/errors.js';
 import { scopedSink as sink } from '../../helpers/scoped.js';
+import { closedPort } from '../../helpers/ports.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/tls/${name}`, import.meta.url));
 /** The test server's certificate, which is its own authority. */
 const SINK_CERT_FILE = fixture('cert.pem');
 
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const PASSWORD = 'clave-Secreta-991';
 
