@@ -54,6 +54,9 @@ const ROWS = {
   ATTACHMENT_OUTSIDE: { retry: 'never' },
   ATTACHMENT_MISSING: { retry: 'never' },
   ATTACHMENT_UNREADABLE: { retry: 'never' },
+  // The company's HTML envelope (companies.<Empresa>.htmlEnvelope), read at send time
+  ENVELOPE_MISSING: { retry: 'never' }, // the envelope file does not exist: nothing sent; the order fails until the file is put back
+  ENVELOPE_INVALID: { retry: 'never' }, // the envelope file cannot be read, or has no {{CUERPO}} marker (or more than one)
   // SMTP
   SMTP_CONNECTION: { retry: 'schedule' }, // refused, reset, DNS failure
   SMTP_TIMEOUT: { retry: 'schedule' }, // greeting, socket or whole-send timeout

@@ -14,6 +14,7 @@ import { createTransitionLogger, type EventLogger } from './io/log/transitions.j
 import { createSender } from './actors/sender.js';
 import type { Config } from './config/types.js';
 import { resolveAttachments } from './io/store/attachments.js';
+import { readEnvelope } from './io/host/envelope.js';
 import type { MailerError } from './errors.js';
 import { t } from './text/messages.js';
 import { createNotifier } from './io/smtp/notifier.js';
@@ -21,10 +22,11 @@ import { noticeStatePath } from './io/host/notice-state.js';
 import { createHealthRecorder, healthPaths, shortFsError } from './io/host/health.js';
 import { watchClaims, watchSends } from './io/host/health-watch.js';
 import { Events } from './io/log/events.js';
-import { createThreadedTransportPool } from './io/smtp/threads.js';
+import { createThreadedTransportPool, type ThreadedTransportPool } from './io/smtp/threads.js';
 import { sendTimeoutMs } from './io/smtp/transport-pool.js';
 import { createParseThread } from './io/parse/thread.js';
 import { createOrderStore } from './io/store/store.js';
+import { createAcuseBook } from './io/store/acuse.js';
 import { waitUntilComplete } from './io/store/readiness.js';
 import { findProfile, resolveProfileSmtp } from './order/resolve.js';
 import { addressOf as parseAddress } from './order/addresses.js';
@@ -46,12 +48,21 @@ export interface MailerOptions {
   registerSecret?: (secret: string) => void;
   /** Test hook: bound of one send in ms instead of the order's minutes. */
   sendTimeoutMs?: number;
+  /**
+   * The SMTP worker pool, when one process runs several folders' mailers
+   * (cli/run.ts): they share its worker thread, and its creator closes it.
+   * Each folder keeps its own supervisor, lanes and limits. Default: a pool
+   * of this mailer's own, closed when it stops.
+   */
+  pool?: ThreadedTransportPool;
   /** Test hook: wait before moving a blocked file again, in ms, instead of a minute. */
   archiveRetryMs?: number;
   /** Test hook: how long a file in the order folder that is held open or still being written is waited for, in ms, instead of a minute. */
   readyWaitMs?: number;
   /** Test hook: the process kills itself (as the system would after an out-of-memory abort) when it starts reading this order id. */
   dieOnOrderId?: string;
+  /** Test hook: the process kills itself right after the server accepted this order id's message and its acuse was written, before archiving. */
+  dieAfterSendOrderId?: string;
   /** The log file and its outages (LoggerHandle.onFileState): recorded in the health file that `status` reads. */
   logFile?: { file: string; onFileState(listener: (error: Error | undefined) => void): void };
 }
@@ -160,7 +171,10 @@ export function createMailer(options: MailerOptions): Mailer {
     logger,
     onScanIncomplete: () => (scanIncomplete = true),
   });
-  const pool = createThreadedTransportPool(options.sendTimeoutMs === undefined ? {} : { timeoutMs: options.sendTimeoutMs });
+  const pool = options.pool ?? createThreadedTransportPool({
+    ...(options.sendTimeoutMs !== undefined && { timeoutMs: options.sendTimeoutMs }),
+    ...(config.keepEml && { keepMessage: true }),
+  });
   pool.warmUp();
   const maxConnectionsFor = (company: string) => findProfile(config, company)?.maxConnections ?? config.maxConnections;
   const sender = createSender({ pool, maxConnectionsFor });
@@ -174,6 +188,17 @@ export function createMailer(options: MailerOptions): Mailer {
     statePath: noticeStatePath(config.workDir),
     ...(notifySmtp !== undefined && notifyFrom !== undefined && { route: { smtp: notifySmtp, from: notifyFrom } }),
   });
+  const acuse = createAcuseBook({
+    dir: config.dir,
+    workDir: config.workDir,
+    keepEml: config.keepEml,
+    keepDays: config.logKeepDays,
+    onProblem: (step, fileName, error) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (step === 'accepted') logger.error({ event: Events.ACUSE_MISSING, fileName, error: reason }, t('acuse.missing', config.language, { fileName, reason }));
+      else logger.warn({ event: Events.ACUSE_PROBLEM, step, fileName, error: reason }, t('acuse.problem', config.language, { fileName, reason }));
+    },
+  });
   const recentParses = new RecentParses();
   const parser = createParseThread();
   const orderActors = createOrderActors({
@@ -181,12 +206,15 @@ export function createMailer(options: MailerOptions): Mailer {
     parse: parser.parse,
     parseIsolated: parser.parseIsolated,
     ...(options.dieOnOrderId !== undefined && { onLoad: dieOn(options.dieOnOrderId) }),
+    ...(options.dieAfterSendOrderId !== undefined && { onSent: dieOn(options.dieAfterSendOrderId) }),
+    acuse,
     config,
     store: claims,
     sender: watchSends(sender, health),
     notifier,
     resolveAttachments: (resolved) =>
       resolveAttachments(resolved.order, { attachmentsDir: config.attachments, orderDir: config.dir, pathMap: config.pathMap, calls: store.calls }),
+    readEnvelope,
     ...(options.registerSecret && { registerSecret: options.registerSecret }),
     onWarnings: (fileName, warnings) =>
       logger.warn({ event: Events.ORDER_UNKNOWN_ELEMENTS, fileName, elements: warnings }, `${fileName}: ${warnings.join('; ')}`),
@@ -272,7 +300,7 @@ export function createMailer(options: MailerOptions): Mailer {
   const done = toPromise(actor)
     .finally(async () => {
       await notifier.close();
-      await sender.close();
+      if (options.pool === undefined) await sender.close();
       await parser.close();
       await health.flush();
     })
@@ -299,7 +327,7 @@ export function createMailer(options: MailerOptions): Mailer {
   };
 }
 
-/** The test hook `dieOnOrderId`: kills the process when that order starts being read (SIGKILL: no exit handler, no log flush, as after an abort). */
+/** The test hooks `dieOnOrderId` and `dieAfterSendOrderId`: kill the process when that order reaches the hook (SIGKILL: no exit handler, no log flush, as after an abort). */
 function dieOn(orderId: string): (fileName: string) => void {
   return (fileName) => {
     if (orderIdOf(fileName) === orderId) process.kill(process.pid, 'SIGKILL');

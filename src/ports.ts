@@ -33,6 +33,17 @@ export interface ResolvedOrder {
   errorMail: Address[];
   /** Stable across crashes: derived from the order id only. */
   messageId: string;
+  /** The company's DKIM key (`companies.<Empresa>.dkim`): every message of the order is signed with it. */
+  dkim?: DkimKey;
+  /** The company's HTML envelope (absolute `file`; `key` names it in the configuration), for an HTML body only; read at send time. */
+  envelope?: { file: string; key: string };
+}
+
+/** What nodemailer's DKIM signer takes (its per-message `dkim` option); `privateKey` is a secret (PEM). */
+export interface DkimKey {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
 }
 
 /** An attachment after path mapping and containment checks. */
@@ -52,6 +63,32 @@ export interface ResolvedAttachment {
   content?: Buffer;
 }
 
+/** A file's name as sent, its size and SHA-256 (hex). */
+export interface DigestedFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * What the SMTP pool learnt while a message went out (io/smtp/proof.ts),
+ * beyond nodemailer's own info: the digest of the exact bytes the server
+ * received and the connection that carried them; the acuse's facts
+ * (order/acuse.ts).
+ */
+export interface SendProof {
+  size: number;
+  sha256: string;
+  /** Epoch ms when the server's final reply arrived. */
+  acceptedAt: number;
+  server: { host: string; port: number };
+  tls: { used: boolean; protocol: string | null };
+  envelopeFrom: string;
+  attachments: DigestedFile[];
+  /** The exact bytes sent, when the pool was asked to keep them (`keepEml`). */
+  eml?: Uint8Array;
+}
+
 export interface SendResult {
   messageId: string;
   accepted: string[];
@@ -59,6 +96,8 @@ export interface SendResult {
   rejected: { address: string; response?: string }[];
   /** The server's final reply to DATA. */
   response: string;
+  /** The digest of the bytes sent and the connection that carried them (the acuse, order/acuse.ts); absent from pools that do not learn it. */
+  proof?: SendProof;
 }
 
 /** Sends one message; rejects with a MailerError whose code says temporary or permanent. */

@@ -41,6 +41,8 @@ const EXPECTED: Record<ErrorCode, RetryClass> = {
   ATTACHMENT_OUTSIDE: 'never',
   ATTACHMENT_MISSING: 'never',
   ATTACHMENT_UNREADABLE: 'never',
+  ENVELOPE_MISSING: 'never',
+  ENVELOPE_INVALID: 'never',
   SMTP_CONNECTION: 'schedule',
   SMTP_TIMEOUT: 'schedule',
   SMTP_TEMPORARY: 'schedule',

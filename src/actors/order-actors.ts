@@ -16,6 +16,8 @@ import { incompleteError } from '../order/complete.js';
 import type { Notifier, OrderStore, PersistedOrderState, ResolvedOrder, Sender, SendResult } from '../ports.js';
 import type { ResolvedAttachment } from '../ports.js';
 import type { RecentParses } from './parse-cache.js';
+import { withEnvelope } from '../order/envelope.js';
+import type { AcuseBook } from '../io/store/acuse.js';
 
 export interface OrderActorDeps {
   config: Config;
@@ -36,6 +38,12 @@ export interface OrderActorDeps {
   parseIsolated?: (bytes: Buffer, fileName: string) => Promise<ParseResult>;
   /** Called as an order starts being read (main.ts's test hook that ends the process there). */
   onLoad?: (fileName: string) => void;
+  /** Reads a company's HTML envelope (io/host/envelope.ts), rejecting with ENVELOPE_MISSING / ENVELOPE_INVALID; absent = bodies sent as they are. */
+  readEnvelope?: (file: string, key: string) => Promise<string>;
+  /** The acuse de envío of each send (io/store/acuse.ts); none when absent. */
+  acuse?: Pick<AcuseBook, 'begin' | 'accepted' | 'abandon'>;
+  /** Called once the server accepted an order's message and its acuse was written, before it is archived (the test hook that ends the process there). */
+  onSent?: (fileName: string) => void;
 }
 
 /** What `loadOrder` is asked: `quiet` when the order was read before (a retry), so its warnings are not logged again. */
@@ -153,17 +161,39 @@ export function createOrderActors(deps: OrderActorDeps) {
     ),
     loadOrder: fromPromise<LoadOrderOutput, { fileName: string; quiet?: boolean }>(({ input }) => loadOrder(deps, input.fileName, { quiet: input.quiet === true })),
     routeOrder: fromPromise<FailureRouting, RouteInput>(({ input }) => routeSetAside(deps, input)),
-    sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async ({ input }) => {
+    sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder; firstSeenAt?: number }>(async ({ input }) => {
       // Every attachment is checked before the SMTP conversation starts: never a partial e-mail.
       const attachments = await deps.resolveAttachments(input.resolved);
-      // Still ours? A machine that was stopped past the stale-claim time (frozen,
-      // asleep, cut off) finds here that another one took the order over, and
-      // sends nothing (CLAIM_LOST). Checked last: from here to the message being
-      // posted to the SMTP worker nothing waits (composing is synchronous), so
-      // only a message already handed over when the takeover happened can be
-      // sent by both machines (the spec's in-flight bound).
-      await deps.store.confirmClaim(input.resolved.order.fileName);
-      return deps.sender.send(input.resolved, attachments);
+      // The company's HTML envelope, read with the attachments: a missing one fails the order before anything is sent.
+      const envelope = input.resolved.envelope;
+      const resolved =
+        envelope === undefined || deps.readEnvelope === undefined
+          ? input.resolved
+          : withEnvelope(input.resolved, await deps.readEnvelope(envelope.file, envelope.key));
+      const acuseOrder = { resolved: input.resolved, ...(input.firstSeenAt !== undefined && { detectedAt: input.firstSeenAt }) };
+      // The try is on record before the message can reach the server: a process that ends meanwhile leaves it as "unknown".
+      const startedAt = deps.acuse === undefined ? 0 : await deps.acuse.begin(acuseOrder);
+      let result: SendResult;
+      try {
+        // Still ours? A machine that was stopped past the stale-claim time (frozen,
+        // asleep, cut off) finds here that another one took the order over, and
+        // sends nothing (CLAIM_LOST). Checked last: from here to the message being
+        // posted to the SMTP worker nothing waits (composing is synchronous), so
+        // only a message already handed over when the takeover happened can be
+        // sent by both machines (the spec's in-flight bound).
+        await deps.store.confirmClaim(input.resolved.order.fileName);
+        result = await deps.sender.send(resolved, attachments);
+      } catch (error) {
+        await deps.acuse?.abandon(acuseOrder, startedAt);
+        throw error;
+      }
+      // Never fails the order: a record that cannot be written is reported by the book (acuse.missing).
+      await deps.acuse?.accepted(acuseOrder, startedAt, result);
+      deps.onSent?.(input.resolved.order.fileName);
+      // The kept bytes are on disk (or reported); the machine's context must not hold them.
+      if (result.proof?.eml === undefined) return result;
+      const { eml: _kept, ...proof } = result.proof;
+      return { ...result, proof };
     }),
     saveState: fromPromise<void, { fileName: string; state: PersistedOrderState }>(({ input }) =>
       deps.store.saveState(input.fileName, input.state),

@@ -53,5 +53,6 @@ export function toSendResult(info: SmtpSendInfo, fallbackMessageId: string): Sen
       return response === undefined ? { address } : { address, response };
     }),
     response: info.response ?? '',
+    ...(info.proof !== undefined && { proof: info.proof }),
   };
 }

@@ -8,7 +8,10 @@
  * - every reason an order would fail for is listed at once: all parse errors;
  *   when it parses, every missing setting AND every bad attachment (each
  *   attachment is checked on its own, not only the first bad one);
- * - the SMTP password is never printed, in text or JSON;
+ * - the SMTP password and the DKIM key are never printed, in text or JSON
+ *   (the signature is shown by its `d=` and `s=`);
+ * - a company's HTML envelope is read as at send time, so a missing one is
+ *   listed among the problems;
  * - an order named by its id (or a bare file name that is not a file here) is
  *   looked for where the mailer keeps orders (`locateOrder`: order folder,
  *   claimed, deferred, `errores/`, `enviados/`); the report says where it was
@@ -21,6 +24,7 @@ import { isMailerError, type MailerError } from '../errors.js';
 import { describeError, formatLocalTime } from '../text/errors.js';
 import { resolveAttachments } from '../io/store/attachments.js';
 import { readFileBytes } from '../io/store/inspect.js';
+import { readEnvelope } from '../io/host/envelope.js';
 import { incompleteError } from '../order/complete.js';
 import { parseOrder } from '../order/parse.js';
 import { resolveOrder } from '../order/resolve.js';
@@ -55,6 +59,10 @@ export interface CheckedOrder {
   logSuccess: boolean;
   errorMail: string[];
   messageId: string;
+  /** The DKIM signature the message would carry (`d=`, `s=`; never the key), or null when the company signs nothing. */
+  dkim: { domain: string; selector: string } | null;
+  /** The company's HTML envelope the body would be placed in (checked: it exists and has its marker). */
+  envelope?: string;
 }
 
 export interface CheckReport {
@@ -131,7 +139,12 @@ export async function checkOrder(config: Config, file: string): Promise<CheckRep
   const order = parsed.order;
   const resolved = resolveOrder(order, config);
   const attachments = await checkAttachments(order, config);
-  const errors = [...(resolved.ok ? [] : resolved.errors), ...attachments.errors];
+  const envelope = resolved.ok ? resolved.resolved.envelope : undefined;
+  const envelopeErrors = envelope === undefined ? [] : await readEnvelope(envelope.file, envelope.key).then(() => [], (error: unknown) => {
+    if (!isMailerError(error)) throw error;
+    return [error as MailerError];
+  });
+  const errors = [...(resolved.ok ? [] : resolved.errors), ...attachments.errors, ...envelopeErrors];
   const base = { file, orderId: order.id, warnings: parsed.warnings };
   if (!resolved.ok || errors.length > 0) return { ...base, ok: false, problems: errors.map((e) => problemOf(e, lang)) };
   const r = resolved.resolved;
@@ -154,12 +167,14 @@ export async function checkOrder(config: Config, file: string): Promise<CheckRep
       logSuccess: r.logSuccess,
       errorMail: r.errorMail.map(addressText),
       messageId: r.messageId,
+      dkim: r.dkim === undefined ? null : { domain: r.dkim.domainName, selector: r.dkim.keySelector },
+      ...(r.envelope !== undefined && { envelope: r.envelope.file }),
     },
   };
 }
 
 /** Whether `ref` names a file to check as it is: one that exists, or a path (it has a folder in it; a missing one is reported as unreadable). */
-async function isFileRef(ref: string): Promise<boolean> {
+export async function isFileRef(ref: string): Promise<boolean> {
   if (/[\\/]/.test(ref)) return true;
   return fs.stat(ref).then(
     (info) => info.isFile(),
@@ -217,7 +232,8 @@ const TEXT = {
     body: 'Cuerpo', text: 'texto', html: 'HTML', server: 'Servidor SMTP', security: 'Seguridad', user: 'Usuario',
     attachments: 'Adjuntos', none: '(ninguno)', afterSend: 'Después de enviar', logSuccess: 'Registrar envíos',
     errorMail: 'Avisar fallas a', messageId: 'Message-ID', yes: 'sí', no: 'no', bytes: 'bytes', starttls: 'STARTTLS si el servidor lo ofrece',
-    warnings: 'Advertencias',
+    warnings: 'Advertencias', dkim: 'Firma DKIM', signed: 'sí, d={domain} s={selector}', unsigned: 'no (la empresa no tiene «dkim» en la configuración)',
+    envelope: 'Sobre HTML',
   },
   en: {
     found: 'The order "{id}" was found {where}',
@@ -228,7 +244,8 @@ const TEXT = {
     body: 'Body', text: 'text', html: 'HTML', server: 'SMTP server', security: 'Security', user: 'User',
     attachments: 'Attachments', none: '(none)', afterSend: 'After sending', logSuccess: 'Log successes',
     errorMail: 'Failures reported to', messageId: 'Message-ID', yes: 'yes', no: 'no', bytes: 'bytes', starttls: 'STARTTLS when the server offers it',
-    warnings: 'Warnings',
+    warnings: 'Warnings', dkim: 'DKIM signature', signed: 'yes, d={domain} s={selector}', unsigned: 'no (the company has no "dkim" in the configuration)',
+    envelope: 'HTML envelope',
   },
 } as const;
 
@@ -258,6 +275,7 @@ export function formatCheck(report: CheckReport, lang: Language): string {
     ...(o.replyTo.length > 0 ? [field(tx.replyTo, list(o.replyTo))] : []),
     field(tx.subject, o.subject),
     field(tx.body, o.body === 'html' ? tx.html : tx.text),
+    ...(o.envelope !== undefined ? [field(tx.envelope, o.envelope)] : []),
     field(tx.server, `${o.smtp.host}:${o.smtp.port}`),
     field(tx.security, o.smtp.security ?? tx.starttls),
     ...(o.smtp.user !== undefined ? [field(tx.user, o.smtp.user)] : []),
@@ -267,6 +285,7 @@ export function formatCheck(report: CheckReport, lang: Language): string {
     field(tx.logSuccess, o.logSuccess ? tx.yes : tx.no),
     field(tx.errorMail, list(o.errorMail)),
     field(tx.messageId, o.messageId),
+    field(tx.dkim, o.dkim === null ? tx.unsigned : tx.signed.replace('{domain}', o.dkim.domain).replace('{selector}', o.dkim.selector)),
     ...(report.warnings.length > 0 ? [field(tx.warnings, report.warnings.join('; '))] : []),
   ];
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;

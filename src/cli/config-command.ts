@@ -11,6 +11,8 @@
  */
 import type { Command } from 'commander';
 import { maskConfig } from '../config/load.js';
+import { PROCESS_WIDE_KEYS } from '../config/schema.js';
+import { foldersOf } from '../config/folders.js';
 import type { Config, Language } from '../config/types.js';
 import { ErrorCodes, isMailerError } from '../errors.js';
 import { t } from '../text/messages.js';
@@ -56,15 +58,48 @@ export async function printConfig(options: ConfigOptions, env: Record<string, st
     }
     throw error;
   }
-  // The folders first: they are what an operator checks before anything else.
-  const { dir, attachments, workDir, ...rest } = config;
-  const masked = maskConfig({ dir, attachments, workDir, ...rest });
+  const masked = maskConfig(shownConfig(config));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
   } else {
-    process.stdout.write(`${[HEADER[config.language], ...formatConfig(masked)].join('\n')}\n`);
+    process.stdout.write(`${[HEADER[config.language], ...dkimLines(config), ...formatConfig(textShape(masked))].join('\n')}\n`);
   }
   return ExitCode.OK;
+}
+
+/**
+ * What `config` shows, folders first (what an operator checks before anything
+ * else). With a `folders` list: the process-wide settings, then each folder's
+ * complete configuration (config/folders.ts), inherited values included.
+ */
+function shownConfig(config: Config): Record<string, unknown> {
+  const ordered = ({ dir, attachments, workDir, folders: _folders, ...rest }: Config): Record<string, unknown> => ({ dir, attachments, workDir, ...rest });
+  if (config.folders === undefined) return ordered(config);
+  const wide = Object.fromEntries(PROCESS_WIDE_KEYS.filter((key) => key in config && key !== 'folders').map((key) => [key, config[key as keyof Config]]));
+  return { ...wide, language: config.language, verbose: config.verbose, folders: config.folders.map(ordered) };
+}
+
+/** Which companies' mail is signed, and with which `d=` and `s=` (never the key): one line per signing company, one for the rest. */
+function dkimLines(config: Config): string[] {
+  const lang = config.language;
+  const signed = new Map<string, string>();
+  const unsigned = new Set<string>();
+  for (const folder of foldersOf(config)) {
+    for (const [name, profile] of Object.entries(folder.companies)) {
+      const dkim = profile.dkim;
+      if (dkim === undefined) unsigned.add(name);
+      else signed.set(`${name} ${dkim.domain} ${dkim.selector}`, t('config.dkim_signed', lang, { company: name, domain: dkim.domain, selector: dkim.selector }));
+    }
+  }
+  return [...signed.values(), ...(unsigned.size > 0 ? [t('config.dkim_none', lang, { companies: [...unsigned].join(', ') })] : [])];
+}
+
+/** For the `key = value` text: the folders as `folders[0].dir = …` lines rather than one JSON list. */
+function textShape(shown: unknown): unknown {
+  const record = shown as Record<string, unknown>;
+  if (!Array.isArray(record.folders)) return shown;
+  const { folders, ...rest } = record;
+  return { ...rest, ...Object.fromEntries(folders.map((folder: unknown, i) => [`folders[${i}]`, folder])) };
 }
 
 /**

@@ -4,6 +4,8 @@
  * the common options (`--dir`, `--attachments`, `--error-mail`, `--config`,
  * `--language`: ./options.ts), exits 2 on a configuration error like `run`, 1
  * when the answer is "nothing found" / "invalid" / "could not", 0 otherwise.
+ * With a `folders` list each covers every folder (./every-folder.ts), and
+ * `--dir` narrows it to one.
  */
 import type { Command } from 'commander';
 import type { Config, Language } from '../config/types.js';
@@ -12,12 +14,15 @@ import { describeError } from '../text/errors.js';
 import { loadConfig } from '../io/host/config-file.js';
 import { ExitCode } from './exit-codes.js';
 import { configOrExit } from './options.js';
-import { checkRef, formatCheck, formatNotFound, orderDirOf } from './check.js';
+import { formatCheck, formatNotFound, orderDirOf } from './check.js';
+import { foldersOf } from '../config/folders.js';
+import { checkInEveryFolder, gatherEveryStatus, gatherEveryTrace, reportsOf, retryEveryFolder, traceJson } from './every-folder.js';
 import { h } from './help.js';
 import { addCommonOptions, type CommonOptions } from './options.js';
-import { formatRetry, matchedAnything, retryOrders } from './retry.js';
-import { formatStatus, gatherStatus, statusExitCode } from './status.js';
-import { formatTrace, gatherTrace } from './trace.js';
+import { formatRetry, matchedAnything } from './retry.js';
+import { formatStatus, statusExitCode } from './status.js';
+import { formatTrace } from './trace.js';
+import { formatAcuse, lookUpAcuse } from './acuse.js';
 
 interface InspectOptions extends CommonOptions {
   json?: boolean;
@@ -78,8 +83,8 @@ export function registerInspectCommands(
     async (options: InspectOptions) => {
       setExitCode(
         await withConfig(options, async (config) => {
-          const report = await gatherStatus(config);
-          process.stdout.write(options.json ? json(report) : formatStatus(report, config.language));
+          const report = await gatherEveryStatus(config);
+          process.stdout.write(options.json ? json(report) : reportsOf(report).map((r) => formatStatus(r, config.language)).join('\n'));
           return statusExitCode(report);
         }),
       );
@@ -91,13 +96,29 @@ export function registerInspectCommands(
   }).action(async (id: string, options: InspectOptions) => {
     setExitCode(
       await withConfig(options, async (config) => {
-        const result = await gatherTrace(config, id);
-        if (result.entries.length === 0) {
-          process.stderr.write(formatTrace(result, config.language));
+        const results = await gatherEveryTrace(config, id);
+        const several = foldersOf(config).length > 1;
+        if (results[0]!.result.entries.length === 0) {
+          process.stderr.write(formatTrace(results[0]!.result, config.language));
           return ExitCode.FAILED;
         }
-        process.stdout.write(options.json ? json(result.entries) : formatTrace(result, config.language));
+        // With several folders, each folder's timeline under its folder's line.
+        const text = results.map(({ dir, result }) => `${several ? `${dir}\n` : ''}${formatTrace(result, config.language)}`).join('\n');
+        process.stdout.write(options.json ? json(traceJson(results, several)) : text);
         return ExitCode.OK;
+      }),
+    );
+  });
+
+  addOptions(program.command('acuse').argument(`<${h('arg.id_name', lang)}>`, h('arg.id', lang)).description(h('cmd.acuse', lang)), lang, {
+    json: true,
+  }).action(async (id: string, options: InspectOptions) => {
+    setExitCode(
+      await withConfig(options, async (config) => {
+        const shown = formatAcuse(await lookUpAcuse(config, id), options.json === true, config.language);
+        if (shown.stdout !== undefined) process.stdout.write(shown.stdout);
+        if (shown.stderr !== undefined) process.stderr.write(shown.stderr);
+        return shown.found ? ExitCode.OK : ExitCode.FAILED;
       }),
     );
   });
@@ -107,7 +128,7 @@ export function registerInspectCommands(
   }).action(async (file: string, options: InspectOptions) => {
     setExitCode(
       await withConfig(await checkOptions(file, options), async (config) => {
-        const report = await checkRef(config, file);
+        const report = await checkInEveryFolder(config, file);
         if ('notFound' in report) {
           if (options.json) process.stdout.write(json(report));
           else process.stderr.write(formatNotFound(report, config.language));
@@ -132,7 +153,7 @@ export function registerInspectCommands(
       setExitCode(
         await withConfig(options, async (config) => {
           const target = options.failed ? { failed: true } : { id: id! };
-          const report = await retryOrders(config, target);
+          const report = await retryEveryFolder(config, target);
           const ok = matchedAnything(report) && report.errors.length === 0;
           (matchedAnything(report) ? process.stdout : process.stderr).write(formatRetry(report, target, config.language));
           return ok ? ExitCode.OK : ExitCode.FAILED;

@@ -25,9 +25,11 @@ export interface CommonOptions {
   retry?: string;
   verbose?: boolean;
   language?: string;
+  /** `run --ui [HOST:]PORT`: `true` without a value. */
+  ui?: string | true;
 }
 
-const FLAG_KEYS = ['dir', 'attachments', 'errorMail', 'config', 'poll', 'retry', 'verbose', 'language'] as const;
+const FLAG_KEYS = ['dir', 'attachments', 'errorMail', 'config', 'poll', 'retry', 'verbose', 'language', 'ui'] as const;
 
 /** The flags given on the command line (unset options are left out, so lower layers apply). */
 export function flagsOf(options: CommonOptions): Partial<Flags> {

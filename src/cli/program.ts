@@ -34,7 +34,9 @@ export async function runCli(argv: string[]): Promise<number> {
     .description(h('cmd.program', lang))
     .version(packageVersion(), '-V, --version', h('help.version', lang))
     .exitOverride();
-  addSendingOptions(addCommonOptions(program.command('run').description(h('cmd.run', lang)), lang), lang, { poll: true }).action(
+  addSendingOptions(addCommonOptions(program.command('run').description(h('cmd.run', lang)), lang), lang, { poll: true })
+    .option(h('flags.ui', lang), h('opt.ui', lang))
+    .action(
     async (options: CommonOptions) => {
       exitCode = await runMailerCommand('run', options);
     },

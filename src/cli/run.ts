@@ -12,16 +12,21 @@ import { acquireInstanceLock, orderFolderState, untilFolderExists, type AcquireR
 import { Events } from '../io/log/events.js';
 import { createLogger, registerSecret } from '../io/log/log.js';
 import { systemLogOption } from '../io/log/eventlog.js';
-import { createMailer, type LockLoss, type StopProgress } from '../mailer.js';
+import { createMailer, type LockLoss, type MailerOptions, type StopProgress } from '../mailer.js';
+import { foldersOf } from '../config/folders.js';
+import { shortFsError } from '../io/host/health.js';
+import { createThreadedTransportPool, type ThreadedTransportPool } from '../io/smtp/threads.js';
 import { testHooksFromEnv } from './test-hooks.js';
+import { startStatusWindow, type StatusWindow } from './ui.js';
 import type { Counts, SupervisorMode } from '../machines/supervisor-types.js';
-import { ExitCode, onceExitCode } from './exit-codes.js';
+import { ExitCode, onceExitCode, worstExitCode } from './exit-codes.js';
 import { configOrExit, type CommonOptions } from './options.js';
 
 function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.smtp.password) secrets.push(config.smtp.password);
   for (const profile of Object.values(config.companies)) if (profile.smtp?.password) secrets.push(profile.smtp.password);
+  for (const profile of Object.values(config.companies)) if (profile.dkim?.privateKey) secrets.push(profile.dkim.privateKey);
   return secrets;
 }
 
@@ -45,7 +50,8 @@ export function summaryOf(counts: Counts, lang: Language): string {
 
 /**
  * `run` and `once`: lock, log, start the supervisor, wait for it, map its
- * result to an exit status.
+ * result to an exit status; with a `folders` list in the configuration
+ * (config/folders.ts), the same for every folder in one process.
  *
  * When the lock is lost while the mailer runs (the order folder removed or
  * restored, a share remounted: src/io/host/lock.ts notices within about a second),
@@ -60,45 +66,183 @@ export function summaryOf(counts: Counts, lang: Language): string {
  * `once` so too, while `run` says so at error level on the terminal (the log
  * file lives in that folder), checks again every few seconds and starts as
  * soon as the folder exists (a share mounted after the service started).
+ *
+ * Several folders: each is served as above by a supervisor of its own (its
+ * own lanes, connection and per-minute limits, log, claims and parse
+ * thread); they share the process, its stop signals and one SMTP worker pool
+ * (its thread sends for every folder, each send asynchronous, so no folder's
+ * slow server holds up another's). A burst in one folder thus delays another
+ * folder's order no more than a burst of one company delays another's within
+ * a folder (test/reliability/fairness.test.ts, test/e2e/folders.test.ts:
+ * within 2 s). Every folder's lock is taken before any starts: another
+ * mailer on any of them ends the start with status 3 naming that folder,
+ * the locks taken released. After that,
+ * what happens to one folder (missing, not a folder, unreadable, its lock
+ * lost or taken) is said and handled for that folder alone: `run` waits for
+ * a missing, unusable or lost folder while the others work. The exit status
+ * is the worst of the folders' (`worstExitCode`).
  */
 export async function runMailerCommand(mode: SupervisorMode, options: CommonOptions): Promise<number> {
   const config = await configOrExit(options);
   if (typeof config === 'number') return config;
+  const folders = foldersOf(config);
+  const shared: FolderShared = {};
+  const several = folders.length > 1;
+  const taken = several ? await takeEveryLock(folders, config.language) : new Map<Config, InstanceLock>();
+  if (typeof taken === 'number') return taken;
+  // The status window (`run --ui`): one per process, fed by every folder's mailer.
+  const window = mode === 'run' ? await openStatusWindow(config) : undefined;
+  if (typeof window === 'number') {
+    await Promise.all([...taken.values()].map((held) => held.release().catch(() => {})));
+    return window;
+  }
+  if (window !== undefined) Object.assign(shared, { inspect: window.inspect, watchLog: window.watchLog });
+  if (several) shared.pool = sharedPool(folders);
+  try {
+    const results = await Promise.all(folders.map((folder) => runFolder(mode, folder, shared, { several, lock: taken.get(folder) })));
+    // A second stop signal: every folder closed its log and released its lock; the sends cut off stay claimed for the next start.
+    if (results.some((r) => r.stoppedNow)) process.exit(ExitCode.QUEUED);
+    await shared.pool?.closeAll();
+    return worstExitCode(results.map((r) => r.code));
+  } finally {
+    await window?.close();
+  }
+}
+
+/**
+ * Starts the status window when `ui.listen` (or `--ui`) asks for one, with
+ * its lines (`ui.started`, `ui.failed`, `ui.error`) on the terminal, or the
+ * journal under a service: undefined without one, exit status 2 when it
+ * cannot listen (src/cli/ui.ts says why).
+ */
+async function openStatusWindow(config: Config): Promise<StatusWindow | number | undefined> {
+  if (config.ui.listen === null) return undefined;
+  registerSecret(config.ui.token);
+  const log = createLogger({ pretty: true, verbose: config.verbose, language: config.language, ...systemLogOption(config.language, () => log.logger) });
+  const window = await startStatusWindow(config, log.logger);
+  if (typeof window !== 'object') {
+    await log.close();
+    return window;
+  }
+  return {
+    ...window,
+    close: async () => {
+      await window.close();
+      await log.close();
+    },
+  };
+}
+
+/** The SMTP worker pool every folder's mailer shares: it hands back each message as sent when any folder keeps them (`keepEml`). */
+function sharedPool(folders: readonly Config[]): ThreadedTransportPool {
+  const { sendTimeoutMs } = testHooksFromEnv(process.env);
+  return createThreadedTransportPool({
+    ...(sendTimeoutMs !== undefined && { timeoutMs: sendTimeoutMs }),
+    ...(folders.some((folder) => folder.keepEml) && { keepMessage: true }),
+  });
+}
+
+/** What every folder's mailer of one process receives alike (createMailer options). */
+type FolderShared = Partial<Omit<MailerOptions, 'config' | 'mode' | 'logger' | 'acquireLock' | 'logFile'>> & {
+  /** The status window's (src/cli/ui.ts `StatusWindow.watchLog`): each folder's log is flushed before the window reads it. */
+  watchLog?: (flush: () => Promise<void>) => () => void;
+};
+
+/** How a folder's part of `run` or `once` ended. */
+interface FolderResult {
+  code: number;
+  /** Ended by a second stop signal: the process exits at once (status 4). */
+  stoppedNow?: true;
+}
+
+/**
+ * Takes the lock of every folder present before any starts; a folder that is
+ * missing or cannot be locked now is left to its own part of the run, which
+ * reports it. Another mailer on one of them: status 3 naming it, the locks
+ * taken released.
+ */
+async function takeEveryLock(folders: readonly Config[], lang: Language): Promise<Map<Config, InstanceLock> | number> {
+  const taken = new Map<Config, InstanceLock>();
+  for (const folder of folders) {
+    const lock = await lockIfFolder(folder).catch(() => undefined);
+    if (lock === undefined) continue;
+    if ('running' in lock) {
+      await Promise.all([...taken.values()].map((held) => held.release().catch(() => {})));
+      process.stderr.write(`${t('instance.running', lang, { ...lock.running, dir: folder.dir })}\n`);
+      return ExitCode.RUNNING;
+    }
+    taken.set(folder, lock);
+  }
+  return taken;
+}
+
+async function lockIfFolder(config: Config): Promise<AcquireResult | undefined> {
+  if ((await orderFolderState(config.dir)) !== 'folder') return undefined;
+  return acquireInstanceLock({ workDir: config.workDir, orderDir: config.dir, ...(config.hostId !== null && { hostId: config.hostId }) });
+}
+
+/** The state of a folder's path; with several folders, a path that cannot be looked at is `unreadable` (said, and waited for) instead of ending the process. */
+async function folderState(dir: string, several: boolean): Promise<'folder' | 'missing' | 'not_folder' | { unreadable: string }> {
+  if (!several) return orderFolderState(dir);
+  try {
+    return await orderFolderState(dir);
+  } catch (error) {
+    return { unreadable: shortFsError(error as Error) };
+  }
+}
+
+/** One folder's part of `run` or `once` (see runMailerCommand): `lock` is its lock when already taken. */
+async function runFolder(
+  mode: SupervisorMode,
+  config: Config,
+  shared: FolderShared,
+  { several, lock: takenLock }: { several: boolean; lock: InstanceLock | undefined },
+): Promise<FolderResult> {
   const lang = config.language;
   let lost: LockLoss | undefined;
   let missingSince: Date | undefined;
+  let first: InstanceLock | undefined = takenLock;
   for (;;) {
-    const state = await orderFolderState(config.dir);
-    if (state === 'not_folder' || (state === 'missing' && mode === 'once')) {
-      process.stderr.write(`${t(state === 'missing' ? 'folder.missing_once' : 'folder.not_a_folder', lang, { dir: config.dir })}\n`);
-      return ExitCode.USAGE;
-    }
-    if (state === 'missing') {
-      missingSince ??= new Date();
-      if (!(await folderAppears(config))) return ExitCode.OK;
-      continue;
-    }
     let lock: AcquireResult;
-    try {
-      lock = await acquireInstanceLock({
-        workDir: config.workDir,
-        orderDir: config.dir,
-        ...(config.hostId !== null && { hostId: config.hostId }),
-      });
-    } catch (error) {
-      // The folder went (or turned into a file) between the check and the lock: the check above says what to do.
-      if ((await orderFolderState(config.dir)) !== 'folder') continue;
-      throw error;
+    if (first !== undefined) {
+      lock = first;
+      first = undefined;
+    } else {
+      const state = await folderState(config.dir, several);
+      if (typeof state === 'object' && mode === 'once') {
+        process.stderr.write(`${t('folder.unreadable_once', lang, { dir: config.dir, reason: state.unreadable })}\n`);
+        return { code: ExitCode.USAGE };
+      }
+      if ((state === 'not_folder' && (!several || mode === 'once')) || (state === 'missing' && mode === 'once')) {
+        process.stderr.write(`${t(state === 'missing' ? 'folder.missing_once' : 'folder.not_a_folder', lang, { dir: config.dir })}\n`);
+        return { code: ExitCode.USAGE };
+      }
+      if (state !== 'folder') {
+        missingSince ??= new Date();
+        if (!(await folderAppears(config, state))) return { code: ExitCode.OK };
+        continue;
+      }
+      try {
+        lock = await acquireInstanceLock({
+          workDir: config.workDir,
+          orderDir: config.dir,
+          ...(config.hostId !== null && { hostId: config.hostId }),
+        });
+      } catch (error) {
+        // The folder went (or turned into a file) between the check and the lock: the check above says what to do.
+        if ((await folderState(config.dir, several)) !== 'folder') continue;
+        throw error;
+      }
     }
     if ('running' in lock) {
       process.stderr.write(`${t(lost === undefined ? 'instance.running' : 'instance.lock_taken', lang, { ...lock.running, dir: config.dir })}\n`);
-      return ExitCode.RUNNING;
+      return { code: ExitCode.RUNNING };
     }
-    const result = await runHoldingLock(mode, config, lock, lost, missingSince);
+    const result = await runHoldingLock(mode, config, lock, lost, shared, several, missingSince);
     missingSince = undefined;
-    if (result.lockLost === undefined || mode === 'once') return result.code;
+    if (result.lockLost === undefined || mode === 'once') return result;
     lost = result.lockLost;
-    if (!(await folderBack(config.dir, lang))) return ExitCode.OK;
+    if (!(await folderBack(config.dir, lang))) return { code: ExitCode.OK };
   }
 }
 
@@ -111,9 +255,11 @@ function missingFolderCheckMs(pollSeconds: number): number {
  * `run` before its order folder exists: says so at error level
  * (`folder.missing`) on the terminal, or the journal under a service, and
  * waits for the folder, never creating it. True once it is a folder, false
- * when a stop signal comes first.
+ * when a stop signal comes first. With several folders, a path that is a
+ * file or cannot be read is waited for the same way (the line's `problem`
+ * says which), while the other folders work.
  */
-async function folderAppears(config: Config): Promise<boolean> {
+async function folderAppears(config: Config, state: 'missing' | 'not_folder' | { unreadable: string }): Promise<boolean> {
   const everyMs = missingFolderCheckMs(config.poll);
   const log = createLogger({ pretty: true, verbose: config.verbose, language: config.language, ...systemLogOption(config.language, () => log.logger) });
   try {
@@ -121,11 +267,16 @@ async function folderAppears(config: Config): Promise<boolean> {
       untilFolderExists(config.dir, {
         stopped,
         everyMs,
-        onWait: () =>
-          log.logger.error(
-            { event: Events.FOLDER_MISSING, dir: config.dir, checkEveryMs: everyMs },
-            t('folder.missing_run', config.language, { dir: config.dir, every: everyMs / 1000 }),
-          ),
+        onWait: () => {
+          const every = everyMs / 1000;
+          if (state === 'missing') {
+            log.logger.error({ event: Events.FOLDER_MISSING, dir: config.dir, checkEveryMs: everyMs }, t('folder.missing_run', config.language, { dir: config.dir, every }));
+            return;
+          }
+          const reason = state === 'not_folder' ? t('folder.is_file', config.language) : state.unreadable;
+          const fields = { event: Events.FOLDER_MISSING, dir: config.dir, checkEveryMs: everyMs, problem: state === 'not_folder' ? 'not_folder' : 'unreadable', reason };
+          log.logger.error(fields, t('folder.unusable_run', config.language, { dir: config.dir, every, reason }));
+        },
       }),
     );
   } finally {
@@ -139,8 +290,10 @@ async function runHoldingLock(
   config: Config,
   lock: InstanceLock,
   lost: LockLoss | undefined,
+  shared: FolderShared,
+  several: boolean,
   missingSince?: Date,
-): Promise<{ code: number; lockLost?: LockLoss }> {
+): Promise<FolderResult & { lockLost?: LockLoss }> {
   const lang = config.language;
   for (const secret of secretsOf(config)) registerSecret(secret);
   const file = path.join(config.logDir ?? path.join(config.workDir, 'logs'), 'mailer.log');
@@ -167,6 +320,8 @@ async function runHoldingLock(
   }
   const started = mode === 'run' ? t('run.started', lang, { dir: config.dir, poll: config.poll }) : t('once.started', lang, { dir: config.dir });
   log.logger.info({ event: Events.SUPERVISOR_STARTED, mode, dir: config.dir }, started);
+  const { watchLog, ...mailerShared } = shared;
+  const unwatchLog = watchLog?.(log.flush);
   const mailer = createMailer({
     config,
     mode,
@@ -174,6 +329,7 @@ async function runHoldingLock(
     acquireLock: async () => ({ ok: true, handle: lock }),
     registerSecret,
     logFile: { file, onFileState: log.onFileState },
+    ...mailerShared,
     ...testHooksFromEnv(process.env),
   });
   let stopping = false;
@@ -195,12 +351,13 @@ async function runHoldingLock(
   try {
     const output = await Promise.race([mailer.done, stoppedNow]);
     if (output === 'now') {
-      // The orders in flight keep their claims: the next start resumes them. Their sends are cut off with the process.
-      await log.close();
+      // The orders in flight keep their claims: the next start resumes them. Their sends are cut off with the process (runMailerCommand exits).
       await lock.release().catch(() => {});
-      process.exit(ExitCode.QUEUED);
+      return { code: ExitCode.QUEUED, stoppedNow: true };
     }
-    log.logger.info({ event: Events.SUPERVISOR_STOPPED, counts: output.counts }, summaryOf(output.counts, lang));
+    // With several folders, each summary names its folder.
+    const summary = several ? `${config.dir}: ${summaryOf(output.counts, lang)}` : summaryOf(output.counts, lang);
+    log.logger.info({ event: Events.SUPERVISOR_STOPPED, dir: config.dir, counts: output.counts }, summary);
     if (output.lockError) return { code: ExitCode.RUNNING };
     if (output.lockLost !== undefined) {
       // `once` could not finish its pass: orders may be left, never "all sent".
@@ -213,6 +370,7 @@ async function runHoldingLock(
     return { code: code === ExitCode.OK && output.scanIncomplete ? ExitCode.QUEUED : code };
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
+    unwatchLog?.();
     await log.close();
   }
 }

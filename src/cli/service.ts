@@ -25,6 +25,7 @@ import { eventSourceCommand, schtasksCommand, taskName, windowsTaskXml } from '.
 import { ExitCode } from './exit-codes.js';
 import { h } from './help.js';
 import { languageOption } from './options.js';
+import { DEFAULT_UI_LISTEN, formatListen, parseListen } from '../config/ui-listen.js';
 
 type Platform = 'linux' | 'windows';
 type Lang = 'es' | 'en';
@@ -44,11 +45,17 @@ interface ServiceOptions {
   out?: string;
   unitDir?: string;
   language?: Lang;
+  /** `--ui [HOST:]PORT`: the service's `run` serves the status window (`true`: the default address). */
+  ui?: string | true;
   /** The language the command line was read in (`--config`'s `language`), for these messages when `--language` is not given; never passed to the service. */
   fallbackLanguage?: Lang;
 }
 
 const TEXT = {
+  badUi: {
+    es: '--ui debe ser PUERTO o HOST:PUERTO (una dirección IPv6 entre corchetes: [::1]:8025): {value}',
+    en: '--ui must be PORT or HOST:PORT (an IPv6 host in brackets: [::1]:8025): {value}',
+  },
   noTarget: {
     es: 'Aviso: no se indicó --config ni --dir; el servicio dependerá de MAILER_DIR en su entorno.',
     en: 'Warning: neither --config nor --dir was given; the service will depend on MAILER_DIR in its environment.',
@@ -112,6 +119,18 @@ function absolute(p: string, platform: Platform, lang: Lang): string {
   return path.resolve(p);
 }
 
+/**
+ * The `--ui` the service's `run` gets: the address normalised (`8025` →
+ * `127.0.0.1:8025`; without a value the default). Whether an address off
+ * this machine has its token is checked by `run`, which reads the configuration.
+ */
+function uiAddress(ui: string | true, lang: Lang): string {
+  if (ui === true) return DEFAULT_UI_LISTEN;
+  const address = parseListen(ui);
+  if (address === undefined) throw new MailerError(ErrorCodes.USAGE, say('badUi', lang, { value: ui }), { field: '--ui', value: ui });
+  return formatListen(address);
+}
+
 /** The arguments shared by both generators, from the command's options. */
 function target(options: ServiceOptions, platform: Platform, lang: Lang) {
   if (options.config === undefined && options.dir === undefined && options.envFile === undefined) {
@@ -129,6 +148,7 @@ function target(options: ServiceOptions, platform: Platform, lang: Lang) {
     ...(options.attachments !== undefined && { attachments: absolute(options.attachments, platform, lang) }),
     ...(options.errorMail !== undefined && { errorMail: options.errorMail }),
     ...(options.language !== undefined && { language: options.language }),
+    ...(options.ui !== undefined && { ui: uiAddress(options.ui, lang) }),
     ...(options.user !== undefined && { user: options.user }),
     ...(options.workingDir !== undefined && { workingDirectory: absolute(options.workingDir, platform, lang) }),
   };
@@ -223,6 +243,7 @@ function addServiceOptions(command: Command, lang: Lang): Command {
     .option(h('flags.attachments', lang), h('opt.service_attachments', lang))
     .option(h('flags.error_mail', lang), h('opt.service_error_mail', lang))
     .addOption(languageOption(lang, h('opt.service_language', lang)))
+    .option(h('flags.ui', lang), h('opt.service_ui', lang))
     .option(h('flags.name', lang), h('opt.name', lang), 'proscai-mailer')
     .option(h('flags.user', lang), h('opt.user', lang))
     .option(h('flags.node', lang), h('opt.node', lang))

@@ -78,6 +78,23 @@ export interface RecentFailure {
   company: string;
   /** ISO time the order failed (its note was written). */
   failedAt: string;
+  /** The order's `Para` addresses (`Name <address>` or `address`); empty when the order could not be read. */
+  to: string[];
+  /** The order's `Asunto` as written (any text: escape it where it is shown); empty when it could not be read. */
+  subject: string;
+  /**
+   * Why it failed: the first reason of its `order.failed` log line in the
+   * last 24 hours (an order refused for several reasons lists them all in its
+   * note); absent when the log has none (lines lost, or another machine failed it).
+   */
+  error?: FailureError;
+}
+
+/** A reason an order failed, as the log records it: enough to word it again in any language (text/errors.ts `describeError`). */
+export interface FailureError extends ErrorSummary {
+  field?: string;
+  value?: string;
+  smtpDiagnosis?: string;
 }
 
 /** Lines the log lost (a `log.lines_lost` line) in the period the report covers. */
@@ -104,6 +121,8 @@ export interface ErrorSummary {
 /**
  * Something that needs a person now; `code` is stable (scripts test it):
  * - `folder_missing`, `folder_not_folder`: the order folder (`dir`);
+ * - `folder_unreadable`: with several folders, one whose path cannot even
+ *   be looked at (`error`, say EACCES) (cli/every-folder.ts);
  * - `notices_failing`: failure notices cannot be sent through `server`;
  * - `log_not_writable`: the log `file` cannot be written (`since` when the
  *   mailer recorded it; without it, `status` found it itself);
@@ -113,6 +132,7 @@ export interface ErrorSummary {
  */
 export type Alert =
   | { code: 'folder_missing' | 'folder_not_folder'; dir: string }
+  | { code: 'folder_unreadable'; dir: string; error: string }
   | { code: 'notices_failing'; server: string; since: string; error: ErrorSummary }
   | { code: 'log_not_writable'; file: string; error: string; since?: string }
   | { code: 'claims_failing'; dir: string; error: string; since?: string }
@@ -125,7 +145,7 @@ export interface StatusReport {
   at: string;
   dir: string;
   /** Set when the order folder is missing or not a folder: nothing can be sent, and the counts are empty. */
-  folderProblem?: 'missing' | 'not_folder';
+  folderProblem?: 'missing' | 'not_folder' | 'unreadable';
   mailer: MailerProcess;
   companies: CompanyCounts[];
   totals: Counts;
@@ -172,6 +192,32 @@ const idOf = (fileName: string): string => orderIdOf(unnumberedName(fileName)) ?
 
 function companyOfBytes(bytes: Buffer | undefined, fileName: string, config: Config): string {
   return bytes === undefined ? UNKNOWN_LANE : laneLabel(laneOfParsed(parseOrder(bytes, fileName), config));
+}
+
+/** A failed order's company, recipients and subject (empty when it cannot be read or parsed). */
+function failedOrderOf(bytes: Buffer | undefined, fileName: string, config: Config): { company: string; to: string[]; subject: string } {
+  if (bytes === undefined) return { company: UNKNOWN_LANE, to: [], subject: '' };
+  const parsed = parseOrder(bytes, fileName);
+  const company = laneLabel(laneOfParsed(parsed, config));
+  if (!parsed.ok) return { company, to: [], subject: '' };
+  const to = parsed.order.to.map((a) => (a.name === '' ? a.address : `${a.name} <${a.address}>`));
+  return { company, to, subject: parsed.order.subject };
+}
+
+/** The first reason of an `order.failed` log line (its `reasons` are io/log/transitions.ts `errorFields`). */
+function failureErrorOf(entry: Record<string, unknown>): FailureError | undefined {
+  const first = Array.isArray(entry.reasons) ? (entry.reasons[0] as Record<string, unknown> | undefined) : undefined;
+  if (first === undefined || typeof first.errorCode !== 'string') return undefined;
+  const text = (key: string): string | undefined => (typeof first[key] === 'string' ? (first[key] as string) : undefined);
+  return {
+    code: first.errorCode,
+    message: text('error') ?? '',
+    ...(typeof first.smtpCode === 'number' && { smtpCode: first.smtpCode }),
+    ...(text('smtpResponse') !== undefined && { smtpResponse: text('smtpResponse') }),
+    ...(text('field') !== undefined && { field: text('field') }),
+    ...(text('value') !== undefined && { value: text('value') }),
+    ...(text('smtpDiagnosis') !== undefined && { smtpDiagnosis: text('smtpDiagnosis') }),
+  };
 }
 
 /** Reads the folders, the claims and the log; see the module comment. */
@@ -233,20 +279,30 @@ export async function gatherStatus(config: Config, now: Date = new Date()): Prom
   const failed: RecentFailure[] = [];
   for (const { fileName, failedAt } of await failedTimes(config.dir, await store.listFailed())) {
     if (failedAt.getTime() < since.getTime()) continue;
-    const company = companyOfBytes(await readFileIfPossible(path.join(config.dir, 'errores', fileName)), fileName, config);
+    const { company, to, subject } = failedOrderOf(await readFileIfPossible(path.join(config.dir, 'errores', fileName)), fileName, config);
     bump(company, 'failed24h');
-    failed.push({ fileName, orderId: idOf(fileName), company, failedAt: failedAt.toISOString() });
+    failed.push({ fileName, orderId: idOf(fileName), company, failedAt: failedAt.toISOString(), to, subject });
   }
 
   const recent = (time: unknown): boolean => typeof time === 'string' && Date.parse(time) >= since.getTime();
   // A log path that is not a file is an alert already (log_not_writable): the rest of the report still stands.
   const sent = (await isNotAFile(logFileOf(config))) ? { entries: [] } : await collectLogEntries(
     logFileOf(config),
-    (e) => (enteredState(e) === 'sent' && recent(e.time)) || (e.event === Events.LOG_LINES_LOST && recent(e.until)),
-    { since, contains: ['"to":"sent"', `"${Events.LOG_LINES_LOST}"`] },
+    (e) =>
+      (enteredState(e) === 'sent' && recent(e.time)) ||
+      (e.event === Events.LOG_LINES_LOST && recent(e.until)) ||
+      (e.event === Events.ORDER_FAILED && failed.length > 0 && recent(e.time)),
+    { since, contains: ['"to":"sent"', `"${Events.LOG_LINES_LOST}"`, `"${Events.ORDER_FAILED}"`] },
   );
   const logGaps: LogGap[] = [];
   for (const entry of sent.entries) {
+    if (entry.event === Events.ORDER_FAILED) {
+      // Oldest first: the last line of an order failed twice (retried) wins.
+      const error = failureErrorOf(entry);
+      const id = String(entry.orderId ?? '').toLowerCase();
+      for (const f of failed) if (error !== undefined && f.orderId.toLowerCase() === id) f.error = error;
+      continue;
+    }
     if (entry.event === Events.ORDER_TRANSITION) {
       bump(laneLabel(entry.company), 'sent24h');
       continue;
@@ -289,6 +345,7 @@ const TEXT = {
     notices: 'Atención: los avisos de error no se pueden enviar desde {server}: {error} (fallan desde {since}; se reintentan solos).',
     missing: 'Atención: la carpeta de órdenes {dir} no existe; no se envía nada hasta que exista (revise la ruta o que la unidad de red esté conectada).',
     notFolder: 'Atención: la ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envía nada.',
+    unreadable: 'Atención: no se puede leer la carpeta de órdenes {dir} ({error}); no se envía nada de ella (revise los permisos de la cuenta del servicio o la unidad de red).',
     running: 'Mailer: en ejecución (pid {pid}, desde {since})',
     runningUnknown: 'Mailer: en ejecución',
     stopped: 'Mailer: no está en ejecución (las órdenes esperan a «proscai-mailer run» o «once»)',
@@ -313,6 +370,7 @@ const TEXT = {
     notices: 'Warning: failure notices cannot be sent through {server}: {error} (failing since {since}; retried automatically).',
     missing: 'Warning: the order folder {dir} does not exist; nothing is sent until it does (check the path, or that the network share is mounted).',
     notFolder: 'Warning: the order folder path {dir} is a file, not a folder; nothing is sent.',
+    unreadable: 'Warning: the order folder {dir} cannot be read ({error}); nothing is sent from it (check the service account\'s permissions, or the network share).',
     running: 'Mailer: running (pid {pid}, since {since})',
     runningUnknown: 'Mailer: running',
     stopped: 'Mailer: not running (orders wait for "proscai-mailer run" or "once")',
@@ -369,6 +427,8 @@ export function alertLine(alert: Alert, lang: Language): string {
       return fill(tx.missing, { dir: alert.dir });
     case 'folder_not_folder':
       return fill(tx.notFolder, { dir: alert.dir });
+    case 'folder_unreadable':
+      return fill(tx.unreadable, { dir: alert.dir, error: alert.error });
     case 'notices_failing':
       return fill(tx.notices, { server: alert.server, error: errorLine(alert.error), since: local(alert.since) });
     case 'log_not_writable':

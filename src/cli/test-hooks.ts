@@ -9,13 +9,16 @@
  * that is held open or still being written is waited for before it is left
  * for the next pass; `PROSCAI_MAILER_TEST_DIE_ON_ORDER` an order id whose
  * reading makes the process kill itself at once, with no handler running (as
- * an out-of-memory abort or a killed service ends it: the crash-loop tests).
+ * an out-of-memory abort or a killed service ends it: the crash-loop tests);
+ * `PROSCAI_MAILER_TEST_DIE_AFTER_SEND` an order id whose message, once the
+ * server accepted it and its acuse was written, makes the process kill itself
+ * before the order is archived (the re-send after a crash the acuse records).
  * Deliberately not configuration keys: no operator should need them, and an
  * unset or invalid value leaves the production behaviour untouched.
  */
 import type { MailerOptions } from '../mailer.js';
 
-export type TestHooks = Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs' | 'dieOnOrderId'>;
+export type TestHooks = Pick<MailerOptions, 'sendTimeoutMs' | 'archiveRetryMs' | 'readyWaitMs' | 'dieOnOrderId' | 'dieAfterSendOrderId'>;
 
 export function testHooksFromEnv(env: Record<string, string | undefined>): TestHooks {
   const ms = (name: string): number | undefined => {
@@ -26,7 +29,9 @@ export function testHooksFromEnv(env: Record<string, string | undefined>): TestH
   const archiveRetryMs = ms('PROSCAI_MAILER_TEST_ARCHIVE_RETRY_MS');
   const readyWaitMs = ms('PROSCAI_MAILER_TEST_READY_WAIT_MS');
   const dieOnOrderId = env.PROSCAI_MAILER_TEST_DIE_ON_ORDER || undefined;
+  const dieAfterSendOrderId = env.PROSCAI_MAILER_TEST_DIE_AFTER_SEND || undefined;
   return {
+    ...(dieAfterSendOrderId !== undefined && { dieAfterSendOrderId }),
     ...(dieOnOrderId !== undefined && { dieOnOrderId }),
     ...(sendTimeoutMs !== undefined && { sendTimeoutMs }),
     ...(archiveRetryMs !== undefined && { archiveRetryMs }),

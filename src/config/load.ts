@@ -15,7 +15,9 @@
  */
 import path from 'node:path';
 import { ErrorCodes, MailerError } from '../errors.js';
-import type { CompanyProfile, Config, Language, NotifyRoute, SmtpProfile } from './types.js';
+import type { CompanyProfile, Config, DkimProfile, Language, NotifyRoute, SmtpProfile, UiConfig } from './types.js';
+import { DEFAULT_UI_LISTEN, formatListen, isLoopbackHost, parseListen } from './ui-listen.js';
+import { checkFolders, entryLayer, folderAt } from './folders.js';
 import { addressList, bool, configError, int, oneOf, str, topRules, validateFile, LANGUAGES, type Rule } from './schema.js';
 
 /** Command-line options that feed the configuration (strings as commander hands them, or already parsed). */
@@ -30,6 +32,8 @@ export interface Flags {
   retry: number[] | string;
   verbose: boolean;
   language: Language | string;
+  /** `run --ui [HOST:]PORT`; `true` when given without a value (DEFAULT_UI_LISTEN). */
+  ui: string | true;
 }
 
 export interface BuildConfigInput {
@@ -60,6 +64,7 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   afterSend: 'CONSERVAR',
   recycleDir: null,
   logSuccess: false,
+  keepEml: false,
   logDir: null,
   logKeepDays: 30,
   logMaxBytes: 50 * 1024 * 1024,
@@ -77,6 +82,7 @@ export const DEFAULTS: Omit<Config, 'dir' | 'attachments' | 'workDir'> = {
   incompleteSettleSeconds: 60,
   fsMode: 'auto',
   verbose: false,
+  ui: { listen: null, token: null },
 };
 
 const ENV = { dir: 'MAILER_DIR', attachments: 'MAILER_ATTACHMENT_PATH', errorMail: 'CFD_MAIL_ERR_MAIL' } as const;
@@ -99,6 +105,7 @@ export function buildConfig(input: BuildConfigInput): Config {
   const file = input.file === undefined ? {} : inFile(() => validateFile(input.file), input.fileName);
   const env = envValues(input.env);
   const flags = flagValues(input.flags);
+  if (file.folders !== undefined) return withFolders(input, file);
 
   const pick = (key: string): { value: unknown; base: string } | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], base: cwd };
@@ -131,7 +138,75 @@ export function buildConfig(input: BuildConfigInput): Config {
   merged.companies = inFile(() => companies(merged, input.env, fileBase), input.fileName);
   const notify = merged.notify as NotifyRoute | null;
   if (notify !== null) merged.notify = inFile(() => ({ ...notify, smtp: smtpOf(notify.smtp, 'notify.smtp', input.env, fileBase) }), input.fileName);
+  merged.ui = uiOf(file.ui as RawUi | undefined, flags.ui as string | undefined, input.env, input.fileName);
   return deepFreeze(merged as unknown as Config);
+}
+
+type RawUi = { listen?: string | null; token?: string; tokenEnv?: string };
+
+/**
+ * The status window's settings: the `--ui` flag's address over the file's
+ * `ui.listen`, normalised to `HOST:PORT`; the token from `ui.token` or the
+ * variable `ui.tokenEnv` names. A non-loopback address without a token is
+ * refused (anyone on the network could open the window and retry orders).
+ */
+function uiOf(raw: RawUi | undefined, flag: string | undefined, env: Record<string, string | undefined>, fileName: string | undefined): UiConfig {
+  const token = inFile(() => {
+    if (raw?.tokenEnv === undefined) return raw?.token ?? null;
+    if (raw.token !== undefined) configError('ui.token', 'give either "token" or "tokenEnv", not both');
+    const value = env[raw.tokenEnv];
+    return value === undefined || value === '' ? configError('ui.tokenEnv', `the environment variable ${raw.tokenEnv} is not set`) : value;
+  }, fileName);
+  const [text, key] = flag !== undefined ? [flag, '--ui'] : [raw?.listen ?? null, 'ui.listen'];
+  if (text === null) return { listen: null, token };
+  const address = parseListen(text);
+  const check = () => {
+    if (address === undefined) configError(key, 'must be PORT or HOST:PORT (an IPv6 host in brackets: [::1]:8025)', text);
+    if (!isLoopbackHost(address.host) && token === null) {
+      configError(key, 'a status window on an address other than 127.0.0.1, ::1 or localhost needs "ui.token" or "ui.tokenEnv"', text);
+    }
+    return address;
+  };
+  return { listen: formatListen(flag !== undefined ? check() : inFile(check, fileName)), token };
+}
+
+/**
+ * A file with a `folders` list (config/folders.ts): the top level is built
+ * first (its problems named as usual), then every entry as a configuration
+ * of its own (its problems named `folders[i]: …`), then the folders are
+ * checked against each other. `--dir` narrows to one folder: the entry with
+ * that folder, or, for a folder not in the list, the top-level settings with
+ * that folder. Without it, the result is the top level over the first
+ * folder, carrying every folder in `folders`.
+ */
+function withFolders(input: BuildConfigInput, file: Record<string, unknown>): Config {
+  const { folders, ...fileTop } = file;
+  if (fileTop.dir !== undefined) inFile(() => configError('dir', 'with a "folders" list, each folder gives its own "dir"'), input.fileName);
+  // CFD_MAIL_ERR_MAIL stands for the top level (an entry's own errorMail wins); the folder variables name one ERP's folder.
+  const { MAILER_DIR: _dir, MAILER_ATTACHMENT_PATH: _attachments, CFD_MAIL_ERR_MAIL: errorMail, ...env } = input.env;
+  const top = { ...fileTop, ...envValues({ CFD_MAIL_ERR_MAIL: errorMail }) };
+  const { dir: narrowed, ...flags } = input.flags;
+  const build = (layer: Record<string, unknown>, layerFlags: Partial<Flags>): Config => buildConfig({ ...input, env, file: layer, flags: layerFlags });
+  const entries = folders as Record<string, unknown>[];
+  const first = build({ ...top, dir: entries[0]!.dir }, flags);
+  const configs = entries.map((entry, i) => inEntry(i, () => build(entryLayer(top, entry), flags)));
+  inFile(() => checkFolders(configs), input.fileName);
+  if (narrowed !== undefined) return folderAt(configs, path.resolve(input.cwd ?? process.cwd(), narrowed)) ?? build(top, input.flags);
+  return deepFreeze({ ...first, folders: configs });
+}
+
+/** Names the `folders` entry in errors raised while building it. */
+function inEntry<T>(index: number, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof MailerError)) throw err;
+    const at = `folders[${index}]`;
+    throw new MailerError(ErrorCodes.CONFIG_INVALID, `${at}: ${err.message}`, {
+      field: err.field === undefined ? at : `${at}.${err.field}`,
+      ...(err.value !== undefined && { value: err.value }),
+    });
+  }
 }
 
 /** Adds the file name to errors raised while checking the file's contents. */
@@ -165,6 +240,7 @@ const flagRules: Record<string, { name: string; rule: Rule }> = {
   retry: { name: '--retry', rule: (v, p) => (typeof v === 'string' ? parseRetryList(v) : topRules.retry(v, p)) },
   verbose: { name: '--verbose', rule: bool },
   language: { name: '--language', rule: oneOf(LANGUAGES) },
+  ui: { name: '--ui', rule: (v) => (v === true ? DEFAULT_UI_LISTEN : v) },
 };
 
 /** Commander hands numbers over as text: `"300"` counts as 300, `"5m"` stays text and is refused. */
@@ -227,9 +303,26 @@ function companies(merged: Record<string, unknown>, env: Record<string, string |
       ...(raw.smtp !== undefined && { smtp: smtpOf(raw.smtp, `companies.${name}.smtp`, env, base) }),
       maxConnections: raw.maxConnections ?? (merged.maxConnections as number),
       perMinute: raw.perMinute !== undefined ? raw.perMinute : (merged.perMinute as number | null),
+      ...(raw.dkim !== undefined && { dkim: dkimOf(raw.dkim, `companies.${name}.dkim`, env, base) }),
+      ...(raw.htmlEnvelope !== undefined && { htmlEnvelope: path.resolve(base, raw.htmlEnvelope) }),
     };
   }
   return out;
+}
+
+/**
+ * A company's DKIM settings as the mailer uses them: `privateKeyFile` made
+ * absolute (from the configuration file's folder), `privateKeyEnv`'s value
+ * in `privateKey`. Reading the file and checking the key is
+ * io/host/dkim-keys.ts's job.
+ */
+function dkimOf(dkim: DkimProfile, key: string, env: Record<string, string | undefined>, base: string): DkimProfile {
+  if (dkim.privateKeyFile !== undefined) return { ...dkim, privateKeyFile: path.resolve(base, dkim.privateKeyFile) };
+  const name = dkim.privateKeyEnv ?? '';
+  const value = env[name];
+  if (value === undefined || value.trim() === '') configError(`${key}.privateKeyEnv`, `the environment variable ${name} is not set`);
+  // A key pasted into one line of a service definition keeps its line breaks as `\n`.
+  return { ...dkim, privateKey: value.includes('\n') ? value : value.replaceAll('\\n', '\n') };
 }
 
 /** Freezes every nested object, so no part of the program can change the configuration after start. */
@@ -241,12 +334,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const SECRET_KEY = /pass|secret|token/i;
+const SECRET_KEY = /pass|secret|token|^privateKey$/i;
 
 /**
  * A deep copy fit for printing (`proscai-mailer config`): every value under a
- * key that looks secret (`password`, `passwordEnv`, `*token*`, `*secret*`) is
- * replaced by `********`.
+ * key that looks secret (`password`, `passwordEnv`, `*token*`, `*secret*`,
+ * a DKIM `privateKey`) is replaced by `********`.
  */
 export function maskConfig(config: unknown): unknown {
   if (Array.isArray(config)) return config.map(maskConfig);

@@ -140,12 +140,39 @@ export const smtpRules = {
   ca: str,
 } as const;
 
+/** A DNS name in ASCII (an internationalised one in its `xn--` form), as `d=` and `s=` of a DKIM signature need. */
+function dnsName(what: string): Rule {
+  const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+  const pattern = new RegExp(`^${label}(?:\\.${label})*$`);
+  return (v, p) => {
+    const text = str(v, p) as string;
+    return pattern.test(text) ? text.toLowerCase() : configError(p, `must be ${what} of letters, digits, "-" and "." (an accented domain in its xn-- form)`, v);
+  };
+}
+
+export const dkimRules = {
+  domain: dnsName('a domain'),
+  selector: dnsName('a selector'),
+  privateKeyFile: str,
+  privateKeyEnv: str,
+} as const;
+
+/** A company's DKIM key: `domain`, `selector`, and exactly one of `privateKeyFile` and `privateKeyEnv`. */
+const dkim: Rule = (v, p) => {
+  const out = object(dkimRules, ['domain', 'selector'])(v, p) as Record<string, unknown>;
+  if (out.privateKeyFile !== undefined && out.privateKeyEnv !== undefined) configError(p, 'give either "privateKeyFile" or "privateKeyEnv", not both');
+  if (out.privateKeyFile === undefined && out.privateKeyEnv === undefined) configError(p, 'needs "privateKeyFile" or "privateKeyEnv"');
+  return out;
+};
+
 export const companyRules = {
   smtp: object(smtpRules, ['host']),
   from: address,
   errorMail: addressList,
   maxConnections: int(1),
   perMinute: nullable(int(1)),
+  dkim,
+  htmlEnvelope: str,
 } as const;
 
 /** A company profile must say which server to use: a missing `smtp` is reported as a missing host. */
@@ -162,6 +189,37 @@ export const notifyRules = {
   from: address,
 } as const;
 
+/** The status window: `listen` (`HOST:PORT` or `PORT`), and a token inline or through an environment variable. */
+export const uiRules = {
+  listen: nullable(str),
+  token: secret,
+  tokenEnv: str,
+} as const;
+
+/** Keys that belong to the whole process, never to one folder of a `folders` list. */
+export const PROCESS_WIDE_KEYS: readonly string[] = ['hostId', 'ui', 'folders'];
+
+/**
+ * One entry of `folders`: its `dir` and any per-folder key of the top level
+ * (read when called, so every key added to `topRules` is per-folder unless
+ * listed in PROCESS_WIDE_KEYS).
+ */
+const folderEntry: Rule = (v, p) => {
+  if (isPlainObject(v)) {
+    if (v.dir === undefined) configError(p, 'every folder needs "dir"');
+    const wide = Object.keys(v).find((key) => PROCESS_WIDE_KEYS.includes(key));
+    if (wide !== undefined) configError(`${p}.${wide}`, 'is set for the whole process, at the top level, not per folder');
+  }
+  const rules = Object.fromEntries(Object.entries(topRules).filter(([key]) => !PROCESS_WIDE_KEYS.includes(key)));
+  return object(rules)(v, p);
+};
+
+/** The `folders` list (config/folders.ts): at least one entry. */
+const folderList: Rule = (v, p) => {
+  if (Array.isArray(v) && v.length === 0) configError(p, 'must list at least one folder');
+  return list(folderEntry)(v, p);
+};
+
 /** Exactly the keys of the spec's example plus the mailer's own settings. */
 export const topRules = {
   dir: str,
@@ -172,6 +230,7 @@ export const topRules = {
   afterSend: oneOf(AFTER_SEND),
   recycleDir: nullable(str),
   logSuccess: bool,
+  keepEml: bool,
   logDir: nullable(str),
   logKeepDays: int(1, 3650, ' of days'),
   logMaxBytes: int(64 * 1024, Number.MAX_SAFE_INTEGER, ' of bytes'),
@@ -189,6 +248,8 @@ export const topRules = {
   notify: nullable(object(notifyRules, ['smtp', 'from'])),
   incompleteSettleSeconds: int(1, 3600, ' of seconds'),
   fsMode: oneOf(FS_MODES),
+  ui: object(uiRules),
+  folders: folderList,
 } as const;
 
 /** Validates a parsed configuration file; returns its normalised top-level values. */

@@ -40,6 +40,29 @@ export interface CompanyProfile {
   maxConnections: number;
   /** Messages per minute for this company; null = no limit. */
   perMinute: number | null;
+  /** Signs every message of this company with DKIM (nodemailer's signer); absent = unsigned. */
+  dkim?: DkimProfile;
+  /**
+   * HTML file into which each HTML body of this company is placed, at the
+   * marker ENVELOPE_MARKER (order/envelope.ts); absolute after loading (a
+   * relative path is taken from the configuration file's folder). Read at
+   * send time: a missing file fails that order, not the mailer.
+   */
+  htmlEnvelope?: string;
+}
+
+/**
+ * A company's DKIM signing key: `d=` and `s=` of the signature, the key
+ * from a PEM file or an environment variable. After loading, `privateKey`
+ * holds the PEM text (a secret: masked in the log and in `config` output),
+ * checked to be an RSA private key, and `privateKeyFile` is absolute.
+ */
+export interface DkimProfile {
+  domain: string;
+  selector: string;
+  privateKeyFile?: string;
+  privateKeyEnv?: string;
+  privateKey?: string;
 }
 
 /** The configuration's `notify` object: the server and sender of every failure notice. */
@@ -63,6 +86,8 @@ export interface Config {
   /** Folder used instead of the system recycle bin for RECICLAR; null = the system's. */
   recycleDir: string | null;
   logSuccess: boolean;
+  /** Keep each sent message exactly as sent (`<order file>.eml`) beside its acuse de envío (default false). */
+  keepEml: boolean;
   /** Folder of the log file; null = `<workDir>/logs`. */
   logDir: string | null;
   /** Days rotated log files (`mailer-YYYY-MM-DD*.log`) are kept (default 30). */
@@ -115,4 +140,25 @@ export interface Config {
   fsMode: FsMode;
   /** Print every transition on the terminal. */
   verbose: boolean;
+  /**
+   * Set only when the file has a `folders` list and no `--dir` narrows it:
+   * each folder's complete configuration (config/folders.ts). Read it through
+   * `foldersOf`, never directly; the top level's own `dir`, `attachments` and
+   * `workDir` are then the first folder's.
+   */
+  folders?: readonly Config[];
+  /** The status window `run` serves (issue 16); `listen` null = none. */
+  ui: UiConfig;
+}
+
+/**
+ * The status window's address and token. `listen` is `HOST:PORT` (an IPv6
+ * host in brackets), normalised at load from `PORT` or `HOST:PORT`; a
+ * non-loopback host is only accepted with a token. `token` holds `ui.token`
+ * or the value of the variable `ui.tokenEnv` names: a secret, masked in the
+ * log and in `config` output, never served.
+ */
+export interface UiConfig {
+  listen: string | null;
+  token: string | null;
 }

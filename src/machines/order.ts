@@ -104,7 +104,7 @@ export const orderMachine = setup({
     claimOrder: fromPromise<ClaimOutput, { fileName: string }>(async () => notProvided('claimOrder')),
     loadState: fromPromise<PersistedOrderState | undefined, { fileName: string }>(async () => notProvided('loadState')),
     loadOrder: fromPromise<LoadOrderOutput, { fileName: string; quiet?: boolean }>(async () => notProvided('loadOrder')),
-    sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder }>(async () => notProvided('sendOrder')),
+    sendOrder: fromPromise<SendResult, { resolved: ResolvedOrder; firstSeenAt?: number }>(async () => notProvided('sendOrder')),
     saveState: fromPromise<void, { fileName: string; state: PersistedOrderState }>(async () => notProvided('saveState')),
     archiveSent: fromPromise<void, { fileName: string; afterSend: AfterSend }>(async () => notProvided('archiveSent')),
     archiveFailed: fromPromise<void, ArchiveFailedInput>(async () => notProvided('archiveFailed')),
@@ -309,7 +309,7 @@ export const orderMachine = setup({
       entry: assign(({ context }) => ({ attempts: context.attempts + 1 })),
       invoke: {
         src: 'sendOrder',
-        input: ({ context }) => ({ resolved: context.resolved! }),
+        input: ({ context }) => ({ resolved: context.resolved!, firstSeenAt: context.firstSeenAt }),
         onDone: {
           target: 'sent',
           actions: assign(({ event }) => ({ result: event.output, sentAt: Date.now(), outcome: 'sent' as const })),

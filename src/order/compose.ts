@@ -12,7 +12,10 @@
  *   whatever `nombre` or the path said;
  * - an HTML body is sent as multipart/alternative: `html` plus the plain-text
  *   alternative the parser derived from it;
- * - the Message-ID is `resolved.messageId`, stable for an order id.
+ * - the Message-ID is `resolved.messageId`, stable for an order id;
+ * - a company with a DKIM key (`resolved.dkim`) gets nodemailer's own signer
+ *   (its per-message `dkim` option): the signature covers the message as it
+ *   leaves, attachments included.
  */
 import { domainToASCII } from 'node:url';
 
@@ -64,6 +67,7 @@ export function composeMessage(
     message.text = order.body.text;
   }
   if (options.date !== undefined) message.date = options.date;
+  if (resolved.dkim !== undefined) message.dkim = { ...resolved.dkim };
   return message;
 }
 

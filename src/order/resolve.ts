@@ -16,7 +16,7 @@
  */
 import { ErrorCodes, MailerError } from '../errors.js';
 import type { CompanyProfile, Config, SmtpProfile } from '../config/types.js';
-import type { ResolvedOrder, ResolvedSmtp } from '../ports.js';
+import type { DkimKey, ResolvedOrder, ResolvedSmtp } from '../ports.js';
 import { addressOf, addressesOf } from './addresses.js';
 import { messageIdFor } from './compose.js';
 import { laneKey } from './lane.js';
@@ -32,10 +32,15 @@ export const DEFAULT_TIMEOUT_MINUTES = 2;
 
 /** The company's profile, looked up ignoring case and surrounding spaces. */
 export function findProfile(config: Config, company: string | undefined): CompanyProfile | undefined {
+  const key = profileName(config, company);
+  return key === undefined ? undefined : config.companies[key];
+}
+
+/** The company's name as the configuration writes it (`companies.<name>`), looked up like `findProfile`. */
+export function profileName(config: Pick<Config, 'companies'>, company: string | undefined): string | undefined {
   if (company === undefined || company.trim() === '') return undefined;
   const wanted = company.trim().toUpperCase();
-  const key = Object.keys(config.companies).find((k) => k.trim().toUpperCase() === wanted);
-  return key === undefined ? undefined : config.companies[key];
+  return Object.keys(config.companies).find((k) => k.trim().toUpperCase() === wanted);
 }
 
 /** Fills every default; reports all missing required fields at once. */
@@ -70,8 +75,25 @@ export function resolveOrder(order: Order, config: Config): ResolveResult {
       logSuccess: order.logSuccess ?? config.logSuccess,
       errorMail: order.errorMail.length > 0 ? order.errorMail : configuredErrorMail(profile, config),
       messageId: messageIdFor(order.id, from.address),
+      ...dkimOf(profile),
+      ...envelopeOf(config, order),
     },
   };
+}
+
+/** The company's HTML envelope, for an HTML body (plain text is sent as it is). */
+function envelopeOf(config: Config, order: Order): { envelope?: { file: string; key: string } } {
+  const name = profileName(config, order.company);
+  const file = name === undefined ? undefined : config.companies[name]!.htmlEnvelope;
+  if (file === undefined || order.body.kind !== 'html') return {};
+  return { envelope: { file, key: `companies.${name}.htmlEnvelope` } };
+}
+
+/** The company's signing key as nodemailer takes it; nothing when the company signs nothing (or its key was not loaded). */
+export function dkimOf(profile: CompanyProfile | undefined): { dkim?: DkimKey } {
+  const dkim = profile?.dkim;
+  if (dkim?.privateKey === undefined) return {};
+  return { dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey } };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SystemdUnitOptions {
   attachments?: string;
   errorMail?: string;
   language?: string;
+  /** `--ui HOST:PORT` passed to `run`: the service serves the status window. */
+  ui?: string;
   workingDirectory?: string;
   /** `User=`; default root (systemd's default for system units). */
   user?: string;
@@ -105,7 +107,7 @@ export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([
 ]);
 
 /** What the service's command line is made of. */
-export type ServiceArgsOptions = Pick<SystemdUnitOptions, 'execPath' | 'script' | 'configFile' | 'dir' | 'attachments' | 'errorMail' | 'language'>;
+export type ServiceArgsOptions = Pick<SystemdUnitOptions, 'execPath' | 'script' | 'configFile' | 'dir' | 'attachments' | 'errorMail' | 'language' | 'ui'>;
 
 /** The argv the service runs, unquoted (shared with the Windows task): `run` with the common options given. */
 export function serviceArgs(opts: ServiceArgsOptions): string[] {
@@ -120,6 +122,7 @@ export function serviceArgs(opts: ServiceArgsOptions): string[] {
     ...option('--attachments', opts.attachments),
     ...option('--error-mail', opts.errorMail),
     ...option('--language', opts.language),
+    ...option('--ui', opts.ui),
   ];
 }
 

@@ -83,6 +83,13 @@ function malformedSentence(p: Parts & { xml: XmlProblem }): Bi {
 /** ` (se buscó en /srv/adjuntos/FACT-1.pdf)`: where the mailer looked for an attachment, when it knows. */
 const lookedAt = (p: Parts, es: string, en: string): Bi => (p.path === '' ? { es: '', en: '' } : { es: `${es} ${p.path}`, en: `${en} ${p.path}` });
 
+/** Why an envelope cannot be used, by the `value` io/host/envelope.ts gives ENVELOPE_INVALID (else an errno code: not readable). */
+const ENVELOPE_PROBLEMS: Record<string, Bi> = {
+  'no-marker': { es: 'no contiene la marca {{CUERPO}}, que indica dónde va el cuerpo del mensaje', en: 'does not contain the marker {{CUERPO}}, which says where the message body goes' },
+  'many-markers': { es: 'contiene la marca {{CUERPO}} más de una vez; debe aparecer exactamente una', en: 'contains the marker {{CUERPO}} more than once; it must appear exactly once' },
+  'not-a-file': { es: 'es una carpeta, no un archivo', en: 'is a folder, not a file' },
+};
+
 /** One sentence per code: `[es, en]`, from the error's parts. */
 const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   ORDER_UNREADABLE: (p) => ({ es: `No se pudo leer el archivo de la orden${withColon(p.message)}`, en: `The order file could not be read${withColon(p.message)}` }),
@@ -112,6 +119,17 @@ const SENTENCES: Record<ErrorCode, (p: Parts) => Bi> = {
   ATTACHMENT_UNREADABLE: (p) => {
     const at = lookedAt(p, ':', ':');
     return { es: `El adjunto «${p.value}» (campo ${p.field || 'Adjuntos/Archivo'}) no se pudo leer${at.es}`, en: `The attachment "${p.value}" (field ${p.field || 'Adjuntos/Archivo'}) could not be read${at.en}` };
+  },
+  ENVELOPE_MISSING: (p) => ({
+    es: `El sobre HTML de la empresa no existe: se buscó en ${p.path || p.value} («${p.field}» en la configuración); no se envió nada`,
+    en: `The company's HTML envelope does not exist: looked for at ${p.path || p.value} ("${p.field}" in the configuration); nothing was sent`,
+  }),
+  ENVELOPE_INVALID: (p) => {
+    const why = ENVELOPE_PROBLEMS[p.value] ?? { es: `no se pudo leer (${p.value || p.message})`, en: `could not be read (${p.value || p.message})` };
+    return {
+      es: `El sobre HTML de la empresa ${p.path} («${p.field}» en la configuración) ${why.es}; no se envió nada`,
+      en: `The company's HTML envelope ${p.path} ("${p.field}" in the configuration) ${why.en}; nothing was sent`,
+    };
   },
   SMTP_CONNECTION: (p) => ({ es: `No se pudo conectar con el servidor SMTP${withColon(p.reply)}`, en: `Could not connect to the SMTP server${withColon(p.reply)}` }),
   SMTP_TIMEOUT: (p) => ({ es: `El servidor SMTP no respondió a tiempo${withColon(p.reply)}`, en: `The SMTP server did not answer in time${withColon(p.reply)}` }),
@@ -222,7 +240,7 @@ export function describeError(error: AnyError, lang: Language): string {
   return extra.length > 0 ? `${text} (${extra.join(', ')}).` : `${text}.`;
 }
 
-type Kind = 'order' | 'attachment' | 'auth' | 'tls' | 'recipients' | 'server' | 'files' | 'partial' | 'internal' | SmtpDiagnosis;
+type Kind = 'order' | 'attachment' | 'envelope' | 'auth' | 'tls' | 'recipients' | 'server' | 'files' | 'partial' | 'internal' | SmtpDiagnosis;
 
 /** The kind of an error: what its SMTP reply points at when that is known, else its code's. */
 function kindOfError(error: AnyError): Kind {
@@ -233,6 +251,7 @@ function kindOf(code: ErrorCode): Kind {
   if (code === 'ORDER_CRASHED_MAILER') return 'internal'; // nothing to fix in the order as far as anyone knows: why the process stopped is in the log
   if (code.startsWith('ORDER_')) return 'order';
   if (code.startsWith('ATTACHMENT_')) return 'attachment';
+  if (code.startsWith('ENVELOPE_')) return 'envelope';
   if (code === 'SMTP_AUTH') return 'auth';
   if (code === 'SMTP_TLS') return 'tls';
   if (code === 'SMTP_PERMANENT' || code === 'SMTP_ALL_RECIPIENTS_REJECTED' || code === 'SMTP_SMTPUTF8_UNSUPPORTED') return 'recipients';
@@ -250,6 +269,10 @@ const WHAT_TO_DO: Record<Kind, Bi> = {
   attachment: {
     es: 'Verifique que el archivo adjunto exista en la ruta donde se buscó, se pueda leer y esté dentro de la carpeta de adjuntos; después use «proscai-mailer retry {id}», que mueve la orden de errores/ a la carpeta de órdenes, o muévala usted (no la copie): una copia que se quede en errores/ se enviaría otra vez con «proscai-mailer retry --failed».',
     en: 'Check that the attached file exists at the path where it was looked for, is readable and lies inside the attachment folder; then use "proscai-mailer retry {id}", which moves the order from errores/ back to the order folder, or move it yourself (do not copy it): a copy left in errores/ would be sent again by "proscai-mailer retry --failed".',
+  },
+  envelope: {
+    es: 'Ponga el archivo del sobre HTML en la ruta indicada, con la marca {{CUERPO}} exactamente una vez donde va el cuerpo (o corrija «htmlEnvelope» en el perfil de la empresa y reinicie el servicio); después use «proscai-mailer retry {id}», que mueve la orden de errores/ a la carpeta de órdenes.',
+    en: 'Put the HTML envelope file at the path named, with the marker {{CUERPO}} exactly once where the body goes (or correct "htmlEnvelope" in the company\'s profile and restart the service); then use "proscai-mailer retry {id}", which moves the order from errores/ back to the order folder.',
   },
   auth: {
     es: 'Revise el usuario y la contraseña SMTP (en la orden o en el perfil de la empresa en la configuración); después use «proscai-mailer retry {id}».',

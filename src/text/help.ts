@@ -26,6 +26,10 @@ export const HELP_TEXT = {
     en: 'orders waiting, in progress, deferred, failed and sent, per company, and what needs attention',
   },
   'cmd.trace': { es: 'la historia de una orden según el registro (log)', en: 'the timeline of one order from the log' },
+  'cmd.acuse': {
+    es: 'el acuse de envío de una orden enviada: qué servidor la aceptó, cuándo, con qué respuesta, y la huella SHA-256 del mensaje y sus adjuntos',
+    en: 'the proof of sending (acuse) of a sent order: which server accepted it, when, with what reply, and the SHA-256 of the message and its attachments',
+  },
   'cmd.check': { es: 'valida una orden y muestra lo que se enviaría, sin enviar', en: 'validate an order and show what would be sent, without sending' },
   'cmd.retry': { es: 'devuelve a la cola una orden fallida (o pospuesta)', en: 'put a failed (or deferred) order back in the queue' },
   'cmd.send_test': {
@@ -57,7 +61,10 @@ export const HELP_TEXT = {
 
   // Options shared by every command that reads the folder or the configuration.
   'flags.dir': { es: '--dir <carpeta>', en: '--dir <folder>' },
-  'opt.dir': { es: 'carpeta de órdenes (MAILER_DIR)', en: 'order folder (MAILER_DIR)' },
+  'opt.dir': {
+    es: 'carpeta de órdenes (MAILER_DIR); si la configuración tiene varias, solo esa',
+    en: 'order folder (MAILER_DIR); when the configuration lists several, that one only',
+  },
   'flags.attachments': { es: '--attachments <carpeta>', en: '--attachments <folder>' },
   'opt.attachments': {
     es: 'carpeta de adjuntos (MAILER_ATTACHMENT_PATH; predeterminada: la de órdenes)',
@@ -82,6 +89,15 @@ export const HELP_TEXT = {
     en: 'seconds before each further try of a temporarily failed order',
   },
   'opt.verbose': { es: 'muestra en la terminal cada paso de cada orden', en: 'print every state transition of every order' },
+  'flags.ui': { es: '--ui [[host:]puerto]', en: '--ui [[host:]port]' },
+  'opt.service_ui': {
+    es: 'el servicio sirve la ventana de estado en esa dirección (sin valor: 127.0.0.1:8025)',
+    en: 'the service serves the status window on that address (without a value: 127.0.0.1:8025)',
+  },
+  'opt.ui': {
+    es: 'sirve la ventana de estado en esa dirección (sin valor: 127.0.0.1:8025); fuera de este equipo exige ui.token',
+    en: 'serve the status window on that address (without a value: 127.0.0.1:8025); off this machine it needs ui.token',
+  },
 
   // Options of the other commands.
   'opt.json': { es: 'imprime un documento JSON, para scripts', en: 'print one JSON document for scripts' },

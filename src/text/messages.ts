@@ -42,6 +42,15 @@ export const MESSAGES = {
     es: 'La carpeta de órdenes {dir} ya existe (faltaba desde las {since}); proscai-mailer empieza a trabajar.',
     en: 'The order folder {dir} exists now (missing since {since}); proscai-mailer starts working.',
   },
+  'folder.unusable_run': {
+    es: 'No se puede usar la carpeta de órdenes {dir} ({reason}): no se envía nada de ella hasta que se pueda (se revisa cada {every} s); las demás carpetas siguen trabajando.',
+    en: 'The order folder {dir} cannot be used ({reason}): nothing is sent from it until it can (checked every {every} s); the other folders carry on.',
+  },
+  'folder.unreadable_once': {
+    es: 'No se puede leer la carpeta de órdenes {dir} ({reason}); no se envió nada de ella (estado de salida 2).',
+    en: 'The order folder {dir} cannot be read ({reason}); nothing was sent from it (exit status 2).',
+  },
+  'folder.is_file': { es: 'es un archivo, no una carpeta', en: 'it is a file, not a folder' },
   'folder.not_a_folder': {
     es: 'La ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envió nada (estado de salida 2). Indique la carpeta con --dir, MAILER_DIR o «dir» en la configuración.',
     en: 'The order folder path {dir} is a file, not a folder; nothing was sent (exit status 2). Give the folder with --dir, MAILER_DIR or "dir" in the configuration.',
@@ -58,6 +67,14 @@ export const MESSAGES = {
     es: 'No se pudo escribir en el registro de eventos de Windows ({reason}); los errores siguen en este registro. Registre el origen de eventos como administrador (vea docs/operations.md).',
     en: 'The Windows event log could not be written ({reason}); errors are still in this log. Register the event source as administrator (see docs/operations.md).',
   },
+  'acuse.missing': {
+    es: 'La orden {fileName} se envió, pero su acuse de envío no se pudo guardar ({reason}): no tendrá comprobante. Libere espacio en el disco o dé permiso de escritura a la cuenta del servicio.',
+    en: 'The order {fileName} was sent, but its proof of sending (acuse) could not be saved ({reason}): it will have none. Free disk space or give the service account write permission.',
+  },
+  'acuse.problem': {
+    es: 'No se pudo escribir un archivo del acuse de envío de {fileName} ({reason}); el envío sigue.',
+    en: 'A file of the proof of sending (acuse) of {fileName} could not be written ({reason}); sending goes on.',
+  },
   'health.write_failed': {
     es: 'No se pudo escribir el archivo de estado que lee «proscai-mailer status» ({reason}); status revisa las carpetas por su cuenta.',
     en: 'The state file that "proscai-mailer status" reads could not be written ({reason}); status checks the folders itself.',
@@ -65,6 +82,14 @@ export const MESSAGES = {
   'config.invalid': {
     es: 'La configuración no es válida: {reason}',
     en: 'The configuration is invalid: {reason}',
+  },
+  'config.dkim_signed': {
+    es: '# Firma DKIM de {company}: d={domain} s={selector} (la clave no se muestra)',
+    en: '# DKIM signature of {company}: d={domain} s={selector} (the key is not shown)',
+  },
+  'config.dkim_none': {
+    es: '# Sin firma DKIM: {companies}',
+    en: '# No DKIM signature: {companies}',
   },
   usage: {
     es: [
@@ -81,6 +106,7 @@ export const MESSAGES = {
       '  --retry LISTA             esperas entre reintentos en segundos, p. ej. 60,120,300',
       '  --language es|en          idioma de los mensajes',
       '  --verbose                 muestra cada paso en la terminal',
+      '  --ui [HOST:]PUERTO        run: sirve la ventana de estado (sin valor: 127.0.0.1:8025)',
       'Estado de salida de once: 0 todo enviado, 1 alguna falló, 4 alguna quedó para otra pasada (el registro dice por qué),',
       '2 error de uso o de configuración, 3 otro proscai-mailer ya trabaja sobre la carpeta.',
     ].join('\n'),
@@ -98,6 +124,7 @@ export const MESSAGES = {
       '  --retry LIST              seconds to wait between retries, e.g. 60,120,300',
       '  --language es|en          language of the messages',
       '  --verbose                 show every step on the terminal',
+      '  --ui [HOST:]PORT          run: serve the status window (without a value: 127.0.0.1:8025)',
       'Exit status of once: 0 all sent, 1 some failed, 4 some left for a later pass (the log says why),',
       '2 usage or configuration error, 3 another proscai-mailer is working on the folder.',
     ].join('\n'),
@@ -105,6 +132,26 @@ export const MESSAGES = {
   'run.started': {
     es: 'proscai-mailer vigila {dir} (revisión completa cada {poll} s).',
     en: 'proscai-mailer is watching {dir} (full rescan every {poll} s).',
+  },
+  'ui.started': {
+    es: 'ventana de estado en {url}',
+    en: 'status window at {url}',
+  },
+  'ui.started_token': {
+    es: 'ventana de estado en {url} (pide el token de ui.token: ábrala como {url}?token=…)',
+    en: 'status window at {url} (it asks for the ui.token token: open it as {url}?token=…)',
+  },
+  'ui.unauthorized': {
+    es: 'Esta ventana de estado pide el token de acceso (ui.token): ábrala como /?token=<token>, o pídalo al administrador.',
+    en: 'This status window asks for its access token (ui.token): open it as /?token=<token>, or ask the administrator for it.',
+  },
+  'ui.in_use': {
+    es: 'no se puede abrir la ventana de estado en {address}: la dirección ya está en uso (¿otro proscai-mailer con --ui, u otro programa?). Elija otro puerto con --ui o ui.listen.',
+    en: 'cannot open the status window on {address}: the address is already in use (another proscai-mailer with --ui, or another program?). Choose another port with --ui or ui.listen.',
+  },
+  'ui.failed': {
+    es: 'no se puede abrir la ventana de estado en {address}: {reason}. Revise --ui o ui.listen.',
+    en: 'cannot open the status window on {address}: {reason}. Check --ui or ui.listen.',
   },
   'log.file_failing': {
     es: 'no se puede escribir el archivo de registro {file}: {reason}',

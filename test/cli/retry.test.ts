@@ -54,7 +54,7 @@ describe('retry', { timeout: 120_000 }, () => {
     expect((await runCli(['once', '--dir', dir])).code).toBe(0);
     expect(sink.messages).toHaveLength(1);
     expect(sink.messages[0]!.parsed.attachments[0]!.content.toString()).toBe('pdf R1');
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual([name('R1')]);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual([name('R1'), `${name('R1')}.acuse.json`]);
 
     const trace = await runCli(['trace', 'R1', '--dir', dir]);
     expect(trace.stdout).toMatch(/FALLÓ: El adjunto «docs\\R1\.pdf» .* no existe: se buscó en .* \[ATTACHMENT_MISSING\][\s\S]*devuelta a la cola por «proscai-mailer retry» \(desde errores\/\)[\s\S]*aceptada por el servidor SMTP/);
@@ -121,6 +121,6 @@ describe('retry', { timeout: 120_000 }, () => {
     expect((await claimedState(dir, name('D2'))).nextTryAt).toBeLessThanOrEqual(Date.now());
     expect((await runCli(['once', '--dir', dir, '--retry', '3600'])).code).toBe(4); // D1 still waits its turn
     expect(sink.messages.map((m) => m.parsed.messageId)).toEqual([expect.stringContaining('D2')]);
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual([name('D2')]);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual([name('D2'), `${name('D2')}.acuse.json`]);
   }, 180_000);
 });

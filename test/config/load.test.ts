@@ -1,22 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConfig, DEFAULT_RETRY, maskConfig, parseRetryList } from '../../src/config/load.js';
-import { ErrorCodes, MailerError } from '../../src/errors.js';
+import { MailerError } from '../../src/errors.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
 const cwd = path.resolve('/srv/cwd');
 const base = { env: {}, flags: {}, cwd };
-
-/** Runs `build` and returns the CONFIG_INVALID error it throws (fails the test if it does not throw). */
-function configErrorOf(build: () => unknown): MailerError {
-  try {
-    build();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MailerError);
-    expect((err as MailerError).code).toBe(ErrorCodes.CONFIG_INVALID);
-    return err as MailerError;
-  }
-  throw new Error('expected CONFIG_INVALID, nothing was thrown');
-}
 
 const acme = {
   smtp: { host: 'smtp.acme.mx', port: 587, security: 'starttls', user: 'facturas@acme.mx', passwordEnv: 'ACME_SMTP_PASSWORD', timeoutMinutes: 2 },
@@ -39,6 +28,7 @@ describe('buildConfig: defaults', () => {
       afterSend: 'CONSERVAR',
       recycleDir: null,
       logSuccess: false,
+      keepEml: false,
       logDir: null,
       logKeepDays: 30,
       logMaxBytes: 52_428_800,
@@ -56,6 +46,7 @@ describe('buildConfig: defaults', () => {
       incompleteSettleSeconds: 60,
       fsMode: 'auto',
       verbose: false,
+      ui: { listen: null, token: null },
     });
   });
 

@@ -60,6 +60,7 @@ describe('validateFile', () => {
       logKeepDays: 90,
       logMaxBytes: 10_485_760,
       fsMode: 'ASYNC',
+      keepEml: true,
     };
     expect(validateFile(extra)).toEqual({ ...extra, language: 'en', fsMode: 'async' });
   });

@@ -62,7 +62,7 @@ describe('bad input', () => {
       // Only the good order was sent: no partial e-mail for a refused attachment.
       expect(sink.messages).toHaveLength(1);
       expect(sink.messages[0]!.parsed.attachments.map((a) => a.filename)).toEqual(['ok.pdf']);
-      expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_GOOD.XML']);
+      expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_GOOD.XML', '_CFD_MAIL_REQ_GOOD.XML.acuse.json']);
 
       const failed = new Set(await readdir(path.join(dir, 'errores')));
       for (const [name, word] of expected) {

@@ -25,6 +25,7 @@ const COMMANDS: string[][] = [
   ['once'],
   ['status'],
   ['trace'],
+  ['acuse'],
   ['check'],
   ['retry'],
   ['send-test'],
@@ -35,7 +36,7 @@ const COMMANDS: string[][] = [
 ];
 
 /** The commands that read the order folder or the configuration: each takes the common options. */
-const READING: string[][] = [['run'], ['once'], ['status'], ['trace'], ['check'], ['retry'], ['send-test'], ['config'], ['service', 'print'], ['service', 'install']];
+const READING: string[][] = [['run'], ['once'], ['status'], ['trace'], ['acuse'], ['check'], ['retry'], ['send-test'], ['config'], ['service', 'print'], ['service', 'install']];
 const COMMON = ['--dir', '--attachments', '--error-mail', '--config', '--language'];
 
 /** Words that give English away in Spanish output: commander's headings and notes, and the texts' own words. */

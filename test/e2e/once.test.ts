@@ -76,7 +76,8 @@ describe('once with the shared samples', () => {
     expect(notice.parsed.text).toContain('sin destinatario');
 
     // Outcomes on disk (spec section 3).
-    expect(await readdir(path.join(folder.dir, 'enviados'))).toEqual([SAMPLE_INVOICE]);
+    // Each sent order's acuse de envío is kept beside it.
+    expect((await readdir(path.join(folder.dir, 'enviados'))).sort()).toEqual([SAMPLE_INVOICE, `${SAMPLE_INVOICE}.acuse.json`]);
     expect(existsSync(path.join(folder.dir, SAMPLE_HTML))).toBe(false);
     const claimed = await claimedFiles(folder.dir);
     if (systemRecycleBin === 'none') {
@@ -131,6 +132,7 @@ describe('once with the shared samples', () => {
 
     expect((await runCli(['once', '--dir', dir], { XDG_DATA_HOME: trashHome })).code).toBe(0);
     expect(sink.messages).toHaveLength(1);
+    // Its acuse stayed in the work area (RECICLAR): not beside the restored order.
     expect(await readdir(path.join(dir, 'enviados'))).toEqual([name]);
   });
 
@@ -181,7 +183,7 @@ describe('once with the shared samples', () => {
     const result = await runCli(['once', '--dir', dir]);
     expect(result.code).toBe(0);
     expect(sink.messages).toHaveLength(1);
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_cfd_mail_req_77.xml']);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_cfd_mail_req_77.xml', '_cfd_mail_req_77.xml.acuse.json']);
     for (const name of bystanders) expect(await readFile(path.join(dir, name), 'utf8')).toBe('x');
   });
 
@@ -206,7 +208,7 @@ describe('once with the shared samples', () => {
     const second = await runCli(['once', '--dir', dir, '--retry', '1']);
     expect(second.code).toBe(0);
     expect(sink.messages).toHaveLength(1);
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_T1.XML']);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_T1.XML', '_CFD_MAIL_REQ_T1.XML.acuse.json']);
   });
 
   it('a 5xx reply fails at once: errores/ with the server reply in the note', async () => {

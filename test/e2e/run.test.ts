@@ -147,7 +147,7 @@ timer.unref();`);
       expect(server.messages).toHaveLength(orders.length);
       const ids = server.messages.map((m) => /^Message-ID: (.*)$/im.exec(m.raw.toString())?.[1]).sort();
       expect(ids).toEqual(orders.map((id) => `<proscai.${id}@acme.example>`));
-      expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(orders.map((id) => `_CFD_MAIL_REQ_${id}.XML`));
+      expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(orders.flatMap((id) => [`_CFD_MAIL_REQ_${id}.XML`, `_CFD_MAIL_REQ_${id}.XML.acuse.json`]).sort());
     }
   }, 90_000);
 
@@ -181,7 +181,7 @@ timer.unref();`);
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
     expect(server.messages).toHaveLength(1);
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_INFLIGHT.XML']);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_INFLIGHT.XML', '_CFD_MAIL_REQ_INFLIGHT.XML.acuse.json']);
   });
 
   it.runIf(!stopsCleanly)('terminated mid-send as Task Scheduler ends it: a restart at once resumes the claimed order, and only an order in flight may arrive twice, with the same Message-ID (Windows: no clean stop)', async () => {
@@ -201,7 +201,12 @@ timer.unref();`);
     const restart = await runCli(['once', '--dir', dir]);
     expect(restart.code).toBe(0);
     expect(restart.ms).toBeLessThan(10_000);
-    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_INFLIGHT.XML', '_CFD_MAIL_REQ_WAITING.XML']);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual([
+      '_CFD_MAIL_REQ_INFLIGHT.XML',
+      '_CFD_MAIL_REQ_INFLIGHT.XML.acuse.json',
+      '_CFD_MAIL_REQ_WAITING.XML',
+      '_CFD_MAIL_REQ_WAITING.XML.acuse.json',
+    ]);
     // Each order arrived with its own Message-ID; only one claimed (in flight) at the termination may arrive twice.
     expectEachSentOnceBeyondInFlight(server.messages.map((m) => m.raw), ['INFLIGHT', 'WAITING'], claimed);
   });
@@ -225,6 +230,6 @@ timer.unref();`);
     expect(server.messages).toHaveLength(1);
     const ids = server.messages.map((m) => /^Message-ID: (.*)$/im.exec(m.raw.toString())?.[1]);
     expect(ids).toEqual(['<proscai.CRASH@acme.example>']);
-    expect(await readdir(path.join(dir, 'enviados'))).toEqual(['_CFD_MAIL_REQ_CRASH.XML']);
+    expect((await readdir(path.join(dir, 'enviados'))).sort()).toEqual(['_CFD_MAIL_REQ_CRASH.XML', '_CFD_MAIL_REQ_CRASH.XML.acuse.json']);
   });
 });

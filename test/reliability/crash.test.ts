@@ -4,6 +4,7 @@
  * rest, and only the messages that were in flight at the instant of the kill
  * may arrive twice, with the same Message-ID.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -15,13 +16,16 @@ import {
   eventually,
   expectEachSentOnceBeyondInFlight,
   makeWorld,
+  messageIdFor,
   orderName,
   orderXml,
   ordersIn,
   started,
   startMailer,
+  tally,
   writeConfig,
 } from './kit.js';
+import type { AcuseRecord } from '../../src/order/acuse.js';
 
 afterAll(removeTmpDirs);
 
@@ -66,5 +70,15 @@ describe('kill -9 in the middle of a batch', () => {
     );
     // No more than one lane's window.
     expect(duplicates).toBeLessThanOrEqual(MAX_CONNECTIONS * 2);
+
+    // Every order's acuse de envío is beside it, ending with the accepted try; a message the server got twice
+    // is listed twice (a try cut off by the kill stays, as "unknown"), always with the order's one Message-ID.
+    const { perId } = tally(server.messages.map((m) => m.raw));
+    for (const id of ids) {
+      const record = JSON.parse(await readFile(path.join(world.dir, 'enviados', `${orderName(id)}.acuse.json`), 'utf8')) as AcuseRecord;
+      expect(record.tries.length, id).toBeGreaterThanOrEqual(perId.get(messageIdFor(id)) ?? 0);
+      expect(record.tries.at(-1)!.outcome, id).toBe('accepted');
+      expect(new Set(record.tries.map((t) => t.messageId)), id).toEqual(new Set([messageIdFor(id)]));
+    }
   }, 90_000);
 });

@@ -12,6 +12,7 @@
  * covers the same logic without a mount, on both systems.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, open, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,11 @@ describe('a full disk', () => {
       expect(notices.flatMap((l) => (l.sent as { orderId: string }[]).map((s) => s.orderId)).some((id) => whileFull.includes(id))).toBe(true);
       // Lines after the recovery are there.
       for (const id of after.slice(1)) expect(await sentInLog(id)).toBe(true);
+      // A proof of sending (acuse) is never silently missing: each order sent while the disk was full has one,
+      // or the terminal said at error level that it could not be saved (and the order went on all the same).
+      const unproven = whileFull.filter((id) => !existsSync(path.join(world.dir, 'enviados', `${orderName(id)}.acuse.json`)));
+      for (const id of unproven) expect(exit.stderr, id).toMatch(new RegExp(`ERROR: .*La orden ${orderName(id)} se envió, pero su acuse de envío no se pudo guardar`));
+      console.log(`full disk: ${unproven.length} of ${whileFull.length} orders sent while full have no acuse, each reported`);
 
       // status counts every send, and says the log has a gap.
       const status = startMailer(['status', '--config', config, '--json']);

@@ -18,13 +18,20 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
 
 /** Rejects with CONFIG_INVALID naming the first `ca` file that is not a readable PEM certificate. */
 export async function checkCaFiles(config: Config): Promise<void> {
-  const profiles: [string, SmtpProfile | undefined][] = [
-    ['smtp', config.smtp],
-    ...Object.entries(config.companies).map(([name, company]): [string, SmtpProfile | undefined] => [`companies.${name}.smtp`, company.smtp]),
-    ['notify.smtp', config.notify?.smtp],
-  ];
-  for (const [key, smtp] of profiles) {
-    if (smtp?.ca !== undefined) await checkCaFile(`${key}.ca`, smtp.ca);
+  // Every folder of a `folders` list too (config/folders.ts): its own companies, smtp and notify.
+  const sources = config.folders === undefined ? [['', config] as const] : [['', config] as const, ...config.folders.map((folder, i) => [`folders[${i}].`, folder] as const)];
+  const checked = new Set<string>();
+  for (const [at, source] of sources) {
+    const profiles: [string, SmtpProfile | undefined][] = [
+      ['smtp', source.smtp],
+      ...Object.entries(source.companies).map(([name, company]): [string, SmtpProfile | undefined] => [`companies.${name}.smtp`, company.smtp]),
+      ['notify.smtp', source.notify?.smtp],
+    ];
+    for (const [key, smtp] of profiles) {
+      if (smtp?.ca === undefined || checked.has(smtp.ca)) continue;
+      checked.add(smtp.ca);
+      await checkCaFile(`${at}${key}.ca`, smtp.ca);
+    }
   }
 }
 

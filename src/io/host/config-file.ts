@@ -12,6 +12,8 @@ import { ErrorCodes, MailerError } from '../../errors.js';
 import { buildConfig, type Flags } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { checkCaFiles } from './ca-files.js';
+import { loadDkimKeys } from './dkim-keys.js';
+import { checkEnvelopes } from './envelope.js';
 
 /** Parses the file as JSON (a UTF-8 byte-order mark is accepted). */
 export async function readConfigFile(file: string): Promise<unknown> {
@@ -60,7 +62,8 @@ export async function loadConfig(input: {
   const file = fileName === undefined ? undefined : await readConfigFile(fileName);
   const config = buildConfig({ flags: input.flags, env: input.env, cwd, ...(fileName !== undefined && { file, fileName }) });
   await checkCaFiles(config);
-  return config;
+  await checkEnvelopes(config);
+  return loadDkimKeys(config);
 }
 
 /**

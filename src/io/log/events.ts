@@ -90,6 +90,20 @@ export const Events = {
   EVENTLOG_FAILED: 'eventlog.failed',
   /** The health file `status` reads could not be written anywhere; a warning, once per outage. */
   HEALTH_WRITE_FAILED: 'health.write_failed',
+  /**
+   * The acuse de envío of a sent order could not be written (`fileName`,
+   * `error`): the order was sent and completes, but has no proof of
+   * sending; error level.
+   */
+  ACUSE_MISSING: 'acuse.missing',
+  /** An acuse write that leaves the proof intact failed (`step`: begin, eml, abandon, prune; `fileName`, `error`); a warning. */
+  ACUSE_PROBLEM: 'acuse.problem',
+  /** The status window listens: `address` (the port chosen when 0 was asked), `url`, `token` (whether one is required). */
+  UI_STARTED: 'ui.started',
+  /** The status window could not listen (`address`, `errorCode`: EADDRINUSE, EACCES…): `run` exits 2. */
+  UI_FAILED: 'ui.failed',
+  /** A request or a state computation of the status window failed (`error`); the window and the mailer go on. */
+  UI_ERROR: 'ui.error',
 } as const;
 
 export type EventName = (typeof Events)[keyof typeof Events];

@@ -7,7 +7,8 @@
  * Guarantees:
  * - No password reaches the file or the terminal. Three layers: (1) every
  *   value under a key that looks secret (`password`, `pass`, `*secret*`,
- *   `*token*`) is censored at any depth before serialisation; (2) errors are
+ *   `*token*`, a DKIM `privateKey`) is censored at any depth before
+ *   serialisation; (2) errors are
  *   logged without the `config` and `auth` objects some libraries attach to
  *   them; (3) a last pass over each serialised line replaces every string
  *   given to `registerSecret` (also when it sits in a free-text message).
@@ -54,7 +55,7 @@ import { accessError, errnoOf } from '../store/files.js';
 export const CENSOR = '********';
 
 /** Keys whose values are always censored, at any depth. */
-const SECRET_KEY = /pass|secret|token/i;
+const SECRET_KEY = /pass|secret|token|^privateKey$/i;
 
 /** Objects some libraries attach to their errors (request settings, credentials): never logged. */
 const ERROR_KEYS_DROPPED = ['config', 'auth'];

@@ -45,6 +45,7 @@ import { toSendError } from './errors.js';
 import { addressesNeedingSmtpUtf8 } from '../../order/compose.js';
 import type { ResolvedSmtp } from '../../ports.js';
 import { keyOf, sendTimeoutMs, type SmtpSendInfo, type TransportPool, type TransportPoolOptions } from './transport-pool.js';
+import { digestAttachments, newWatch, proofOf, watchSend, type SendWatch, type StreamedMail } from './proof.js';
 
 /**
  * How long a send of settings that start in plain text may go unanswered
@@ -68,6 +69,8 @@ interface Entry {
    * went through or a probe found plain SMTP (never probed again).
    */
   tlsFirst?: Promise<boolean> | false;
+  /** The sends in flight by their abort signal: what io/smtp/proof.ts learns of each while it goes out. */
+  watches: Map<AbortSignal, SendWatch>;
 }
 
 /**
@@ -157,7 +160,16 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
         ...transportOptionsFor(smtp, maxConnections, timeoutMs, options),
         pool: true,
       });
-      entry = { transport, inFlight: new Set() };
+      const watches = new Map<AbortSignal, SendWatch>();
+      entry = { transport, inFlight: new Set(), watches };
+      const resources = () => (transport as unknown as PoolInternals).transporter?._connections ?? [];
+      // Every message this transport sends is watched (io/smtp/proof.ts): the acuse needs its digest and connection.
+      transport.use('stream', (mail, done) => {
+        const streamed = mail as unknown as StreamedMail;
+        const watch = watches.get(streamed.data.signal as AbortSignal);
+        if (watch !== undefined) watchSend(streamed, watch, resources, options.keepMessage === true);
+        done();
+      });
       entries.set(key, entry);
     }
     return entry;
@@ -178,7 +190,7 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
     try {
       const timeoutMs = sendTimeoutMs(smtp, options.timeoutMs);
       const entry = entryFor(smtp, lane, maxConnections, timeoutMs);
-      const attempt = checkedSend(entry, smtp, message, timeoutMs);
+      const attempt = withProof(smtp, message, (watching) => checkedSend(entry, smtp, watching, timeoutMs));
       entry.inFlight.add(attempt);
       try {
         return await attempt;
@@ -232,6 +244,28 @@ export function createTransportPool(options: TransportPoolOptions = {}): Transpo
 
   return { send, closeAll, size: () => entries.size };
 }
+
+/**
+ * `send(message)` with a watch on the bytes it sends (boundedSend registers
+ * it under its abort signal); the info it resolves with carries the proof
+ * (io/smtp/proof.ts). The attachments are digested meanwhile, from the same
+ * content or files; a digest that fails leaves the list empty, never the send.
+ */
+async function withProof(
+  smtp: ResolvedSmtp,
+  message: SendMailOptions,
+  send: (message: SendMailOptions & { [WATCH]: SendWatch }) => Promise<SmtpSendInfo>,
+): Promise<SmtpSendInfo> {
+  const watch = newWatch();
+  const digests = digestAttachments(message.attachments).catch(() => []);
+  const info = await send({ ...message, [WATCH]: watch });
+  const acceptedAt = Date.now();
+  const envelopeFrom = typeof info.envelope?.from === 'string' ? info.envelope.from : '';
+  return { ...info, proof: proofOf(watch, { host: smtp.host, port: smtp.port, envelopeFrom, attachments: await digests, acceptedAt }) };
+}
+
+/** Where withProof hands its watch to boundedSend (a symbol: nodemailer copies only string keys of a message). */
+const WATCH = Symbol('send watch');
 
 /**
  * Whether the server offers SMTPUTF8 to a connection set up exactly as the
@@ -399,11 +433,14 @@ function probeOnce(entry: Entry, smtp: ResolvedSmtp): Promise<boolean> {
  */
 function boundedSend(entry: Entry, smtp: ResolvedSmtp, message: SendMailOptions, timeoutMs: number, remainingMs = timeoutMs): Promise<SmtpSendInfo> {
   const controller = new AbortController();
+  const watch = (message as { [WATCH]?: SendWatch })[WATCH];
+  if (watch !== undefined) entry.watches.set(controller.signal, watch);
   return new Promise<SmtpSendInfo>((resolve, reject) => {
     let settled = false;
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
+      entry.watches.delete(controller.signal);
       clearTimeout(timer);
       clearTimeout(probeTimer);
       return true;

@@ -3,6 +3,8 @@
  * mailer would use (a company's profile, or the configuration's top-level
  * `smtp` and `from`), and the outcome in plain words for the person setting
  * the mailer up: what the server answered and which setting to look at.
+ * A company with a DKIM key (`companies.<Empresa>.dkim`) signs it, as it
+ * signs its orders.
  *
  * Guarantees: resolves, never rejects, for every network outcome; no password
  * appears in the result (server replies are passed through the same redaction
@@ -14,7 +16,7 @@ import { hostname } from 'node:os';
 import { addressOf as parseAddress, addressesOf as parseAddressList } from '../../order/addresses.js';
 import type { Config } from '../../config/types.js';
 import { ErrorCodes, toMailerError, type ErrorCode } from '../../errors.js';
-import { findProfile, resolvePartial } from '../../order/resolve.js';
+import { dkimOf, findProfile, resolvePartial } from '../../order/resolve.js';
 import type { Address } from '../../order/types.js';
 import type { ResolvedSmtp } from '../../ports.js';
 import { explainSendTestFailure, sendTestText } from '../../text/send-test.js';
@@ -73,6 +75,8 @@ export async function sendTest(opts: SendTestOptions): Promise<SendTestResult> {
       }),
       disableFileAccess: true,
       disableUrlAccess: true,
+      // Signed like the company's orders, so a test message to a mailbox shows whether receivers accept the signature.
+      ...dkimOf(opts.company === undefined ? undefined : findProfile(config, opts.company)),
     });
     const refused = (info.rejected ?? []).map(String);
     const message = sendTestText('accepted', lang, { host: smtp.host, port: smtp.port, reply: oneLine(info.response ?? '') });

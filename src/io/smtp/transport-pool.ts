@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 
 import type { SendMailOptions, SMTPPoolSentMessageInfo } from 'nodemailer';
 
-import type { ResolvedSmtp } from '../../ports.js';
+import type { ResolvedSmtp, SendProof } from '../../ports.js';
 
-export type SmtpSendInfo = SMTPPoolSentMessageInfo;
+/** nodemailer's info, plus what io/smtp/proof.ts learnt of the send (the acuse's facts). */
+export type SmtpSendInfo = SMTPPoolSentMessageInfo & { proof?: SendProof };
 
 export interface TransportPoolOptions {
   /** Bound of one whole send in ms, instead of `timeoutMinutes` (tests; never minutes-long there). */
@@ -19,6 +20,8 @@ export interface TransportPoolOptions {
   name?: string;
   /** Closes a connection after this many idle ms (nodemailer default: 4 minutes). */
   idleTimeoutMs?: number;
+  /** Keep the exact bytes of each message sent in its proof (`keepEml`): they are buffered while the message goes out. */
+  keepMessage?: boolean;
 }
 
 export interface TransportPool {

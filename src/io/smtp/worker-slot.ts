@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { SendMailOptions } from 'nodemailer';
 
 import { ErrorCodes, MailerError, type SerializedError } from '../../errors.js';
-import type { ResolvedSmtp } from '../../ports.js';
+import type { ResolvedSmtp, SendProof } from '../../ports.js';
 import type { TransportPoolOptions } from './transport-pool.js';
 
 /**
@@ -31,6 +31,8 @@ export interface PlainSendInfo {
   rejected: string[];
   rejectedErrors: { recipient?: string; response?: string }[];
   response: string;
+  /** What io/smtp/proof.ts learnt of the send; its kept bytes (`eml`) are transferred, not copied. */
+  proof?: SendProof;
 }
 
 export type WorkerRequest =

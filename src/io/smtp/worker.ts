@@ -37,11 +37,15 @@ function plain(info: SmtpSendInfo): PlainSendInfo {
       ...(e.response !== undefined && { response: e.response }),
     })),
     response: info.response ?? '',
+    ...(info.proof !== undefined && { proof: info.proof }),
   };
 }
 
 function reply(message: WorkerReply): void {
-  port!.postMessage(message);
+  // A kept message (keepEml) can be large: its memory is handed over, not copied, when it is its own.
+  const eml = message.ok ? message.info?.proof?.eml : undefined;
+  const own = eml !== undefined && eml.byteOffset === 0 && eml.buffer.byteLength === eml.byteLength;
+  port!.postMessage(message, own ? [eml.buffer as ArrayBuffer] : []);
 }
 
 port.on('message', (request: WorkerRequest) => {
