@@ -42,8 +42,12 @@ export interface PageState {
   status: StatusDocument;
   /** One sentence per alert, in `lang`; empty when all is well. */
   alerts: string[];
-  /** Order id → why it failed or was deferred, in plain words, in `lang`. */
-  reasons: Record<string, string>;
+  /**
+   * Folder (its `dir`) → order id → why it failed or was deferred, in plain
+   * words, in `lang`: per folder, because two companies' ERPs may number
+   * their orders alike.
+   */
+  reasons: Record<string, Record<string, string>>;
 }
 
 /** The running window: what `run` feeds it and how it ends. */
@@ -79,10 +83,11 @@ function asError(e: ErrorSummary & Partial<FailureError>): SerializedError {
 
 /** The page's state in `lang` from one status document. */
 export function pageStateOf(doc: StatusDocument, lang: Language, at: Date = new Date()): PageState {
-  const reasons: Record<string, string> = {};
+  const reasons: Record<string, Record<string, string>> = {};
   for (const report of reportsOf(doc)) {
-    for (const d of report.deferred) if (d.lastError !== undefined) reasons[d.orderId] = describeError(asError(d.lastError), lang);
-    for (const f of report.failed) if (f.error !== undefined) reasons[f.orderId] = describeError(asError(f.error), lang);
+    const ofFolder: Record<string, string> = (reasons[report.dir] = {});
+    for (const d of report.deferred) if (d.lastError !== undefined) ofFolder[d.orderId] = describeError(asError(d.lastError), lang);
+    for (const f of report.failed) if (f.error !== undefined) ofFolder[f.orderId] = describeError(asError(f.error), lang);
   }
   return { lang, at: at.toISOString(), status: doc, alerts: doc.alerts.map((a) => alertLine(a, lang)), reasons };
 }

@@ -147,8 +147,9 @@ describe('run --ui', { timeout: 120_000 }, () => {
     const state = (await getJson(`${base}/api/page-state`)).body;
     expect(state.lang).toBe('es');
     expect(state.status.failed[0].orderId).toBe('F1');
-    expect(state.reasons.F1).toMatch(/adjunto «docs\\F1\.pdf»/);
-    expect((await getJson(`${base}/api/page-state?lang=en`)).body.reasons.F1).toMatch(/attachment "docs\\F1\.pdf"/);
+    expect(state.reasons[state.status.dir].F1).toMatch(/adjunto «docs\\F1\.pdf»/);
+    const english = (await getJson(`${base}/api/page-state?lang=en`)).body;
+    expect(english.reasons[english.status.dir].F1).toMatch(/attachment "docs\\F1\.pdf"/);
 
     const trace = await getJson(`${base}/api/orders/F1?lang=en`);
     expect(trace.status).toBe(200);
@@ -219,7 +220,9 @@ describe('run --ui', { timeout: 120_000 }, () => {
     }, 20_000, 'both folders');
     expect(status.folders.map((f: { dir: string }) => f.dir)).toEqual([a, b]);
     expect(status.folders[1].failed[0]).toMatchObject({ orderId: 'B1', company: 'BETA', error: { code: 'ATTACHMENT_MISSING' } });
-    expect((await getJson(`${base}/api/page-state?lang=en`)).body.reasons.B1).toMatch(/attachment "docs\\B1\.pdf"/);
+    const english = (await getJson(`${base}/api/page-state?lang=en`)).body;
+    expect(english.reasons[b].B1).toMatch(/attachment "docs\\B1\.pdf"/);
+    expect(english.reasons[a]).toEqual({});
     await mkdir(path.join(b, 'docs'));
     await writeFile(path.join(b, 'docs', 'B1.pdf'), 'pdf');
     const retried = await getJson(`${base}/api/orders/b1/retry`, { method: 'POST', headers: { Origin: base } });

@@ -63,6 +63,12 @@ async function startWindow(dir: string | undefined, args: string[] = [], env: Re
 }
 
 /** The failed order's card. */
+/** The part of /api/page-state these tests read: one folder's reasons by order id. */
+interface PageReasons {
+  status: { dir: string };
+  reasons: Record<string, Record<string, string>>;
+}
+
 const failedCard = (page: Page, id: string) => page.locator(`.order.failed[data-order="${id}"]`);
 const deferredCard = (page: Page, id: string) => page.locator(`.order.deferred[data-order="${id}"]`);
 
@@ -108,8 +114,8 @@ describe.runIf(browserAvailable || browserRequired)('the status window in headle
       .poll(() => card.locator('.reason dd').textContent({ timeout: 500 }).catch(() => '(no reason shown)'), { timeout: 5_000 })
       .toMatch(/550|cobranza@cliente\.example/)
       .then(() => card.locator('.reason dd').textContent());
-    const state = (await (await page.request.get(`${base}/api/page-state`)).json()) as { reasons: Record<string, string> };
-    expect(reason).toBe(state.reasons.F1);
+    const state = (await (await page.request.get(`${base}/api/page-state`)).json()) as PageReasons;
+    expect(reason).toBe(state.reasons[state.status.dir]!.F1);
     // The company's counters: one failed in 24 h, none sent.
     const acme = page.locator('.company[data-company="ACME"]');
     expect(await acme.locator('.failed dd').textContent()).toBe('1');
@@ -197,8 +203,9 @@ describe.runIf(browserAvailable || browserRequired)('the status window in headle
     const { base } = await startWindow(dir);
     // This case is about the words, not the live updates: open the page once the mailer has tried both.
     await eventually(async () => {
-      const state = (await (await fetch(`${base}/api/page-state?lang=en`)).json()) as { reasons: Record<string, string> };
-      return state.reasons['0042_20261203093015'] !== undefined && state.reasons['0107_20261203101500'] !== undefined;
+      const state = (await (await fetch(`${base}/api/page-state?lang=en`)).json()) as PageReasons;
+      const reasons = state.reasons[state.status.dir] ?? {};
+      return reasons['0042_20261203093015'] !== undefined && reasons['0107_20261203101500'] !== undefined;
     }, 15_000, 'both orders tried');
 
     const { page, errors } = await scopedPage({ viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
@@ -211,9 +218,9 @@ describe.runIf(browserAvailable || browserRequired)('the status window in headle
     expect(await card.locator('button.retry').textContent()).toBe('Retry');
     // The server's sentences come in English too: the reason and the alert are the English page state's.
     await expect.poll(() => card.locator('.reason dd').textContent({ timeout: 500 }).catch(() => ''), { timeout: 5_000 }).toMatch(/550/);
-    const state = (await (await page.request.get(`${base}/api/page-state?lang=en`)).json()) as { lang: string; alerts: string[]; reasons: Record<string, string> };
+    const state = (await (await page.request.get(`${base}/api/page-state?lang=en`)).json()) as PageReasons & { lang: string; alerts: string[] };
     expect(state.lang).toBe('en');
-    expect(await card.locator('.reason dd').textContent()).toBe(state.reasons['0042_20261203093015']);
+    expect(await card.locator('.reason dd').textContent()).toBe(state.reasons[state.status.dir]!['0042_20261203093015']);
     expect(await page.locator('.order.failed dt').allTextContents()).toEqual(['Failed', 'To', 'Subject', 'Reason']);
     await expect.poll(() => page.locator('.alerts.bad li').allTextContents(), { timeout: 5_000 }).toEqual(state.alerts);
     expect(state.alerts.join(' ')).toMatch(/ACME/);

@@ -13,7 +13,7 @@
  * and fails on that one file. To the mailer that is the same fault.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -106,6 +106,35 @@ describe('the order folder removed under run', () => {
     expect(duplicates).toBe(0);
     for (const id of [...before, ...after]) expect(perId.get(messageIdFor(id)), id).toBe(1);
   }, 90_000);
+
+  it.runIf(process.platform !== 'win32')(
+    'moved away and back with its lock inside: the mailer takes back its own lock (not "another mailer") and sends the new orders once (POSIX: Windows refuses to move a folder that holds the open log file)',
+    async () => {
+      const world = await makeWorld();
+      const server = await scopedScriptedSmtp();
+      const config = await writeConfig(world, { hostId: 'pc1' });
+      const cli = startMailer(['run', '--config', config]);
+      await started(cli);
+      await dropOrder(world, orderName('M001'), orderXml({ port: server.port }));
+      await eventually(async () => (await sentIn(world)).length === 1, 15_000, 'the first order sent');
+
+      const moved = `${world.dir}-movida`;
+      await rename(world.dir, moved);
+      await eventually(() => cli.stderr().includes(LOST), 10_000, 'the lost lock noticed');
+      await rename(moved, world.dir);
+      await eventually(async () => (await logOf(world)).some((l) => l.event === 'instance.lock_regained'), 10_000, 'the lock taken again');
+      expect(cli.child.exitCode).toBe(null);
+      await dropOrder(world, orderName('M101'), orderXml({ port: server.port }));
+      await eventually(async () => (await sentIn(world)).length === 2, 15_000, 'the new order sent');
+      expect((await runCli(['run', '--config', config], {}, 30_000)).code).toBe(3);
+
+      expectStopped(await stopMailer(cli));
+      const { duplicates, perId } = tally(server.messages.map((m) => m.raw));
+      expect(duplicates).toBe(0);
+      for (const id of ['M001', 'M101']) expect(perId.get(messageIdFor(id)), id).toBe(1);
+    },
+    90_000,
+  );
 
   it('a second mailer started while the folder was gone never runs beside the first: one of them exits 3 at once, and the other alone sends from then on', async () => {
     const world = await makeWorld();

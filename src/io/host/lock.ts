@@ -132,6 +132,16 @@ async function withGuard<T>(target: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * The locks this process holds now, by target. A lock whose owner file names
+ * this very process but that is not here is one this process lost (its order
+ * folder moved away and back with the lock inside, a share remounted): it is
+ * stale like a dead process's, not a second mailer. A lock that is here is
+ * still this process's own (the status window's `retry` asks while `run`
+ * holds it): running.
+ */
+const heldHere = new Map<string, InstanceOwner>();
+
+/**
  * Takes this machine's instance lock, or tells who holds it (at once: no
  * retries, no waiting). Rejects with a MailerError (FS_ACCESS_FAILED) only when
  * the work area cannot be used at all.
@@ -150,8 +160,13 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
     stale: staleMs,
     update: opts.updateMs ?? 1_000,
     retries: 0,
-    onCompromised: (err) => loss.report(lostError(`${target}.lock`, err, staleMs)),
+    onCompromised: (err) => {
+      forget(target, mine);
+      loss.report(lostError(`${target}.lock`, err, staleMs));
+    },
   };
+  /** The owner this call wrote, once it took the lock. */
+  let mine: InstanceOwner | undefined;
 
   await makeWorkArea(workDir, opts.orderDir);
 
@@ -169,10 +184,11 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
     let release = await tryLock();
     if (!release) {
       const owner = await readOwner(ownerFile);
-      if (owner === undefined || owner.host !== hostId || isProcessAlive(owner.pid)) {
+      const lostHere = owner?.host === hostId && owner.pid === process.pid && !isSelf(heldHere.get(target), owner);
+      if (owner === undefined || owner.host !== hostId || (isProcessAlive(owner.pid) && !lostHere)) {
         return { running: owner ?? (await unknownOwner(target, hostId)) };
       }
-      // Left by a process of this machine that no longer exists (crash, kill -9, power loss).
+      // Left by a process of this machine that no longer exists (crash, kill -9, power loss), or lost by this one.
       await fs.rm(`${target}.lock`, { recursive: true, force: true }).catch((err) => {
         throw accessError('remove stale lock', `${target}.lock`, err);
       });
@@ -187,11 +203,13 @@ export async function acquireInstanceLock(opts: InstanceLockOptions): Promise<Ac
       throw accessError('write lock owner', ownerFile, err);
     }
     guard.own(owner);
+    mine = owner;
+    heldHere.set(target, owner);
     return { release, owner };
   });
 
   if ('running' in taken) return taken;
-  return handle(taken.release, ownerFile, taken.owner, loss, guard);
+  return handle(taken.release, ownerFile, taken.owner, loss, guard, () => forget(target, taken.owner));
 }
 
 /** `{ hostId }` when the configuration names this machine (Config.hostId), else nothing: the host name is used. */
@@ -258,6 +276,11 @@ export async function orderFolderState(dir: string): Promise<'folder' | 'missing
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return 'missing';
     throw err;
   }
+}
+
+/** Drops `owner`'s entry in heldHere (released or lost); a newer holder's entry for the same target stays. */
+function forget(target: string, owner: InstanceOwner | undefined): void {
+  if (owner !== undefined && isSelf(heldHere.get(target), owner)) heldHere.delete(target);
 }
 
 function isSelf(owner: InstanceOwner | undefined, self: InstanceOwner): boolean {
@@ -400,12 +423,13 @@ async function unknownOwner(target: string, host: string): Promise<InstanceOwner
   return { pid: 0, host, since };
 }
 
-function handle(releaseLock: () => Promise<void>, ownerFile: string, self: InstanceOwner, loss: LossReporter, guard: OwnerGuard): InstanceLock {
+function handle(releaseLock: () => Promise<void>, ownerFile: string, self: InstanceOwner, loss: LossReporter, guard: OwnerGuard, forgetHere: () => void): InstanceLock {
   let released: Promise<void> | undefined;
   return {
     onLost: (listener) => loss.onLost(listener),
     release() {
       released ??= (async () => {
+        forgetHere();
         const lost = loss.error !== undefined;
         loss.close();
         // proper-lockfile forgot a lock it reported lost (its release answers ERELEASED, its exit handler skips it).

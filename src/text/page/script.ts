@@ -219,7 +219,7 @@ const BODY = String.raw`
     var content = document.createDocumentFragment();
     content.appendChild(renderAlerts(current.alerts));
     if (ui.retried.length > 0) content.appendChild(renderRetried());
-    folders.forEach(function (report) { content.appendChild(renderFolder(report, several, reasons)); });
+    folders.forEach(function (report) { content.appendChild(renderFolder(report, several, reasons[report.dir] || {})); });
     app.replaceChildren(content);
     app.setAttribute('aria-busy', 'false');
     // A tab left open in the office shows in its title that something needs a person.

@@ -202,6 +202,28 @@ describe('acquireInstanceLock', () => {
     expect(await fs.readdir(workDir)).toEqual([]);
   });
 
+  it('takes back the lock it lost when its folder was moved away and back with the lock inside; while it holds one, its own process is running', async () => {
+    const root = await makeTmpDir();
+    const [dir, moved] = [path.join(root, 'envio'), path.join(root, 'envio-movida')];
+    const workDir = path.join(dir, '.proscai-mailer');
+    const first = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    const lost: MailerError[] = [];
+    first.onLost((err) => lost.push(err));
+    await fs.rename(dir, moved);
+    const deadline = Date.now() + 5000;
+    while (lost.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lost).toHaveLength(1);
+    await fs.rename(moved, dir);
+    // The owner file still names this live process: without knowing it lost that lock, it would read as a second mailer.
+    expect(JSON.parse(await fs.readFile(path.join(workDir, 'instance-pc1.owner.json'), 'utf8')).pid).toBe(process.pid);
+    const again = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
+    expect(await acquireInstanceLock({ workDir, hostId: 'pc1' })).toEqual({ running: expect.objectContaining({ pid: process.pid }) });
+    await first.release();
+    expect(await acquireInstanceLock({ workDir, hostId: 'pc1' })).toEqual({ running: expect.objectContaining({ pid: process.pid }) });
+    await again.release();
+    expect(await fs.readdir(workDir)).toEqual([]);
+  });
+
   it('tells a lock replaced by another holder (a restored folder, another mailer) from a removed one', async () => {
     const workDir = await makeTmpDir();
     const lock = held(await acquireInstanceLock({ workDir, hostId: 'pc1' }));
