@@ -14,14 +14,15 @@
  *   settings); an id in the first folder where it is found.
  */
 import path from 'node:path';
-import type { Config } from '../config/types.js';
+import type { Config, Language } from '../config/types.js';
+import { t } from '../text/messages.js';
 import { foldersOf } from '../config/folders.js';
 import { hostOf, orderFolderState, readMailerProcess } from '../io/host/lock.js';
 import { shortFsError } from '../io/host/health.js';
 import type { LogEntry } from '../io/log/reader.js';
 import { gatherStatus, type Alert, type StatusReport } from './status.js';
 import { gatherTrace, type TraceResult } from './trace.js';
-import { retryOrders, type RetryReport, type RetryTarget } from './retry.js';
+import { formatRetry, matchedAnything, retryOrders, type RetryReport, type RetryTarget } from './retry.js';
 import { checkRef, isFileRef, orderDirOf, type CheckNotFound, type CheckReport } from './check.js';
 
 /** `status --json` with several folders. */
@@ -81,11 +82,19 @@ export function traceJson(results: { dir: string; result: TraceResult }[], sever
   return results.flatMap(({ dir, result }) => (several ? result.entries.map((entry) => ({ ...entry, dir })) : result.entries));
 }
 
-/** `retry` in every folder, the reports joined. */
-export async function retryEveryFolder(config: Config, target: RetryTarget, now: Date = new Date()): Promise<RetryReport> {
-  const reports = [];
-  for (const folder of foldersOf(config)) reports.push(await retryOrders(folder, target, now));
+/** What `retry` did in each folder. */
+export interface FolderRetry {
+  dir: string;
+  report: RetryReport;
+}
+
+/** `retry` in every folder, the reports joined, and each folder's (`byFolder`) for the text that names them. */
+export async function retryEveryFolder(config: Config, target: RetryTarget, now: Date = new Date()): Promise<RetryReport & { byFolder: FolderRetry[] }> {
+  const byFolder: FolderRetry[] = [];
+  for (const folder of foldersOf(config)) byFolder.push({ dir: folder.dir, report: await retryOrders(folder, target, now) });
+  const reports = byFolder.map((f) => f.report);
   return {
+    byFolder,
     requeued: reports.flatMap((r) => r.requeued),
     rescheduled: reports.flatMap((r) => r.rescheduled),
     leftToMailer: reports.flatMap((r) => r.leftToMailer),
@@ -93,6 +102,17 @@ export async function retryEveryFolder(config: Config, target: RetryTarget, now:
     alreadyQueued: reports.flatMap((r) => r.alreadyQueued),
     errors: reports.flatMap((r) => r.errors),
   };
+}
+
+/**
+ * What `retry` did, one line per order; with several folders each folder
+ * that had something to do under a line naming it (an order id may exist in
+ * two of them), so the person knows which ERP's order moved.
+ */
+export function formatRetryByFolder(result: { byFolder: readonly FolderRetry[] } & RetryReport, target: RetryTarget, lang: Language): string {
+  const matched = result.byFolder.filter((f) => matchedAnything(f.report));
+  if (result.byFolder.length === 1 || matched.length === 0) return formatRetry(result, target, lang);
+  return matched.map((f) => `${t('retry.in_folder', lang, { dir: f.dir })}\n${formatRetry(f.report, target, lang)}`).join('');
 }
 
 /** `check` over every folder (see the module comment). */

@@ -16,10 +16,10 @@ import { ExitCode } from './exit-codes.js';
 import { configOrExit } from './options.js';
 import { formatCheck, formatNotFound, orderDirOf } from './check.js';
 import { foldersOf } from '../config/folders.js';
-import { checkInEveryFolder, gatherEveryStatus, gatherEveryTrace, reportsOf, retryEveryFolder, traceJson } from './every-folder.js';
+import { checkInEveryFolder, formatRetryByFolder, gatherEveryStatus, gatherEveryTrace, reportsOf, retryEveryFolder, traceJson } from './every-folder.js';
 import { h } from './help.js';
 import { addCommonOptions, type CommonOptions } from './options.js';
-import { formatRetry, matchedAnything } from './retry.js';
+import { matchedAnything } from './retry.js';
 import { formatStatus, statusExitCode } from './status.js';
 import { formatTrace } from './trace.js';
 import { formatAcuse, lookUpAcuse } from './acuse.js';
@@ -155,7 +155,7 @@ export function registerInspectCommands(
           const target = options.failed ? { failed: true } : { id: id! };
           const report = await retryEveryFolder(config, target);
           const ok = matchedAnything(report) && report.errors.length === 0;
-          (matchedAnything(report) ? process.stdout : process.stderr).write(formatRetry(report, target, config.language));
+          (matchedAnything(report) ? process.stdout : process.stderr).write(formatRetryByFolder(report, target, config.language));
           return ok ? ExitCode.OK : ExitCode.FAILED;
         }),
       );

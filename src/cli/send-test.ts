@@ -18,6 +18,8 @@ import { ExitCode } from './exit-codes.js';
 import { configReason } from '../text/config-errors.js';
 import { h } from './help.js';
 import { addCommonOptions, flagsOf } from './options.js';
+import { foldersOf } from '../config/folders.js';
+import { findProfile } from '../order/resolve.js';
 
 export interface SendTestCliOptions {
   to: string;
@@ -49,7 +51,10 @@ export async function runSendTest(options: SendTestCliOptions, io: SendTestIo = 
     io.stderr.write(`${t('config.invalid', early, { reason: configReason(error.message, early) })}\n`);
     return ExitCode.USAGE;
   }
-  const result = await sendTest({ config, to: options.to, ...(options.company !== undefined && { company: options.company }) });
+  const company = options.company;
+  // A company defined in one entry of `folders` only: its folder's configuration knows it.
+  const where = company === undefined ? config : (foldersOf(config).find((folder) => findProfile(folder, company) !== undefined) ?? config);
+  const result = await sendTest({ config: where, to: options.to, ...(company !== undefined && { company }) });
   if (result.ok) {
     io.stdout.write(`${result.message}\n`);
     return ExitCode.OK;

@@ -28,8 +28,8 @@ import { createMailerMetrics, type MailerMetrics } from '../io/ui/metrics.js';
 import { startUiServer } from '../io/ui/server.js';
 import { createStateHub, type StateView } from '../io/ui/state-hub.js';
 import { ExitCode } from './exit-codes.js';
-import { gatherEveryStatus, gatherEveryTrace, reportsOf, retryEveryFolder, traceJson, type StatusDocument } from './every-folder.js';
-import { matchedAnything, formatRetry, type RetryReport } from './retry.js';
+import { formatRetryByFolder, gatherEveryStatus, gatherEveryTrace, reportsOf, retryEveryFolder, traceJson, type StatusDocument } from './every-folder.js';
+import { matchedAnything, type RetryReport } from './retry.js';
 import { alertLine, type ErrorSummary, type FailureError } from './status.js';
 import { formatTrace } from './trace.js';
 
@@ -94,9 +94,9 @@ export function pageStateOf(doc: StatusDocument, lang: Language, at: Date = new 
 
 /** `retry <id>` over every folder, as the window answers it (the same as the `retry` command). */
 async function retryAnswer(config: Config, id: string, lang: Language): Promise<{ ok: boolean; message: string; report: RetryReport }> {
-  const report = await retryEveryFolder(config, { id });
+  const { byFolder, ...report } = await retryEveryFolder(config, { id });
   const ok = matchedAnything(report) && report.errors.length === 0;
-  return { ok, message: formatRetry(report, { id }, lang).trim(), report };
+  return { ok, message: formatRetryByFolder({ ...report, byFolder }, { id }, lang).trim(), report };
 }
 
 /**

@@ -51,6 +51,7 @@ export const MESSAGES = {
     en: 'The order folder {dir} cannot be read ({reason}); nothing was sent from it (exit status 2).',
   },
   'folder.is_file': { es: 'es un archivo, no una carpeta', en: 'it is a file, not a folder' },
+  'retry.in_folder': { es: 'En la carpeta de órdenes {dir}:', en: 'In the order folder {dir}:' },
   'folder.not_a_folder': {
     es: 'La ruta de la carpeta de órdenes {dir} es un archivo, no una carpeta; no se envió nada (estado de salida 2). Indique la carpeta con --dir, MAILER_DIR o «dir» en la configuración.',
     en: 'The order folder path {dir} is a file, not a folder; nothing was sent (exit status 2). Give the folder with --dir, MAILER_DIR or "dir" in the configuration.',

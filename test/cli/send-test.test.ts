@@ -43,6 +43,29 @@ describe('send-test on the command line', () => {
     expect(sink.messages).toHaveLength(1);
   });
 
+  it('with a folders list, --company finds a company that only one folder defines, and sends through its server', async () => {
+    const top = await scopedSink();
+    const beta = await scopedSink();
+    const root = await makeTmpDir();
+    const file = path.join(root, 'mailer.json');
+    const smtpOf = (port: number) => ({ host: '127.0.0.1', port, security: 'NINGUNA' });
+    await writeFile(
+      file,
+      JSON.stringify({
+        smtp: smtpOf(top.port),
+        from: 'facturas@acme.example',
+        folders: [{ dir: path.join(root, 'a') }, { dir: path.join(root, 'b'), companies: { BETA: { smtp: smtpOf(beta.port), from: 'cobranza@beta.example' } } }],
+      }),
+    );
+    const c = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example', company: 'beta' }, c.io)).toBe(0);
+    expect(c.out()).toContain(`127.0.0.1:${beta.port}`);
+    expect(beta.messages).toHaveLength(1);
+    expect(top.messages).toHaveLength(0);
+    const unknown = capture();
+    expect(await runSendTest({ config: file, to: 'yo@acme.example', company: 'NADIE' }, unknown.io)).toBe(2);
+  });
+
   it('exit 1 with the explanation on stderr when the server refuses', async () => {
     const sink = await scopedSink({ auth: { user: 'u', pass: 'right-password' } });
     const { file } = await configFile({ smtp: { host: '127.0.0.1', port: sink.port, security: 'NINGUNA', user: 'u', password: 'wrong-password' } });

@@ -104,6 +104,9 @@ describe('many order folders in one process', () => {
     const retry = await runCli(['retry', 'B2', '--config', place.config]);
     expect(retry.code, retry.stdout + retry.stderr).toBe(0);
     expect(retry.stdout).toContain(`errores/${orderName('B2')}`);
+    // Which company's folder the order went back to: the line before names B (and nothing names A).
+    expect(retry.stdout.split('\n')[0]).toBe(`En la carpeta de órdenes ${place.b}:`);
+    expect(retry.stdout).not.toContain(place.a + ':');
     // Back in B's queue, it fails again (still no recipient): it went through B's mailer.
     await eventually(async () => (await filesIn(path.join(place.b, 'errores'))).length === 1 && !existsSync(path.join(place.b, orderName('B2'))), 15_000, 'B2 tried again');
 
