@@ -136,9 +136,13 @@ export async function startStatusWindow(config: Config, logger: EventLogger): Pr
     logger.warn({ event: Events.UI_ERROR, error: message }, `status window: ${message}`);
   };
   const logs = new Set<() => Promise<void>>();
+  /** What the answers read from the logs includes every line written so far (the log writes in batches). */
+  const flushLogs = async (): Promise<void> => {
+    await Promise.all([...logs].map((flush) => flush().catch(() => {})));
+  };
   const hub = createStateHub({
     compute: async (): Promise<StateView> => {
-      await Promise.all([...logs].map((flush) => flush().catch(() => {})));
+      await flushLogs();
       const at = new Date();
       const doc = await gatherEveryStatus(config, at);
       statusGauges(metrics, doc);
@@ -163,8 +167,14 @@ export async function startStatusWindow(config: Config, logger: EventLogger): Pr
         script: PAGE_SCRIPT,
         style: PAGE_STYLE,
         hub,
-        status: () => gatherEveryStatus(config),
-        order: (id, lang) => traceAnswer(config, id, lang),
+        status: async () => {
+          await flushLogs();
+          return gatherEveryStatus(config);
+        },
+        order: async (id, lang) => {
+          await flushLogs();
+          return traceAnswer(config, id, lang);
+        },
         retry: async (id, lang) => {
           const answer = await retryAnswer(config, id, lang);
           hub.changed();

@@ -216,7 +216,8 @@ describe('run --ui', { timeout: 120_000 }, () => {
     const { base } = await startWindow(['--config', config]);
     const status = await eventually(async () => {
       const { body } = await getJson(`${base}/api/status`);
-      return body.folders?.[1]?.failed.length === 1 && body.folders[0].totals.sent24h === 1 ? body : undefined;
+      // The reason comes from the log's order.failed line, written just after the order reaches errores/.
+      return body.folders?.[1]?.failed[0]?.error !== undefined && body.folders[0].totals.sent24h === 1 ? body : undefined;
     }, 20_000, 'both folders');
     expect(status.folders.map((f: { dir: string }) => f.dir)).toEqual([a, b]);
     expect(status.folders[1].failed[0]).toMatchObject({ orderId: 'B1', company: 'BETA', error: { code: 'ATTACHMENT_MISSING' } });
