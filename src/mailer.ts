@@ -193,6 +193,7 @@ export function createMailer(options: MailerOptions): Mailer {
     workDir: config.workDir,
     keepEml: config.keepEml,
     keepDays: config.logKeepDays,
+    calls: store.calls,
     onProblem: (step, fileName, error) => {
       const reason = error instanceof Error ? error.message : String(error);
       if (step === 'accepted') logger.error({ event: Events.ACUSE_MISSING, fileName, error: reason }, t('acuse.missing', config.language, { fileName, reason }));

@@ -80,6 +80,8 @@ export interface FileCalls {
   rename(from: string, to: string): Promise<void>;
   unlink(p: string): Promise<void>;
   readFile(p: string): Promise<Buffer>;
+  /** Writes the whole file (created or truncated), without fsync. */
+  writeFile(p: string, data: string | Uint8Array): Promise<void>;
   /**
    * The file's bytes when its size (fstat of the open file, before anything
    * is read) is at most `limit`; otherwise `{ size }` and nothing read, so a
@@ -155,6 +157,7 @@ export function createFileCalls(options: FileCallsOptions): FileCalls {
     rename: (from, to) => call('rename', from, () => fsSync.renameSync(from, to), () => fsp.rename(from, to)),
     unlink: (p) => call('unlink', p, () => fsSync.unlinkSync(p), () => fsp.unlink(p)),
     readFile: (p) => call('read', p, () => fsSync.readFileSync(p), () => fsp.readFile(p)),
+    writeFile: (p, data) => call('write', p, () => fsSync.writeFileSync(p, data), () => fsp.writeFile(p, data)),
     readAtMost: (p, limit) => call('read', p, () => readAtMostSync(p, limit), () => readAtMostAsync(p, limit)),
     readText: (p) => call('read', p, () => fsSync.readFileSync(p, 'utf8'), () => fsp.readFile(p, 'utf8')),
     realpath: (p) => call('realpath', p, () => fsSync.realpathSync.native(p), () => fsp.realpath(p)),
