@@ -13,10 +13,9 @@
  * - `check`: a file in the folder it lies in (else with the top-level
  *   settings); an id in the first folder where it is found.
  */
-import path from 'node:path';
 import type { Config, Language } from '../config/types.js';
 import { t } from '../text/messages.js';
-import { foldersOf } from '../config/folders.js';
+import { folderAt, foldersOf } from '../config/folders.js';
 import { hostOf, orderFolderState, readMailerProcess } from '../io/host/lock.js';
 import { shortFsError } from '../io/host/health.js';
 import type { LogEntry } from '../io/log/reader.js';
@@ -121,7 +120,7 @@ export async function checkInEveryFolder(config: Config, ref: string): Promise<C
   if (folders.length === 1) return checkRef(folders[0]!, ref);
   if (await isFileRef(ref)) {
     const dir = orderDirOf(ref);
-    return checkRef(folders.find((f) => path.relative(f.dir, dir) === '') ?? config, ref);
+    return checkRef(folderAt(folders, dir) ?? config, ref);
   }
   for (const folder of folders) {
     const report = await checkRef(folder, ref);

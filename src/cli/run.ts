@@ -25,8 +25,10 @@ import { configOrExit, type CommonOptions } from './options.js';
 function secretsOf(config: Config): string[] {
   const secrets: string[] = [];
   if (config.smtp.password) secrets.push(config.smtp.password);
-  for (const profile of Object.values(config.companies)) if (profile.smtp?.password) secrets.push(profile.smtp.password);
-  for (const profile of Object.values(config.companies)) if (profile.dkim?.privateKey) secrets.push(profile.dkim.privateKey);
+  for (const profile of Object.values(config.companies)) {
+    if (profile.smtp?.password) secrets.push(profile.smtp.password);
+    if (profile.dkim?.privateKey) secrets.push(profile.dkim.privateKey);
+  }
   return secrets;
 }
 

@@ -40,7 +40,7 @@ import {
   type AcuseOrder,
   type AcuseRecord,
 } from '../../order/acuse.js';
-import type { AfterSend } from '../../order/types.js';
+import { orderIdOf, type AfterSend } from '../../order/types.js';
 import type { SendResult } from '../../ports.js';
 import { asyncFileCalls, type FileCalls } from './file-calls.js';
 import { errnoOf, writeFileAtomic } from './files.js';
@@ -250,13 +250,13 @@ export interface FoundAcuse {
  * latest try first.
  */
 export async function findAcuses(folders: readonly { dir: string; workDir: string }[], orderId: string): Promise<FoundAcuse[]> {
-  const wanted = `_CFD_MAIL_REQ_${orderId}.XML${ACUSE_SUFFIX}`.toLowerCase();
-  const places = folders.flatMap((f) => [path.join(f.dir, 'enviados'), path.join(f.workDir, ACUSES_FOLDER)]);
+  const wanted = orderId.toLowerCase();
+  const places = folders.flatMap((f) => [acuseFolderFor(f.dir, f.workDir, 'CONSERVAR'), acuseFolderFor(f.dir, f.workDir, 'ELIMINAR')]);
   const found: FoundAcuse[] = [];
   for (const folder of [...new Set(places)]) {
     const names = await fs.readdir(folder).catch(() => [] as string[]);
     for (const name of names) {
-      if (name.toLowerCase() !== wanted) continue;
+      if (!name.endsWith(ACUSE_SUFFIX) || orderIdOf(name.slice(0, -ACUSE_SUFFIX.length))?.toLowerCase() !== wanted) continue;
       const file = path.join(folder, name);
       const record = await readRecord(file).catch(() => undefined);
       if (record !== undefined) found.push({ file, record });
